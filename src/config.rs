@@ -1,0 +1,217 @@
+use crate::error::{Error, ErrorKind};
+
+/// The environment variable that overrides [`Config::worker_threads`].
+///
+/// It must hold a whole number ≥ 1; any other value (`0`, `-1`, `abc`, an empty
+/// string) makes building the runtime fail with [`ErrorKind::InvalidEnv`] rather
+/// than fall back to a default silently.
+pub const WORKER_THREADS_ENV: &str = "GLOBALRT_WORKER_THREADS";
+
+/// How the shared runtime is built. Pass it to [`init`](crate::init) before first use.
+///
+/// Every field has a default, so `Config::new()` alone builds the same runtime
+/// that lazy initialisation would: a multi-thread tokio runtime with the timer
+/// and I/O drivers enabled, one worker per CPU, worker threads named `globalrt-worker`.
+///
+/// # Example
+///
+/// ```
+/// let config = globalrt::Config::new()
+///     .worker_threads(2)
+///     .thread_name("my-cli-worker")
+///     .max_blocking_threads(16);
+/// assert!(config.validate().is_ok());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    pub(crate) worker_threads: Option<usize>,
+    pub(crate) thread_name: String,
+    pub(crate) max_blocking_threads: Option<usize>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::new()
+    }
+}
+
+impl Config {
+    /// The default configuration.
+    ///
+    /// ```
+    /// assert_eq!(globalrt::Config::new(), globalrt::Config::default());
+    /// ```
+    pub fn new() -> Self {
+        Config {
+            worker_threads: None,
+            thread_name: "globalrt-worker".to_owned(),
+            max_blocking_threads: None,
+        }
+    }
+
+    /// Number of worker threads (default: one per CPU, as tokio chooses).
+    /// [`WORKER_THREADS_ENV`] overrides it when set.
+    ///
+    /// ```
+    /// let config = globalrt::Config::new().worker_threads(1);
+    /// # assert!(config.validate().is_ok());
+    /// ```
+    pub fn worker_threads(mut self, n: usize) -> Self {
+        self.worker_threads = Some(n);
+        self
+    }
+
+    /// Name given to the runtime's threads (default `globalrt-worker`).
+    ///
+    /// ```
+    /// let config = globalrt::Config::new().thread_name("cli-rt");
+    /// # assert!(config.validate().is_ok());
+    /// ```
+    pub fn thread_name(mut self, name: impl Into<String>) -> Self {
+        self.thread_name = name.into();
+        self
+    }
+
+    /// Upper bound on threads of the blocking pool (default: tokio's, 512).
+    ///
+    /// ```
+    /// let config = globalrt::Config::new().max_blocking_threads(8);
+    /// # assert!(config.validate().is_ok());
+    /// ```
+    pub fn max_blocking_threads(mut self, n: usize) -> Self {
+        self.max_blocking_threads = Some(n);
+        self
+    }
+
+    /// Checks the values without building anything.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidConfig`] when `worker_threads` or `max_blocking_threads` is 0.
+    ///
+    /// ```
+    /// assert!(globalrt::Config::new().worker_threads(0).validate().is_err());
+    /// ```
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.worker_threads == Some(0) {
+            return Err(Error::new(
+                ErrorKind::InvalidConfig,
+                "globalrt: Config::worker_threads must be at least 1, got 0",
+            ));
+        }
+        if self.max_blocking_threads == Some(0) {
+            return Err(Error::new(
+                ErrorKind::InvalidConfig,
+                "globalrt: Config::max_blocking_threads must be at least 1, got 0",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The worker count after applying the environment override.
+    pub(crate) fn effective_worker_threads(
+        &self,
+        env_value: Option<&str>,
+    ) -> Result<Option<usize>, Error> {
+        match env_value {
+            None => Ok(self.worker_threads),
+            Some(raw) => parse_worker_threads(raw).map(Some),
+        }
+    }
+
+    pub(crate) fn build(&self, env_value: Option<&str>) -> Result<tokio::runtime::Runtime, Error> {
+        self.validate()?;
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.enable_all().thread_name(self.thread_name.clone());
+        if let Some(n) = self.effective_worker_threads(env_value)? {
+            builder.worker_threads(n);
+        }
+        if let Some(n) = self.max_blocking_threads {
+            builder.max_blocking_threads(n);
+        }
+        builder.build().map_err(|err| {
+            Error::new(
+                ErrorKind::Build,
+                format!("globalrt: cannot build the shared tokio runtime: {err}"),
+            )
+        })
+    }
+}
+
+/// Parses a [`WORKER_THREADS_ENV`] value: a whole number ≥ 1, surrounding blanks allowed.
+pub(crate) fn parse_worker_threads(raw: &str) -> Result<usize, Error> {
+    match raw.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(Error::new(
+            ErrorKind::InvalidEnv {
+                variable: WORKER_THREADS_ENV,
+                value: raw.to_owned(),
+            },
+            format!(
+                "globalrt: {WORKER_THREADS_ENV}={raw:?} is not a whole number of at least 1; \
+                 set it to e.g. 4, or unset it to use one worker per CPU"
+            ),
+        )),
+    }
+}
+
+/// Reads [`WORKER_THREADS_ENV`]; a value that is not valid Unicode is reported like any bad value.
+pub(crate) fn worker_threads_env() -> Option<String> {
+    std::env::var_os(WORKER_THREADS_ENV).map(|v| v.to_string_lossy().into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_values_that_are_rejected() {
+        for bad in ["0", "-1", "abc", "", " ", "1.5", "99999999999999999999999"] {
+            let err = parse_worker_threads(bad).unwrap_err();
+            assert_eq!(
+                err.kind(),
+                &ErrorKind::InvalidEnv {
+                    variable: WORKER_THREADS_ENV,
+                    value: bad.to_owned()
+                }
+            );
+            let text = err.to_string();
+            assert!(text.contains(WORKER_THREADS_ENV), "{text}");
+            assert!(text.contains(&format!("{bad:?}")), "{text}");
+            assert!(!text.ends_with('.'), "{text}");
+        }
+    }
+
+    #[test]
+    fn env_values_that_are_accepted() {
+        assert_eq!(parse_worker_threads("1").unwrap(), 1);
+        assert_eq!(parse_worker_threads(" 4\n").unwrap(), 4);
+    }
+
+    #[test]
+    fn env_overrides_config() {
+        let config = Config::new().worker_threads(3);
+        assert_eq!(config.effective_worker_threads(None).unwrap(), Some(3));
+        assert_eq!(config.effective_worker_threads(Some("7")).unwrap(), Some(7));
+        assert!(config.effective_worker_threads(Some("0")).is_err());
+    }
+
+    #[test]
+    fn zero_values_are_invalid() {
+        let err = Config::new().worker_threads(0).validate().unwrap_err();
+        assert_eq!(err.kind(), &ErrorKind::InvalidConfig);
+        let err = Config::new()
+            .max_blocking_threads(0)
+            .validate()
+            .unwrap_err();
+        assert_eq!(err.kind(), &ErrorKind::InvalidConfig);
+    }
+
+    #[test]
+    fn build_applies_worker_count() {
+        let rt = Config::new().worker_threads(2).build(None).unwrap();
+        assert_eq!(rt.metrics().num_workers(), 2);
+        let rt = Config::new().worker_threads(2).build(Some("1")).unwrap();
+        assert_eq!(rt.metrics().num_workers(), 1);
+    }
+}

@@ -1,0 +1,79 @@
+use std::fmt;
+
+/// The error type of every fallible operation in globalrt.
+///
+/// Match on [`Error::kind`] to tell the cases apart; the [`Display`](fmt::Display)
+/// text is one line that says what went wrong and what to do.
+///
+/// # Example
+///
+/// ```
+/// use globalrt::{Config, ErrorKind};
+///
+/// let err = Config::new().worker_threads(0).validate().unwrap_err();
+/// assert_eq!(err.kind(), &ErrorKind::InvalidConfig);
+/// assert!(err.to_string().contains("worker_threads"));
+/// ```
+#[derive(Debug)]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+}
+
+/// What kind of failure an [`Error`] is.
+///
+/// New kinds may be added in later versions, so a `match` needs a wildcard arm.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// [`init`](crate::init) was called after the shared runtime was configured or built.
+    AlreadyInitialized,
+    /// A [`Config`](crate::Config) value is out of range.
+    InvalidConfig,
+    /// An environment variable that globalrt reads holds a value it cannot use.
+    InvalidEnv {
+        /// The variable's name, e.g. `GLOBALRT_WORKER_THREADS`.
+        variable: &'static str,
+        /// The value it held.
+        value: String,
+    },
+    /// The operating system refused to build the runtime (e.g. threads could not be spawned).
+    Build,
+    /// [`shutdown`](crate::shutdown) was called; the shared runtime no longer runs futures.
+    ShutDown,
+    /// The future panicked; the payload's message is in the error's text.
+    Panicked,
+    /// [`shutdown`](crate::shutdown) gave up waiting for spawned tasks and cancelled them.
+    ShutdownTimedOut {
+        /// How many tasks spawned with [`spawn`](crate::spawn) were still running.
+        unfinished_tasks: usize,
+    },
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// What kind of failure this is.
+    ///
+    /// ```
+    /// # use globalrt::{Config, ErrorKind};
+    /// let err = Config::new().max_blocking_threads(0).validate().unwrap_err();
+    /// assert!(matches!(err.kind(), ErrorKind::InvalidConfig));
+    /// ```
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}

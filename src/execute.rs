@@ -1,0 +1,220 @@
+//! `execute` and its slow path: the strategy for each calling context.
+
+use std::future::Future;
+use std::pin::{Pin, pin};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread};
+
+use tokio::runtime::{Handle, RuntimeFlavor};
+
+use crate::error::{Error, ErrorKind};
+use crate::global::{GLOBAL, Global};
+
+impl Global {
+    /// Runs `future` to completion on this thread, inside the shared runtime's context.
+    ///
+    /// Fast path: one poll with a no-op waker inside `Handle::enter`. A future that is
+    /// ready then returns without a waker, an allocation or a thread switch.
+    #[inline(always)]
+    pub(crate) fn execute<F>(&self, future: F) -> Result<F::Output, Error>
+    where
+        F: Future + Send,
+        F::Output: Send,
+    {
+        let handle = match self.running_handle() {
+            Some(handle) => handle,
+            None => self.handle_or_build()?,
+        };
+        let mut future = pin!(future);
+        {
+            let _context = handle.enter();
+            if let Poll::Ready(output) = future
+                .as_mut()
+                .poll(&mut Context::from_waker(Waker::noop()))
+            {
+                return Ok(output);
+            }
+        }
+        Ok(finish(handle, future))
+    }
+}
+
+/// Drives a future that was pending at its first poll, choosing how to block by context.
+///
+/// The first poll's wake-up went to a no-op waker, so the loop below polls once more
+/// before it parks: futures register the waker of their latest poll.
+#[cold]
+#[inline(never)]
+fn finish<F>(handle: &Handle, future: Pin<&mut F>) -> F::Output
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    match Handle::try_current().map(|outer| outer.runtime_flavor()) {
+        // A plain thread, or one only holding a runtime *context* (spawn_blocking,
+        // `Runtime::enter`): nothing else runs here, so park this thread.
+        Err(_) => block_on(handle, future),
+        // A multi-thread runtime's worker or `block_on` thread: `block_in_place` hands the
+        // worker's queue to another thread first, so that runtime keeps running; outside a
+        // worker it just calls the closure.
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(|| block_on(handle, future)),
+        // A current_thread runtime (`#[tokio::test]`, `flavor = "current_thread"`), or a
+        // flavour this version does not know: this thread is the runtime's only driver and
+        // tokio may defer wake-ups to it, so blocking it could deadlock. Drive the future on
+        // a scoped helper thread instead. This is why `execute` needs `F: Send`.
+        Ok(_) => thread::scope(|scope| {
+            thread::Builder::new()
+                .name("globalrt-scoped".to_owned())
+                .spawn_scoped(scope, || block_on(handle, future))
+                .expect(
+                    "globalrt: cannot spawn a helper thread to wait on a current_thread runtime",
+                )
+                .join()
+        })
+        .unwrap_or_else(|payload| std::panic::resume_unwind(payload)),
+    }
+}
+
+/// A minimal executor: poll, park until woken, repeat. Timers and I/O are driven by the
+/// shared runtime's workers; `Handle::enter` makes `tokio::spawn` and friends find it.
+fn block_on<F: Future>(handle: &Handle, mut future: Pin<&mut F>) -> F::Output {
+    let _context = handle.enter();
+    let parker = Arc::new(Parker {
+        thread: thread::current(),
+        notified: AtomicBool::new(false),
+    });
+    let waker = Waker::from(Arc::clone(&parker));
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        parker.park();
+    }
+}
+
+/// One per `block_on` call, so nested calls on one thread never steal each other's wake-ups.
+struct Parker {
+    thread: Thread,
+    notified: AtomicBool,
+}
+
+impl Parker {
+    fn park(&self) {
+        while !self.notified.swap(false, Ordering::Acquire) {
+            thread::park();
+        }
+    }
+}
+
+impl Wake for Parker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if !self.notified.swap(true, Ordering::Release) {
+            self.thread.unpark();
+        }
+    }
+}
+
+/// Runs a future to completion from synchronous code on the shared runtime, and returns its output.
+///
+/// Works from any thread, including inside another tokio runtime; see the
+/// [crate documentation](crate#calling-contexts) for what happens in each context and what it costs.
+/// The first call builds the shared runtime (with the [`Config`](crate::Config) given to
+/// [`init`](crate::init), or the defaults).
+///
+/// `F: Send` is needed because under a current_thread runtime the future must be driven on
+/// a helper thread; no `'static` bound is needed, so the future may borrow from the caller.
+///
+/// # Panics
+///
+/// - If the future panics: the panic is resumed in the caller with its original payload,
+///   and the shared runtime stays usable. Use [`try_execute`] to get an [`Error`] instead.
+/// - If the shared runtime cannot be built (a bad [`WORKER_THREADS_ENV`](crate::WORKER_THREADS_ENV)
+///   value, the OS refusing threads) or was [`shutdown`](crate::shutdown); the message says which.
+///
+/// # Example
+///
+/// ```
+/// let n = globalrt::execute(async { 40 + 2 });
+/// assert_eq!(n, 42);
+///
+/// // Borrowing from the caller is fine: execute returns only when the future is done.
+/// let name = String::from("config.toml");
+/// let len = globalrt::execute(async { name.len() });
+/// assert_eq!(len, 11);
+/// ```
+#[inline]
+pub fn execute<F>(future: F) -> F::Output
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    match GLOBAL.execute(future) {
+        Ok(output) => output,
+        Err(err) => fail(err),
+    }
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn fail(err: Error) -> ! {
+    panic!("{err}")
+}
+
+/// Like [`execute`], but returns an [`Error`] instead of panicking.
+///
+/// A panic inside the future is caught and returned as [`ErrorKind::Panicked`] with the
+/// panic message; the panic hook still runs (and by default prints the message).
+///
+/// # Errors
+///
+/// - [`ErrorKind::Panicked`] when the future panicked.
+/// - [`ErrorKind::ShutDown`] after [`shutdown`](crate::shutdown).
+/// - [`ErrorKind::InvalidEnv`] or [`ErrorKind::Build`] when the shared runtime could not be built.
+///
+/// # Example
+///
+/// ```
+/// use globalrt::ErrorKind;
+///
+/// assert_eq!(globalrt::try_execute(async { 7 }).unwrap(), 7);
+///
+/// let err = globalrt::try_execute(async { panic!("boom") }).unwrap_err();
+/// assert_eq!(err.kind(), &ErrorKind::Panicked);
+/// assert!(err.to_string().contains("boom"));
+/// ```
+pub fn try_execute<F>(future: F) -> Result<F::Output, Error>
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    try_execute_on(&GLOBAL, future)
+}
+
+pub(crate) fn try_execute_on<F>(global: &Global, future: F) -> Result<F::Output, Error>
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| global.execute(future))) {
+        Ok(result) => result,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a non-string panic payload".to_owned());
+            Err(Error::new(
+                ErrorKind::Panicked,
+                format!("globalrt: the future panicked: {message}"),
+            ))
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! The process-wide state behind the free functions: the runtime, its handle,
+//! the shutdown flag and the count of tasks spawned through [`crate::spawn`].
+//!
+//! Everything is a method on [`Global`] so unit tests can exercise fresh
+//! instances; the public API uses the one `static GLOBAL`.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
+
+use tokio::runtime::{Handle, Runtime};
+use tokio::task::JoinHandle;
+
+use crate::config::{Config, worker_threads_env};
+use crate::error::{Error, ErrorKind};
+
+pub(crate) static GLOBAL: Global = Global::new();
+
+pub(crate) struct Global {
+    /// Set once, when the runtime is built; read without a lock on every call.
+    handle: OnceLock<Handle>,
+    /// Set by `shutdown` just before the runtime is stopped; never cleared.
+    shut_down: AtomicBool,
+    /// The runtime itself, taken out by `shutdown`. Also serialises building.
+    runtime: Mutex<Option<Runtime>>,
+    /// Tasks spawned through `spawn` that have not finished or been dropped.
+    tasks: Mutex<usize>,
+    tasks_idle: Condvar,
+}
+
+impl Global {
+    pub(crate) const fn new() -> Self {
+        Global {
+            handle: OnceLock::new(),
+            shut_down: AtomicBool::new(false),
+            runtime: Mutex::new(None),
+            tasks: Mutex::new(0),
+            tasks_idle: Condvar::new(),
+        }
+    }
+
+    /// The handle when the runtime is built and running: one atomic load each.
+    #[inline(always)]
+    pub(crate) fn running_handle(&self) -> Option<&Handle> {
+        let handle = self.handle.get()?;
+        if self.shut_down.load(Ordering::Relaxed) {
+            None
+        } else {
+            Some(handle)
+        }
+    }
+
+    /// The handle, building the runtime with the default [`Config`] if needed.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn handle_or_build(&self) -> Result<&Handle, Error> {
+        let mut runtime = lock(&self.runtime);
+        if self.shut_down.load(Ordering::Acquire) {
+            return Err(shut_down_error());
+        }
+        if let Some(handle) = self.handle.get() {
+            return Ok(handle);
+        }
+        let built = Config::new().build(worker_threads_env().as_deref())?;
+        Ok(self.install(&mut runtime, built))
+    }
+
+    fn install(&self, slot: &mut MutexGuard<'_, Option<Runtime>>, runtime: Runtime) -> &Handle {
+        let handle = runtime.handle().clone();
+        **slot = Some(runtime);
+        // Only ever set while `slot` is locked and the handle is unset, so this cannot fail.
+        let _ = self.handle.set(handle);
+        self.handle.get().expect("handle was just set")
+    }
+
+    pub(crate) fn init(&self, config: Config) -> Result<(), Error> {
+        config.validate()?;
+        let mut runtime = lock(&self.runtime);
+        if self.shut_down.load(Ordering::Acquire) {
+            return Err(shut_down_error());
+        }
+        if self.handle.get().is_some() {
+            return Err(Error::new(
+                ErrorKind::AlreadyInitialized,
+                "globalrt: init was called after the shared runtime was already built \
+                 (by an earlier init or a first execute/spawn/handle call); call init once, \
+                 at the start of main, before any other globalrt function",
+            ));
+        }
+        let built = config.build(worker_threads_env().as_deref())?;
+        self.install(&mut runtime, built);
+        Ok(())
+    }
+
+    pub(crate) fn spawn<F>(&'static self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let handle = match self.running_handle() {
+            Some(handle) => handle,
+            None => self.handle_or_build().unwrap_or_else(|err| panic!("{err}")),
+        };
+        let guard = self.task_started();
+        handle.spawn(async move {
+            let _guard = guard;
+            future.await
+        })
+    }
+
+    fn task_started(&'static self) -> TaskGuard {
+        *lock(&self.tasks) += 1;
+        TaskGuard { global: self }
+    }
+
+    /// Waits until no tracked task is left or `deadline` passes; returns how many are left.
+    fn wait_for_tasks(&self, deadline: Instant) -> usize {
+        let mut count = lock(&self.tasks);
+        while *count > 0 {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            count = self
+                .tasks_idle
+                .wait_timeout(count, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        *count
+    }
+
+    pub(crate) fn shutdown(&self, timeout: Duration) -> Result<(), Error> {
+        let deadline = Instant::now().checked_add(timeout);
+        if self.handle.get().is_some() && !self.shut_down.load(Ordering::Acquire) {
+            let far = Instant::now() + Duration::from_secs(60 * 60 * 24 * 365);
+            let unfinished = self.wait_for_tasks(deadline.unwrap_or(far));
+            let runtime = {
+                let mut slot = lock(&self.runtime);
+                self.shut_down.store(true, Ordering::Release);
+                slot.take()
+            };
+            if let Some(runtime) = runtime {
+                let left = deadline.map_or(Duration::MAX, |d| {
+                    d.saturating_duration_since(Instant::now())
+                });
+                runtime.shutdown_timeout(left);
+            }
+            if unfinished > 0 {
+                return Err(Error::new(
+                    ErrorKind::ShutdownTimedOut {
+                        unfinished_tasks: unfinished,
+                    },
+                    format!(
+                        "globalrt: {unfinished} spawned task(s) were still running after {timeout:?} \
+                         and were cancelled; give shutdown a longer timeout or await the tasks' \
+                         JoinHandles before calling it"
+                    ),
+                ));
+            }
+        } else {
+            let _slot = lock(&self.runtime);
+            self.shut_down.store(true, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn is_shut_down(&self) -> bool {
+        self.shut_down.load(Ordering::Acquire)
+    }
+}
+
+struct TaskGuard {
+    global: &'static Global,
+}
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        let mut count = lock(&self.global.tasks);
+        *count -= 1;
+        if *count == 0 {
+            self.global.tasks_idle.notify_all();
+        }
+    }
+}
+
+pub(crate) fn shut_down_error() -> Error {
+    Error::new(
+        ErrorKind::ShutDown,
+        "globalrt: the shared runtime has been shut down by globalrt::shutdown; \
+         no future can run on it any more, so call shutdown only at the end of main",
+    )
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}

@@ -1,0 +1,189 @@
+//! One shared tokio runtime for synchronous code that must run async code.
+//!
+//! A CLI's command handlers are synchronous, but the libraries they call are async.
+//! The naive bridge builds a runtime per call (`Runtime::new()` + `block_on` + drop),
+//! which spawns a worker per CPU and tears them down every time (see [`naive::execute`]).
+//! globalrt builds one multi-thread runtime lazily and runs every future on it:
+//!
+//! ```
+//! fn handle_status_command() -> String {
+//!     globalrt::execute(async {
+//!         tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+//!         "ok".to_owned()
+//!     })
+//! }
+//! assert_eq!(handle_status_command(), "ok");
+//! ```
+//!
+//! # API
+//!
+//! - [`execute`] runs a future to completion and returns its output; [`try_execute`]
+//!   returns an [`Error`] instead of panicking.
+//! - [`spawn`] starts a background task; [`handle`] gives the runtime's `Handle`.
+//! - [`init`] configures the runtime before first use with a [`Config`];
+//!   [`WORKER_THREADS_ENV`] overrides the worker count.
+//! - [`shutdown`] waits for spawned tasks, then stops the runtime, at the end of `main`.
+//! - [`naive::execute`] is the per-call pattern, kept only as a benchmark baseline.
+//!
+//! # Calling contexts
+//!
+//! `execute` never panics because of where it is called and never blocks a runtime's
+//! only thread. It first polls the future once on the calling thread, inside the shared
+//! runtime's context (`Handle::enter`) with a no-op waker. A future that is ready at that
+//! poll returns at once: no waker, no allocation, no thread switch. Resources the future
+//! touches in that poll (timers, `tokio::spawn`, I/O) belong to the shared runtime.
+//! A future that is still pending is driven to completion according to the context:
+//!
+//! | calling context | strategy when pending | extra cost over a plain `block_on` |
+//! |---|---|---|
+//! | plain thread, `spawn_blocking`, after `Runtime::enter` | park the calling thread until woken | the first no-op poll |
+//! | multi-thread runtime: `#[tokio::main]`, a worker task | `tokio::task::block_in_place`, then park | the worker's queue is handed to another thread |
+//! | current_thread runtime: `#[tokio::test]`, `flavor = "current_thread"` | drive it on a scoped helper thread | one thread spawn and join |
+//! | nested inside another `execute` | as for the thread it runs on | none beyond the above |
+//!
+//! The future runs on the calling thread (or the helper) while the shared runtime's
+//! workers drive its timers and I/O, so it needs no `'static` bound and may borrow
+//! from the caller. `F: Send` is required for the current_thread case alone, where the
+//! future must move to the helper thread: tokio may defer wake-ups to the runtime's only
+//! thread, so blocking that thread could deadlock.
+//!
+//! # Panics and shutdown
+//!
+//! A panic inside the future reaches the caller with its original payload (or, through
+//! [`try_execute`], as [`ErrorKind::Panicked`]); the shared runtime is unaffected.
+//! After [`shutdown`], `execute` panics and `try_execute` returns [`ErrorKind::ShutDown`]:
+//! a clear error, never a hang.
+//!
+//! # Cost
+//!
+//! The instruction and wall-clock figures, with the commands that produce them, are in
+//! the README; `cargo xtask bench` measures them under Valgrind.
+
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+
+mod config;
+mod error;
+mod execute;
+mod global;
+pub mod naive;
+
+use std::future::Future;
+use std::time::Duration;
+
+pub use config::{Config, WORKER_THREADS_ENV};
+pub use error::{Error, ErrorKind};
+pub use execute::{execute, try_execute};
+use global::GLOBAL;
+pub use tokio::runtime::Handle;
+pub use tokio::task::JoinHandle;
+
+/// Builds the shared runtime now, with `config`. Call it at most once, first thing in `main`.
+///
+/// Without `init`, the first [`execute`], [`spawn`] or [`handle`] builds the runtime with
+/// [`Config::new`]. Either way [`WORKER_THREADS_ENV`] overrides the worker count.
+///
+/// # Errors
+///
+/// - [`ErrorKind::AlreadyInitialized`] when the runtime was already built, by an earlier
+///   `init` or by first use. The running runtime is left as it is.
+/// - [`ErrorKind::InvalidConfig`] for a zero thread count; [`ErrorKind::InvalidEnv`] for a
+///   bad [`WORKER_THREADS_ENV`] value; [`ErrorKind::Build`] when the OS refuses the threads.
+///   Nothing is built, so `init` may be called again with a corrected setting.
+/// - [`ErrorKind::ShutDown`] after [`shutdown`].
+///
+/// # Example
+///
+/// ```
+/// use globalrt::{Config, ErrorKind};
+///
+/// globalrt::init(Config::new().worker_threads(2).thread_name("my-cli"))?;
+/// assert_eq!(globalrt::handle().metrics().num_workers(), 2);
+///
+/// // A second init is refused, not a panic.
+/// let err = globalrt::init(Config::new()).unwrap_err();
+/// assert_eq!(err.kind(), &ErrorKind::AlreadyInitialized);
+/// # Ok::<(), globalrt::Error>(())
+/// ```
+pub fn init(config: Config) -> Result<(), Error> {
+    GLOBAL.init(config)
+}
+
+/// Spawns a task on the shared runtime and returns its `JoinHandle`.
+///
+/// Tasks spawned here are tracked: [`shutdown`] waits for them (up to its timeout).
+///
+/// # Panics
+///
+/// If the shared runtime cannot be built or was [`shutdown`].
+///
+/// # Example
+///
+/// ```
+/// let task = globalrt::spawn(async { 6 * 7 });
+/// assert_eq!(globalrt::execute(task).unwrap(), 42);
+/// ```
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    GLOBAL.spawn(future)
+}
+
+/// The shared runtime's `Handle`, building the runtime if needed.
+///
+/// # Panics
+///
+/// If the shared runtime cannot be built or was [`shutdown`].
+///
+/// # Example
+///
+/// ```
+/// let handle = globalrt::handle();
+/// assert!(handle.metrics().num_workers() >= 1);
+/// ```
+pub fn handle() -> Handle {
+    match GLOBAL.running_handle() {
+        Some(handle) => handle.clone(),
+        None => GLOBAL
+            .handle_or_build()
+            .unwrap_or_else(|err| panic!("{err}"))
+            .clone(),
+    }
+}
+
+/// Waits up to `timeout` for tasks started with [`spawn`], then stops the shared runtime.
+///
+/// Call it at the end of `main` so background tasks finish instead of being cut off at
+/// process exit. After it returns, [`execute`] panics and [`try_execute`] returns
+/// [`ErrorKind::ShutDown`]. Calling it again, or before the runtime was ever built, is `Ok`.
+/// Tasks spawned directly on [`handle`] are not waited for.
+///
+/// # Errors
+///
+/// [`ErrorKind::ShutdownTimedOut`] when tracked tasks were still running at the timeout;
+/// they are cancelled at their next `.await` and the runtime is stopped all the same.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let task = globalrt::spawn(async { tokio::time::sleep(Duration::from_millis(5)).await });
+/// globalrt::shutdown(Duration::from_secs(5))?;
+/// assert!(task.is_finished());
+/// assert!(globalrt::try_execute(async {}).is_err());
+/// # Ok::<(), globalrt::Error>(())
+/// ```
+pub fn shutdown(timeout: Duration) -> Result<(), Error> {
+    GLOBAL.shutdown(timeout)
+}
+
+/// Whether [`shutdown`] has been called.
+///
+/// ```
+/// assert!(!globalrt::is_shut_down());
+/// ```
+pub fn is_shut_down() -> bool {
+    GLOBAL.is_shut_down()
+}

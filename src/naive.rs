@@ -1,0 +1,25 @@
+//! The per-call pattern globalrt replaces, kept as the benchmarks' baseline. **Do not use.**
+
+use std::future::Future;
+
+/// Builds a multi-thread runtime, runs `future` on it and drops the runtime: every call.
+///
+/// **Do not use this.** It is exactly the pattern globalrt exists to replace and is kept
+/// only as the comparison baseline of the benchmarks: each call spawns one worker thread
+/// per CPU and tears them down again.
+///
+/// # Panics
+///
+/// Like `Runtime::block_on`: when called from inside an async context ("Cannot start a
+/// runtime from within a runtime"), when the runtime cannot be built, or when the future panics.
+///
+/// # Example
+///
+/// ```
+/// // Works on a plain thread, at a cost of a runtime build and teardown per call.
+/// assert_eq!(globalrt::naive::execute(async { 1 + 1 }), 2);
+/// ```
+pub fn execute<F: Future>(future: F) -> F::Output {
+    let runtime = tokio::runtime::Runtime::new().expect("naive::execute: cannot build a runtime");
+    runtime.block_on(future)
+}

@@ -1,0 +1,57 @@
+//! Project automation for globalrt, run as `cargo xtask <task>`.
+//!
+//! Each task lives in its own module and is a `run` method on its flags
+//! struct from [`flags`]. Every external command is built with an explicit
+//! argument list; no task ever passes a shell string.
+
+mod flags;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let flags = flags::Xtask::parse();
+    let result = match flags.command {
+        flags::Command::Demo(cmd) => cmd.run(),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("xtask: error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The workspace root: the directory that holds the root `Cargo.toml`.
+pub(crate) fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(1)
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
+}
+
+/// The cargo binary to call: `$CARGO` when cargo started us, else `cargo`.
+pub(crate) fn cargo() -> std::ffi::OsString {
+    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+}
+
+impl flags::Demo {
+    fn run(self) -> anyhow::Result<ExitCode> {
+        let status = std::process::Command::new(cargo())
+            .current_dir(project_root())
+            .args(["run", "--release", "--example", "batch", "--", "--mode"])
+            .arg(&self.mode)
+            .arg("--commands")
+            .arg(self.commands.to_string())
+            .status()?;
+        Ok(if status.success() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        })
+    }
+}
