@@ -1,3 +1,6 @@
+use std::fmt;
+use std::sync::Arc;
+
 use crate::error::{Error, ErrorKind};
 
 /// The environment variable that overrides [`Config::worker_threads`].
@@ -22,11 +25,26 @@ pub const WORKER_THREADS_ENV: &str = "GLOBALRT_WORKER_THREADS";
 ///     .max_blocking_threads(16);
 /// assert!(config.validate().is_ok());
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Config {
     pub(crate) worker_threads: Option<usize>,
     pub(crate) thread_name: String,
     pub(crate) max_blocking_threads: Option<usize>,
+    pub(crate) on_thread_start: Option<Arc<dyn Fn() + Send + Sync>>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("worker_threads", &self.worker_threads)
+            .field("thread_name", &self.thread_name)
+            .field("max_blocking_threads", &self.max_blocking_threads)
+            .field(
+                "on_thread_start",
+                &self.on_thread_start.as_ref().map(|_| "Fn()"),
+            )
+            .finish()
+    }
 }
 
 impl Default for Config {
@@ -39,13 +57,15 @@ impl Config {
     /// The default configuration.
     ///
     /// ```
-    /// assert_eq!(globalrt::Config::new(), globalrt::Config::default());
+    /// let config = globalrt::Config::new();
+    /// assert!(format!("{config:?}").contains("globalrt-worker"));
     /// ```
     pub fn new() -> Self {
         Config {
             worker_threads: None,
             thread_name: "globalrt-worker".to_owned(),
             max_blocking_threads: None,
+            on_thread_start: None,
         }
     }
 
@@ -80,6 +100,23 @@ impl Config {
     /// ```
     pub fn max_blocking_threads(mut self, n: usize) -> Self {
         self.max_blocking_threads = Some(n);
+        self
+    }
+
+    /// A callback run on every thread the runtime starts (workers and blocking-pool
+    /// threads), e.g. to count threads or set thread-local state.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// static STARTED: AtomicUsize = AtomicUsize::new(0);
+    ///
+    /// let config = globalrt::Config::new().on_thread_start(|| {
+    ///     STARTED.fetch_add(1, Ordering::Relaxed);
+    /// });
+    /// # assert!(config.validate().is_ok());
+    /// ```
+    pub fn on_thread_start(mut self, f: impl Fn() + Send + Sync + 'static) -> Self {
+        self.on_thread_start = Some(Arc::new(f));
         self
     }
 
@@ -128,6 +165,10 @@ impl Config {
         }
         if let Some(n) = self.max_blocking_threads {
             builder.max_blocking_threads(n);
+        }
+        if let Some(f) = &self.on_thread_start {
+            let f = Arc::clone(f);
+            builder.on_thread_start(move || f());
         }
         builder.build().map_err(|err| {
             Error::new(
