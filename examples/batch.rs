@@ -143,10 +143,10 @@ fn main() -> ExitCode {
         }
     }
     let total = start.elapsed();
-    if args.mode == Mode::Global {
-        if let Err(err) = globalrt::shutdown(Duration::from_secs(10)) {
-            eprintln!("batch: {err}");
-        }
+    if args.mode == Mode::Global
+        && let Err(err) = globalrt::shutdown(Duration::from_secs(10))
+    {
+        eprintln!("batch: {err}");
     }
     let _ = std::fs::remove_dir_all(&dir);
     if let Some(failure) = failure {
