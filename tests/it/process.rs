@@ -1,0 +1,224 @@
+//! Behaviour that depends on the process-wide state — `init`, the environment variable,
+//! `shutdown` — tested in fresh processes: each test re-runs this test binary with
+//! `SCENARIO_ENV` set, and the child runs `child_entry`, which dispatches on it.
+
+use std::panic::catch_unwind;
+use std::process::Command;
+use std::time::Duration;
+
+use globalrt::{Config, ErrorKind, WORKER_THREADS_ENV};
+
+const SCENARIO_ENV: &str = "GLOBALRT_IT_SCENARIO";
+
+/// Runs `scenario` in a child process and asserts it passed.
+fn run_child(scenario: &str, worker_threads_env: Option<&str>) {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .args([
+            "process::child_entry",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(SCENARIO_ENV, scenario)
+        .env_remove(WORKER_THREADS_ENV);
+    if let Some(value) = worker_threads_env {
+        command.env(WORKER_THREADS_ENV, value);
+    }
+    let output = command.output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && stdout.contains(&format!("scenario {scenario} passed")),
+        "scenario {scenario} (env {worker_threads_env:?}) failed: {}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        output.status
+    );
+}
+
+/// Not a test of its own: the entry point of the child processes above.
+#[test]
+#[ignore = "entry point for child processes; run through the tests in this module"]
+fn child_entry() {
+    let scenario = std::env::var(SCENARIO_ENV).expect("run through run_child");
+    match scenario.as_str() {
+        "init_twice" => init_twice(),
+        "init_after_use" => init_after_use(),
+        "bad_env" => bad_env(),
+        "good_env" => good_env(),
+        "shutdown_with_tasks" => shutdown_with_tasks(),
+        "shutdown_timeout" => shutdown_timeout(),
+        "shutdown_before_use" => shutdown_before_use(),
+        other => panic!("unknown scenario {other}"),
+    }
+    println!("scenario {scenario} passed");
+}
+
+fn init_twice() {
+    globalrt::init(Config::new().worker_threads(2)).unwrap();
+    let err = globalrt::init(Config::new().worker_threads(3)).unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::AlreadyInitialized);
+    assert!(err.to_string().contains("init"), "{err}");
+    assert_eq!(
+        globalrt::handle().metrics().num_workers(),
+        2,
+        "first config kept"
+    );
+    assert_eq!(globalrt::execute(crate::sleep_then(1)), 1);
+}
+
+fn init_after_use() {
+    assert_eq!(globalrt::execute(async { 1 }), 1);
+    let err = globalrt::init(Config::new().worker_threads(1)).unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::AlreadyInitialized);
+    assert_eq!(globalrt::execute(crate::sleep_then(2)), 2);
+}
+
+fn bad_env() {
+    let value = std::env::var(WORKER_THREADS_ENV).unwrap();
+    let expected = ErrorKind::InvalidEnv {
+        variable: WORKER_THREADS_ENV,
+        value: value.clone(),
+    };
+    for _ in 0..2 {
+        let err = globalrt::try_execute(async { 1 }).unwrap_err();
+        assert_eq!(err.kind(), &expected);
+        assert!(
+            err.to_string().contains(WORKER_THREADS_ENV)
+                && err.to_string().contains(&format!("{value:?}")),
+            "{err}"
+        );
+    }
+    let err = globalrt::init(Config::new()).unwrap_err();
+    assert_eq!(err.kind(), &expected);
+    let payload = catch_unwind(|| globalrt::execute(async { 1 })).unwrap_err();
+    let message = payload.downcast_ref::<String>().unwrap();
+    assert!(
+        message.contains(WORKER_THREADS_ENV) && message.contains(&format!("{value:?}")),
+        "{message}"
+    );
+    // Fixing the variable makes the next call succeed: the failure was not cached.
+    // SAFETY of set_var: this child runs a single test on one thread.
+    unsafe_free_set_env("2");
+    assert_eq!(globalrt::execute(async { 3 }), 3);
+    assert_eq!(globalrt::handle().metrics().num_workers(), 2);
+}
+
+fn unsafe_free_set_env(value: &str) {
+    // `std::env::set_var` is unsafe in edition 2024; re-exec would be heavier, and this
+    // child process has one test thread and no runtime yet, which is what set_var needs.
+    #[allow(unsafe_code)]
+    unsafe {
+        std::env::set_var(WORKER_THREADS_ENV, value);
+    }
+}
+
+fn good_env() {
+    globalrt::init(Config::new().worker_threads(1)).unwrap();
+    assert_eq!(
+        globalrt::handle().metrics().num_workers(),
+        3,
+        "the variable overrides Config"
+    );
+}
+
+fn shutdown_with_tasks() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let finished = Arc::new(AtomicUsize::new(0));
+    for i in 0..3u64 {
+        let finished = Arc::clone(&finished);
+        drop(globalrt::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(5 * (i + 1))).await;
+            finished.fetch_add(1, Ordering::SeqCst);
+        }));
+    }
+    globalrt::shutdown(Duration::from_secs(30)).unwrap();
+    assert_eq!(
+        finished.load(Ordering::SeqCst),
+        3,
+        "shutdown waited for every spawned task"
+    );
+    assert!(globalrt::is_shut_down());
+    let err = globalrt::try_execute(async { 1 }).unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::ShutDown);
+    let payload = catch_unwind(|| globalrt::execute(async { 1 })).unwrap_err();
+    assert!(
+        payload
+            .downcast_ref::<String>()
+            .unwrap()
+            .contains("shut down")
+    );
+    assert!(catch_unwind(|| globalrt::spawn(async {})).is_err());
+    assert_eq!(
+        globalrt::init(Config::new()).unwrap_err().kind(),
+        &ErrorKind::ShutDown
+    );
+    globalrt::shutdown(Duration::from_secs(1)).unwrap();
+}
+
+fn shutdown_timeout() {
+    drop(globalrt::spawn(std::future::pending::<()>()));
+    let finished = globalrt::spawn(async {});
+    let err = globalrt::shutdown(Duration::from_millis(50)).unwrap_err();
+    assert_eq!(
+        err.kind(),
+        &ErrorKind::ShutdownTimedOut {
+            unfinished_tasks: 1
+        }
+    );
+    assert!(finished.is_finished());
+    assert_eq!(
+        globalrt::try_execute(async { 1 }).unwrap_err().kind(),
+        &ErrorKind::ShutDown
+    );
+}
+
+fn shutdown_before_use() {
+    globalrt::shutdown(Duration::from_secs(1)).unwrap();
+    assert_eq!(
+        globalrt::try_execute(async { 1 }).unwrap_err().kind(),
+        &ErrorKind::ShutDown
+    );
+    assert_eq!(
+        globalrt::init(Config::new()).unwrap_err().kind(),
+        &ErrorKind::ShutDown
+    );
+}
+
+#[test]
+fn init_twice_is_an_error() {
+    run_child("init_twice", None);
+}
+
+#[test]
+fn init_after_first_use_is_an_error() {
+    run_child("init_after_use", None);
+}
+
+#[test]
+fn bad_worker_threads_env_values() {
+    for value in ["0", "-1", "abc", "", "2.5"] {
+        run_child("bad_env", Some(value));
+    }
+}
+
+#[test]
+fn worker_threads_env_overrides_config() {
+    run_child("good_env", Some("3"));
+}
+
+#[test]
+fn shutdown_waits_for_tasks_then_execute_errors() {
+    run_child("shutdown_with_tasks", None);
+}
+
+#[test]
+fn shutdown_timeout_cancels_unfinished_tasks() {
+    run_child("shutdown_timeout", None);
+}
+
+#[test]
+fn shutdown_before_first_use() {
+    run_child("shutdown_before_use", None);
+}
