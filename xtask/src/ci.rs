@@ -1,0 +1,178 @@
+//! `cargo xtask ci`: every check CI runs, in order, the same on a laptop, on GitHub and in `.ci/run`.
+//!
+//! Each step is an external command with an explicit argument list. The xtask's own steps
+//! (workflow lint, memcheck, bench) re-run this very binary, so no step recompiles xtask.
+
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use crate::flags::{self, CiStep};
+use crate::{cargo, project_root};
+
+struct Step {
+    id: CiStep,
+    program: OsString,
+    args: Vec<&'static str>,
+}
+
+fn steps(xtask: OsString) -> Vec<Step> {
+    let cargo_step = |id, args| Step {
+        id,
+        program: cargo(),
+        args,
+    };
+    let xtask_step = |id, args| Step {
+        id,
+        program: xtask.clone(),
+        args,
+    };
+    vec![
+        cargo_step(CiStep::Fmt, vec!["fmt", "--all", "--", "--check"]),
+        cargo_step(
+            CiStep::Clippy,
+            vec![
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ),
+        xtask_step(CiStep::Workflows, vec!["lint-workflows"]),
+        cargo_step(CiStep::Test, vec!["test", "--workspace"]),
+        xtask_step(CiStep::Memcheck, vec!["memcheck"]),
+        xtask_step(CiStep::Bench, vec!["bench"]),
+    ]
+}
+
+/// Whether to fold output in GitHub Actions `::group::` sections.
+fn on_github() -> bool {
+    std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true")
+}
+
+impl flags::Ci {
+    pub(crate) fn run(self) -> anyhow::Result<ExitCode> {
+        let xtask = std::env::current_exe().context("cannot find the running xtask binary")?;
+        let github = on_github();
+        let mut timings: Vec<(CiStep, Option<Duration>)> = Vec::new();
+        let total = Instant::now();
+        for step in steps(xtask.into_os_string()) {
+            if self.skip.contains(&step.id) {
+                println!("ci: {} skipped (--skip)", step.id);
+                timings.push((step.id, None));
+                continue;
+            }
+            if github {
+                println!("::group::{}", step.id);
+            }
+            println!(
+                "ci: {} — {} {}",
+                step.id,
+                step.program.to_string_lossy(),
+                step.args.join(" ")
+            );
+            let started = Instant::now();
+            let status = Command::new(&step.program)
+                .args(&step.args)
+                .current_dir(project_root())
+                .status()
+                .with_context(|| {
+                    format!(
+                        "step {}: cannot start {}",
+                        step.id,
+                        step.program.to_string_lossy()
+                    )
+                });
+            let elapsed = started.elapsed();
+            if github {
+                println!("::endgroup::");
+            }
+            let status = match status {
+                Ok(status) => status,
+                Err(err) => {
+                    print!("{}", summary(&timings, total.elapsed()));
+                    return Err(err);
+                }
+            };
+            timings.push((step.id, Some(elapsed)));
+            println!(
+                "ci: {} {} in {:.1} s",
+                step.id,
+                if status.success() { "passed" } else { "FAILED" },
+                elapsed.as_secs_f64()
+            );
+            if !status.success() {
+                print!("{}", summary(&timings, total.elapsed()));
+                let code = status
+                    .code()
+                    .and_then(|c| u8::try_from(c).ok())
+                    .filter(|&c| c != 0)
+                    .unwrap_or(1);
+                eprintln!(
+                    "ci: step `{}` failed (exit {code}); run `cargo xtask ci --skip ...` or the step alone to iterate",
+                    step.id
+                );
+                return Ok(ExitCode::from(code));
+            }
+        }
+        print!("{}", summary(&timings, total.elapsed()));
+        if self.skip.is_empty() {
+            println!("ci: all steps passed");
+        } else if self.skip.len() == CiStep::ALL.len() {
+            bail!("every step was skipped; nothing was checked");
+        } else {
+            println!(
+                "ci: all steps that ran passed ({} skipped)",
+                self.skip.len()
+            );
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+fn summary(timings: &[(CiStep, Option<Duration>)], total: Duration) -> String {
+    let mut out = String::from("\nci: step timings\n");
+    for (id, time) in timings {
+        match time {
+            Some(t) => writeln!(out, "  {:<10} {:>8.1} s", id.to_string(), t.as_secs_f64()),
+            None => writeln!(out, "  {:<10} {:>10}", id.to_string(), "skipped"),
+        }
+        .expect("writing to a String cannot fail");
+    }
+    writeln!(out, "  {:<10} {:>8.1} s", "total", total.as_secs_f64())
+        .expect("writing to a String cannot fail");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_run_in_the_documented_order_and_cover_every_step() {
+        let ids: Vec<CiStep> = steps("xtask".into()).iter().map(|s| s.id).collect();
+        assert_eq!(ids, CiStep::ALL);
+    }
+
+    #[test]
+    fn summary_lists_skipped_and_timed_steps() {
+        let text = summary(
+            &[
+                (CiStep::Fmt, Some(Duration::from_millis(1500))),
+                (CiStep::Memcheck, None),
+            ],
+            Duration::from_secs(2),
+        );
+        assert!(text.contains("fmt") && text.contains("1.5 s"), "{text}");
+        assert!(
+            text.contains("memcheck") && text.contains("skipped"),
+            "{text}"
+        );
+        assert!(text.contains("total") && text.contains("2.0 s"), "{text}");
+    }
+}
