@@ -7,6 +7,7 @@
 mod ci;
 mod flags;
 mod lint_workflows;
+mod memcheck;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -19,6 +20,7 @@ fn main() -> ExitCode {
         flags::Command::Demo(cmd) => cmd.run(),
         flags::Command::Ci(cmd) => cmd.run(),
         flags::Command::LintWorkflows(cmd) => cmd.run(),
+        flags::Command::Memcheck(cmd) => cmd.run(),
     };
     match result {
         Ok(code) => code,

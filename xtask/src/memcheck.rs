@@ -1,0 +1,847 @@
+//! `cargo xtask memcheck`: every test binary and the batch demo under Valgrind memcheck.
+//!
+//! The binaries come from cargo's own JSON messages, never from paths guessed in `target/`.
+//! Each runs under memcheck with the reviewed suppressions in `valgrind/*.supp`; the XML
+//! Valgrind writes is read by [`xml`], and the verdict comes from that XML alone. The
+//! binary's own exit status only tells whether its tests passed, which is reported
+//! separately: a failing test is not a memory error, and a memory error is not a test
+//! failure.
+
+mod xml;
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::fs::{self, File};
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+
+use crate::{cargo, flags, project_root};
+use xml::{Kind, Leaked};
+
+/// A memcheck finding: a definitely or indirectly lost leak, an invalid access, free or jump,
+/// use of an uninitialised value, or a kind this reader does not know.
+const EXIT_FINDINGS: u8 = 1;
+/// Could not run or could not read the result: no Valgrind, a build failure, a truncated XML
+/// file, a timeout.
+const EXIT_NOT_RUN: u8 = 2;
+/// No memcheck finding, but a test failed or a binary exited unsuccessfully.
+const EXIT_TESTS_FAILED: u8 = 3;
+/// What Valgrind exits with when it reported errors; distinct from libtest's 101 and from 0.
+/// The verdict is read from the XML; this code only marks the binary's own status as unknown.
+const VALGRIND_ERROR_EXITCODE: i32 = 97;
+/// How the demo runs under memcheck: the shared runtime, a few commands.
+const DEMO_ARGS: &[&str] = &["--mode", "global", "--commands", "5"];
+const INSTALL_HINT: &str = "apt-get install -y valgrind";
+
+impl flags::Memcheck {
+    pub(crate) fn run(self) -> anyhow::Result<ExitCode> {
+        let started = Instant::now();
+        let root = project_root();
+        let version = valgrind_version()?;
+        let suppressions = suppression_files(&root)?;
+        println!(
+            "memcheck: {version}, suppressions: {}",
+            if suppressions.is_empty() {
+                "none".to_owned()
+            } else {
+                display_paths(&root, &suppressions)
+            }
+        );
+
+        let mut binaries = test_binaries(&root)?;
+        match demo_binary(&root)? {
+            Some(demo) => binaries.push(demo),
+            None => println!(
+                "memcheck: note: the demo (examples/batch.rs) does not exist yet; skipped it"
+            ),
+        }
+        if let Some(filter) = &self.filter {
+            let all: Vec<String> = binaries.iter().map(|b| b.name.clone()).collect();
+            binaries.retain(|b| b.name.contains(filter.as_str()));
+            if binaries.is_empty() {
+                bail!(
+                    "--filter {filter:?} matches none of the binaries ({}); pass part of one of those names",
+                    all.join(", ")
+                );
+            }
+        }
+
+        let work = WorkDir::new()?;
+        if let Some(dir) = &self.keep_xml {
+            fs::create_dir_all(dir)
+                .with_context(|| format!("creating --keep-xml directory {}", dir.display()))?;
+        }
+        let settings = Settings {
+            root: root.clone(),
+            suppressions,
+            gen_suppressions: self.gen_suppressions,
+            timeout: Duration::from_secs(self.timeout),
+        };
+
+        let mut results = Vec::new();
+        for (index, binary) in binaries.iter().enumerate() {
+            print!(
+                "memcheck: [{}/{}] {} ... ",
+                index + 1,
+                binaries.len(),
+                binary.name
+            );
+            io::stdout().flush()?;
+            let checked = check(binary, &work.path, &settings)?;
+            println!("{}", checked.headline());
+            print!("{}", checked.details(&settings));
+            if let Some(dir) = &self.keep_xml {
+                checked.keep(dir)?;
+            }
+            results.push(checked);
+        }
+        let code = summarize(&results, started.elapsed());
+        Ok(ExitCode::from(code))
+    }
+}
+
+/// One executable to check.
+#[derive(Debug, Clone)]
+struct Binary {
+    /// Target name and kind, e.g. `it (test)`, `globalrt (lib)`, `batch (example)`.
+    name: String,
+    /// A file-name-safe form of `name`.
+    stem: String,
+    path: PathBuf,
+    args: Vec<String>,
+    /// A libtest binary: gets `--test-threads=1` and its tests are listed.
+    libtest: bool,
+}
+
+impl Binary {
+    fn new(target: &str, kind: &str, path: PathBuf, libtest: bool) -> Binary {
+        let args = if libtest {
+            vec!["--test-threads=1".to_owned()]
+        } else {
+            DEMO_ARGS.iter().map(|a| (*a).to_owned()).collect()
+        };
+        Binary {
+            name: format!("{target} ({kind})"),
+            stem: format!("{target}-{kind}")
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect(),
+            path,
+            args,
+            libtest,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Settings {
+    root: PathBuf,
+    suppressions: Vec<PathBuf>,
+    gen_suppressions: bool,
+    timeout: Duration,
+}
+
+fn valgrind_version() -> anyhow::Result<String> {
+    match Command::new("valgrind").arg("--version").output() {
+        Ok(out) if out.status.success() => {
+            Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        }
+        Ok(out) => bail!(
+            "`valgrind --version` failed ({}): {}; reinstall it with `{INSTALL_HINT}`",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => bail!(
+            "valgrind is not installed (not found on PATH); install it with `{INSTALL_HINT}` and rerun"
+        ),
+        Err(err) => Err(err).context("running `valgrind --version`"),
+    }
+}
+
+/// Every `valgrind/*.supp`, sorted, so runs are reproducible.
+fn suppression_files(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let dir = root.join("valgrind");
+    let entries = match fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(err) => return Err(err).with_context(|| format!("listing {}", dir.display())),
+    };
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().is_some_and(|ext| ext == "supp") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn display_paths(root: &Path, paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.strip_prefix(root).unwrap_or(p).display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Runs cargo with `--message-format=json`; returns its JSON messages, or an error that
+/// shows the compiler's own diagnostics.
+fn cargo_json(
+    root: &Path,
+    args: &[&str],
+) -> anyhow::Result<(bool, Vec<serde_json::Value>, String)> {
+    let out = Command::new(cargo())
+        .current_dir(root)
+        .args(args)
+        .arg("--message-format=json")
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("running cargo {}", args.join(" ")))?;
+    let messages = out
+        .stdout
+        .split(|b| *b == b'\n')
+        .filter(|line| !line.is_empty())
+        .filter_map(|line| serde_json::from_slice(line).ok())
+        .collect();
+    Ok((
+        out.status.success(),
+        messages,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
+}
+
+fn print_build_failure(messages: &[serde_json::Value], stderr: &str) {
+    for message in messages {
+        if message["reason"] == "compiler-message"
+            && let Some(rendered) = message["message"]["rendered"].as_str()
+        {
+            eprint!("{rendered}");
+        }
+    }
+    eprint!("{stderr}");
+}
+
+fn test_binaries(root: &Path) -> anyhow::Result<Vec<Binary>> {
+    println!("memcheck: building the test binaries (cargo test --workspace --no-run)");
+    let args = ["test", "--workspace", "--no-run"];
+    let (ok, messages, stderr) = cargo_json(root, &args)?;
+    if !ok {
+        print_build_failure(&messages, &stderr);
+        bail!("`cargo test --workspace --no-run` failed (errors above); fix the build and rerun");
+    }
+    let mut binaries: Vec<Binary> = Vec::new();
+    for message in &messages {
+        if message["reason"] != "compiler-artifact" || message["profile"]["test"] != true {
+            continue;
+        }
+        let Some(executable) = message["executable"].as_str() else {
+            continue;
+        };
+        let target = message["target"]["name"].as_str().unwrap_or("?");
+        let kind = message["target"]["kind"][0].as_str().unwrap_or("?");
+        if binaries.iter().any(|b| b.path == Path::new(executable)) {
+            continue;
+        }
+        binaries.push(Binary::new(target, kind, executable.into(), true));
+    }
+    if binaries.is_empty() {
+        bail!(
+            "cargo built no test binary (no compiler-artifact with profile.test); check the workspace's targets"
+        );
+    }
+    binaries.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(binaries)
+}
+
+/// The batch demo, built as cargo builds it; `None` while `examples/batch.rs` does not exist.
+fn demo_binary(root: &Path) -> anyhow::Result<Option<Binary>> {
+    println!("memcheck: building the demo (cargo build --example batch)");
+    let args = ["build", "--example", "batch"];
+    let (ok, messages, stderr) = cargo_json(root, &args)?;
+    if !ok {
+        if stderr.contains("no example target named `batch`") {
+            return Ok(None);
+        }
+        print_build_failure(&messages, &stderr);
+        bail!("`cargo build --example batch` failed (errors above); fix the build and rerun");
+    }
+    let executable = messages.iter().find_map(|m| {
+        (m["reason"] == "compiler-artifact" && m["target"]["name"] == "batch")
+            .then(|| m["executable"].as_str())
+            .flatten()
+    });
+    match executable {
+        Some(path) => Ok(Some(Binary::new("batch", "example", path.into(), false))),
+        None => bail!(
+            "`cargo build --example batch` reported no executable for `batch`; check its [[example]] entry"
+        ),
+    }
+}
+
+/// A directory for Valgrind's XML and the binaries' output, removed at the end.
+#[derive(Debug)]
+struct WorkDir {
+    path: PathBuf,
+}
+
+impl WorkDir {
+    fn new() -> anyhow::Result<WorkDir> {
+        let path = std::env::temp_dir().join(format!("xtask-memcheck-{}", std::process::id()));
+        fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
+        Ok(WorkDir { path })
+    }
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.path);
+    }
+}
+
+/// How the binary itself ended, apart from what memcheck found.
+#[derive(Debug, PartialEq, Eq)]
+enum Status {
+    Passed,
+    /// Test names (libtest's `test NAME ... FAILED`), or a description when there are none.
+    Failed(Vec<String>),
+    TimedOut,
+}
+
+/// The result of checking one binary.
+#[derive(Debug)]
+struct Checked {
+    binary: Binary,
+    elapsed: Duration,
+    status: Status,
+    /// The XML read, or why it could not be.
+    run: Result<xml::Run, String>,
+    /// The binary's tests, for naming the test a finding belongs to.
+    tests: Vec<String>,
+    xml_path: PathBuf,
+    logs: [PathBuf; 2],
+    /// libtest's failure section, when tests failed.
+    failure_output: String,
+}
+
+impl Checked {
+    fn findings(&self) -> impl Iterator<Item = &xml::Error> {
+        self.run
+            .as_ref()
+            .into_iter()
+            .flat_map(|run| run.errors.iter().filter(|e| e.kind.fails()))
+    }
+
+    fn warnings(&self) -> impl Iterator<Item = &xml::Error> {
+        self.run
+            .as_ref()
+            .into_iter()
+            .flat_map(|run| run.errors.iter().filter(|e| !e.kind.fails()))
+    }
+
+    fn exit_code(&self) -> u8 {
+        if self.findings().next().is_some() {
+            EXIT_FINDINGS
+        } else if self.run.is_err() || self.status == Status::TimedOut {
+            EXIT_NOT_RUN
+        } else if matches!(self.status, Status::Failed(_)) {
+            EXIT_TESTS_FAILED
+        } else {
+            0
+        }
+    }
+
+    fn headline(&self) -> String {
+        let time = format!("{:.1}s", self.elapsed.as_secs_f64());
+        let mut line = match self.exit_code() {
+            0 => format!("ok in {time}"),
+            EXIT_FINDINGS => format!("FAIL (memcheck) in {time}: {}", by_kind(self.findings())),
+            EXIT_NOT_RUN => format!(
+                "NOT CHECKED in {time}: {}",
+                match (&self.status, &self.run) {
+                    (Status::TimedOut, _) => "timed out".to_owned(),
+                    (_, Err(why)) => why.clone(),
+                    _ => String::new(),
+                }
+            ),
+            _ => format!("TESTS FAILED in {time} (memcheck clean)"),
+        };
+        if let Status::Failed(tests) = &self.status
+            && self.exit_code() == EXIT_FINDINGS
+        {
+            let _ = write!(line, "; tests failed too: {}", tests.join(", "));
+        }
+        let warnings: Vec<_> = self.warnings().collect();
+        if !warnings.is_empty() {
+            let _ = write!(line, "; not failing: {}", by_kind(warnings.into_iter()));
+        }
+        if let Ok(run) = &self.run {
+            let matched: u64 = run.suppressions.iter().map(|(_, n)| n).sum();
+            if matched > 0 {
+                let _ = write!(line, "; suppressed {matched}");
+            }
+        }
+        line
+    }
+
+    /// The indented report under the headline: each finding with its test and stack.
+    fn details(&self, settings: &Settings) -> String {
+        let mut out = String::new();
+        if let Ok(run) = &self.run
+            && !(4..=6).contains(&run.protocol)
+        {
+            let _ = writeln!(
+                out,
+                "    note: XML protocol {} is not one this reader was written for (4-6); \
+                 it read what it knows",
+                run.protocol
+            );
+        }
+        for error in self.findings() {
+            self.describe(&mut out, error, "error", settings);
+        }
+        for error in self.warnings() {
+            self.describe(&mut out, error, "warning (does not fail)", settings);
+        }
+        if let Status::Failed(tests) = &self.status {
+            let _ = writeln!(out, "    test failure: {}", tests.join(", "));
+            for line in self.failure_output.lines().take(40) {
+                let _ = writeln!(out, "      | {line}");
+            }
+        }
+        if self.exit_code() != 0 {
+            let _ = writeln!(
+                out,
+                "    rerun: valgrind --tool=memcheck --leak-check=full {} {}",
+                self.binary.path.display(),
+                self.binary.args.join(" ")
+            );
+        }
+        if let Ok(run) = &self.run {
+            for (name, count) in &run.suppressions {
+                let _ = writeln!(out, "    suppression {name}: matched {count}");
+            }
+        }
+        out
+    }
+
+    fn describe(&self, out: &mut String, error: &xml::Error, label: &str, settings: &Settings) {
+        let times = if error.count > 1 {
+            format!(" (x{})", error.count)
+        } else {
+            String::new()
+        };
+        let thread = error
+            .tid
+            .map(|tid| format!(" [thread {tid}]"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {label}: {}{times}: {}{thread}",
+            error.kind, error.text
+        );
+        if self.binary.libtest {
+            let test = attribute(error, &self.tests).unwrap_or_else(|| {
+                "? (no test function on the stack; it happened on another thread or in the \
+                 harness: run the binary's tests one at a time to isolate it)"
+                    .to_owned()
+            });
+            let _ = writeln!(out, "    test: {test}");
+        }
+        write_stack(out, &error.stack, &settings.root, "at");
+        for (what, stack) in &error.aux {
+            if !what.is_empty() {
+                let _ = writeln!(out, "    {what}");
+            }
+            write_stack(out, stack, &settings.root, "  at");
+        }
+        if settings.gen_suppressions
+            && let Some(raw) = &error.suppression
+        {
+            let _ = writeln!(
+                out,
+                "    suppression to review (rename it, keep `match-leak-kinds:`, cut it to the \
+                 frames that make it harmless, say why in a comment):"
+            );
+            for line in raw.lines() {
+                let _ = writeln!(out, "      {line}");
+            }
+        }
+    }
+
+    /// Copies the XML and logs to `dir`, each written to a temporary name and renamed.
+    fn keep(&self, dir: &Path) -> anyhow::Result<()> {
+        let copies = [
+            (&self.xml_path, "xml"),
+            (&self.logs[0], "stdout"),
+            (&self.logs[1], "stderr"),
+        ];
+        for (from, ext) in copies {
+            if !from.exists() {
+                continue;
+            }
+            let to = dir.join(format!("{}.{ext}", self.binary.stem));
+            let tmp = dir.join(format!(".{}.{ext}.tmp", self.binary.stem));
+            fs::copy(from, &tmp).with_context(|| format!("writing {}", tmp.display()))?;
+            fs::rename(&tmp, &to).with_context(|| format!("writing {}", to.display()))?;
+        }
+        Ok(())
+    }
+}
+
+/// "InvalidRead x2, Leak_DefinitelyLost x1 (4096 bytes in 1 blocks)".
+fn by_kind<'a>(errors: impl Iterator<Item = &'a xml::Error>) -> String {
+    let mut kinds: BTreeMap<Kind, (u64, Leaked)> = BTreeMap::new();
+    for error in errors {
+        let entry = kinds.entry(error.kind.clone()).or_default();
+        entry.0 += error.count;
+        if let Some(leaked) = error.leaked {
+            entry.1.bytes += leaked.bytes;
+            entry.1.blocks += leaked.blocks;
+        }
+    }
+    kinds
+        .iter()
+        .map(|(kind, (count, leaked))| {
+            if matches!(kind, Kind::Leak(_)) {
+                format!(
+                    "{kind} x{count} ({} bytes in {} blocks)",
+                    leaked.bytes, leaked.blocks
+                )
+            } else {
+                format!("{kind} x{count}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The frames that belong to this workspace's code (not the toolchain, not dependencies,
+/// not generated code), up to three; the top frames when there are none.
+fn write_stack(out: &mut String, stack: &[xml::Frame], root: &Path, prefix: &str) {
+    let ours: Vec<(&xml::Frame, PathBuf)> = stack
+        .iter()
+        .filter_map(|frame| {
+            let path = Path::new(frame.dir.as_deref()?).join(frame.file.as_deref()?);
+            let relative = path.strip_prefix(root).ok()?;
+            (!relative.starts_with("target")).then(|| (frame, relative.to_path_buf()))
+        })
+        .take(3)
+        .collect();
+    if ours.is_empty() {
+        if !stack.is_empty() {
+            let _ = writeln!(
+                out,
+                "    {prefix} (no frame in this workspace; top of stack:)"
+            );
+        }
+        for frame in stack.iter().take(4) {
+            let place = match (&frame.file, frame.line) {
+                (Some(file), Some(line)) => format!(" ({file}:{line})"),
+                _ => frame
+                    .obj
+                    .as_deref()
+                    .map(|obj| format!(" (in {obj})"))
+                    .unwrap_or_default(),
+            };
+            let _ = writeln!(
+                out,
+                "    {prefix} {}{place}",
+                frame.func.as_deref().unwrap_or("???")
+            );
+        }
+    }
+    for (frame, path) in ours {
+        let _ = writeln!(
+            out,
+            "    {prefix} {} ({}:{})",
+            frame.func.as_deref().unwrap_or("???"),
+            path.display(),
+            frame.line.unwrap_or(0)
+        );
+    }
+}
+
+/// The test a finding belongs to: the longest test name that appears as a function path
+/// on its stacks (`it::contexts::plain_thread`, `…::plain_thread::{closure#0}`,
+/// `…::{async_block#0}`).
+fn attribute(error: &xml::Error, tests: &[String]) -> Option<String> {
+    let frames = error
+        .stack
+        .iter()
+        .chain(error.aux.iter().flat_map(|(_, stack)| stack));
+    let mut best: Option<&String> = None;
+    for frame in frames {
+        let Some(func) = frame.func.as_deref() else {
+            continue;
+        };
+        for test in tests {
+            if names_test(func, test) && best.is_none_or(|b| b.len() < test.len()) {
+                best = Some(test);
+            }
+        }
+    }
+    best.cloned()
+}
+
+fn names_test(func: &str, test: &str) -> bool {
+    func.match_indices(test).any(|(at, _)| {
+        let before = &func[..at];
+        let after = &func[at + test.len()..];
+        (before.is_empty() || before.ends_with("::"))
+            && (after.is_empty() || after.starts_with("::"))
+    })
+}
+
+/// The tests a libtest binary holds (`--list`, run natively: it is fast and runs no test).
+fn list_tests(binary: &Binary) -> Vec<String> {
+    let Ok(out) = Command::new(&binary.path)
+        .args(["--list", "--format", "terse"])
+        .stdin(Stdio::null())
+        .output()
+    else {
+        return Vec::new();
+    };
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| line.strip_suffix(": test"))
+        .map(str::to_owned)
+        .collect()
+}
+
+fn valgrind_args(settings: &Settings, xml_file: &Path) -> Vec<OsString> {
+    let mut args: Vec<OsString> = [
+        "--tool=memcheck",
+        "--leak-check=full",
+        "--show-leak-kinds=definite,indirect,possible",
+        "--errors-for-leak-kinds=definite,indirect",
+        "--xml=yes",
+        "--fair-sched=yes",
+        "--child-silent-after-fork=yes",
+        "--num-callers=50",
+    ]
+    .into_iter()
+    .map(OsString::from)
+    .collect();
+    let mut xml_arg = OsString::from("--xml-file=");
+    xml_arg.push(xml_file);
+    args.push(xml_arg);
+    args.push(format!("--error-exitcode={VALGRIND_ERROR_EXITCODE}").into());
+    for supp in &settings.suppressions {
+        let mut arg = OsString::from("--suppressions=");
+        arg.push(supp);
+        args.push(arg);
+    }
+    if settings.gen_suppressions {
+        args.push("--gen-suppressions=all".into());
+    }
+    args
+}
+
+/// Runs one binary under memcheck and reads the result. An `Err` is a problem with this
+/// machine (cannot write files, cannot start Valgrind), not with the binary.
+fn check(binary: &Binary, work: &Path, settings: &Settings) -> anyhow::Result<Checked> {
+    let xml_path = work.join(format!("{}.xml", binary.stem));
+    let logs = [
+        work.join(format!("{}.stdout", binary.stem)),
+        work.join(format!("{}.stderr", binary.stem)),
+    ];
+    let tests = if binary.libtest {
+        list_tests(binary)
+    } else {
+        Vec::new()
+    };
+    let started = Instant::now();
+    let mut child = Command::new("valgrind")
+        .args(valgrind_args(settings, &xml_path))
+        .arg(&binary.path)
+        .args(&binary.args)
+        .current_dir(&settings.root)
+        .stdin(Stdio::null())
+        .stdout(File::create(&logs[0])?)
+        .stderr(File::create(&logs[1])?)
+        .spawn()
+        .context("starting valgrind")?;
+    let exit = loop {
+        if let Some(status) = child.try_wait()? {
+            break Some(status);
+        }
+        if started.elapsed() > settings.timeout {
+            // Only the child we started, by its handle.
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let elapsed = started.elapsed();
+    let stdout = fs::read_to_string(&logs[0]).unwrap_or_default();
+    let run = match fs::read_to_string(&xml_path) {
+        Ok(text) => xml::read(&text).map_err(|err| {
+            let stderr = fs::read_to_string(&logs[1]).unwrap_or_default();
+            let last = stderr.lines().rev().find(|l| !l.trim().is_empty());
+            match last {
+                Some(line) => format!("{err} (valgrind's stderr ends: {})", line.trim()),
+                None => err.to_string(),
+            }
+        }),
+        Err(err) => Err(format!(
+            "valgrind wrote no XML file ({err}); run it by hand to see why"
+        )),
+    };
+    let status = match exit {
+        None => Status::TimedOut,
+        Some(exit) => status_of(binary, exit, &stdout),
+    };
+    let failure_output = failure_section(&stdout);
+    Ok(Checked {
+        binary: binary.clone(),
+        elapsed,
+        status,
+        run,
+        tests,
+        xml_path,
+        logs,
+        failure_output,
+    })
+}
+
+/// The binary's own outcome. Valgrind replaces the exit code by its error code when it
+/// found errors, so then libtest's summary line decides.
+fn status_of(binary: &Binary, exit: ExitStatus, stdout: &str) -> Status {
+    let failed_tests: Vec<String> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("test ")?.strip_suffix(" ... FAILED"))
+        .map(str::to_owned)
+        .collect();
+    let summary_failed = stdout.contains("test result: FAILED");
+    match exit.code() {
+        Some(0) => Status::Passed,
+        Some(VALGRIND_ERROR_EXITCODE) if !binary.libtest => Status::Passed,
+        Some(VALGRIND_ERROR_EXITCODE) if !summary_failed && stdout.contains("test result: ok") => {
+            Status::Passed
+        }
+        Some(code) if !failed_tests.is_empty() => {
+            let _ = code;
+            Status::Failed(failed_tests)
+        }
+        Some(code) if summary_failed => Status::Failed(vec![format!("exit code {code}")]),
+        Some(code) => Status::Failed(vec![format!(
+            "the binary exited with code {code} before libtest's summary"
+        )]),
+        None => Status::Failed(vec![format!("the binary was killed ({exit})")]),
+    }
+}
+
+/// libtest's "failures:" section, with each failed test's output and panic message.
+fn failure_section(stdout: &str) -> String {
+    match stdout.find("\nfailures:\n") {
+        Some(at) => stdout[at + 1..]
+            .split("\ntest result:")
+            .next()
+            .unwrap_or("")
+            .to_owned(),
+        None => String::new(),
+    }
+}
+
+/// Prints the totals and returns the exit code: findings first, then anything not
+/// checked, then failed tests.
+fn summarize(results: &[Checked], elapsed: Duration) -> u8 {
+    let count = |code| results.iter().filter(|r| r.exit_code() == code).count();
+    println!(
+        "memcheck: {} binaries in {:.1}s: {} clean, {} with memcheck findings, {} with failed tests, {} not checked",
+        results.len(),
+        elapsed.as_secs_f64(),
+        count(0),
+        count(EXIT_FINDINGS),
+        count(EXIT_TESTS_FAILED),
+        count(EXIT_NOT_RUN),
+    );
+    let findings: Vec<_> = results.iter().flat_map(Checked::findings).collect();
+    if !findings.is_empty() {
+        println!("memcheck: findings: {}", by_kind(findings.into_iter()));
+    }
+    let mut matched: BTreeMap<&str, (u64, usize)> = BTreeMap::new();
+    for run in results.iter().filter_map(|r| r.run.as_ref().ok()) {
+        for (name, n) in &run.suppressions {
+            let entry = matched.entry(name).or_default();
+            entry.0 += n;
+            entry.1 += 1;
+        }
+    }
+    for (name, (n, binaries)) in &matched {
+        println!("memcheck: suppression {name}: matched {n} times in {binaries} binaries");
+    }
+    let code = [EXIT_FINDINGS, EXIT_NOT_RUN, EXIT_TESTS_FAILED]
+        .into_iter()
+        .find(|code| count(*code) > 0)
+        .unwrap_or(0);
+    let verdict = match code {
+        0 => "clean",
+        EXIT_FINDINGS => "memory errors found",
+        EXIT_NOT_RUN => "some binaries could not be checked",
+        _ => "memcheck clean, but tests failed",
+    };
+    println!("memcheck: {verdict} (exit {code})");
+    code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_test_needs_path_boundaries() {
+        assert!(names_test(
+            "it::contexts::plain_thread",
+            "contexts::plain_thread"
+        ));
+        assert!(names_test(
+            "it::contexts::plain_thread::{closure#0}",
+            "contexts::plain_thread"
+        ));
+        assert!(names_test(
+            "it::contexts::from_tokio_test::{async_block#0}",
+            "contexts::from_tokio_test"
+        ));
+        assert!(!names_test(
+            "it::contexts::plain_thread_2",
+            "contexts::plain_thread"
+        ));
+        assert!(!names_test(
+            "it::mycontexts::plain_thread",
+            "contexts::plain_thread"
+        ));
+    }
+
+    #[test]
+    fn status_tells_test_failures_from_memcheck_errors() {
+        let binary = Binary::new("it", "test", "it".into(), true);
+        let ok = "test a ... ok\n\ntest result: ok. 1 passed; 0 failed\n";
+        let failed = "test a ... FAILED\n\nfailures:\n\n---- a stdout ----\npanicked\n\nfailures:\n    a\n\ntest result: FAILED. 0 passed; 1 failed\n";
+        let exit = |code: i32| {
+            use std::os::unix::process::ExitStatusExt as _;
+            ExitStatus::from_raw(code << 8)
+        };
+        assert_eq!(status_of(&binary, exit(0), ok), Status::Passed);
+        assert_eq!(
+            status_of(&binary, exit(VALGRIND_ERROR_EXITCODE), ok),
+            Status::Passed
+        );
+        assert_eq!(
+            status_of(&binary, exit(VALGRIND_ERROR_EXITCODE), failed),
+            Status::Failed(vec!["a".to_owned()])
+        );
+        assert_eq!(
+            status_of(&binary, exit(101), failed),
+            Status::Failed(vec!["a".to_owned()])
+        );
+        assert!(failure_section(failed).contains("panicked"));
+    }
+}
