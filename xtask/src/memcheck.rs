@@ -364,7 +364,10 @@ impl Checked {
             EXIT_NOT_RUN => format!(
                 "NOT CHECKED in {time}: {}",
                 match (&self.status, &self.run) {
-                    (Status::TimedOut, _) => "timed out".to_owned(),
+                    (Status::TimedOut, _) => format!(
+                        "timed out after {}s; raise --timeout if it is just slow",
+                        self.elapsed.as_secs()
+                    ),
                     (_, Err(why)) => why.clone(),
                     _ => String::new(),
                 }
@@ -417,9 +420,9 @@ impl Checked {
         if self.exit_code() != 0 {
             let _ = writeln!(
                 out,
-                "    rerun: valgrind --tool=memcheck --leak-check=full {} {}",
-                self.binary.path.display(),
-                self.binary.args.join(" ")
+                "    rerun: cargo xtask memcheck --filter '{}' --keep-xml target/memcheck \
+                 [--gen-suppressions]",
+                self.binary.name
             );
         }
         if let Ok(run) = &self.run {
@@ -436,10 +439,11 @@ impl Checked {
         } else {
             String::new()
         };
-        let thread = error
-            .tid
-            .map(|tid| format!(" [thread {tid}]"))
-            .unwrap_or_default();
+        // Leaks are found by the check at exit, on thread 1: their thread says nothing.
+        let thread = match (error.tid, &error.kind) {
+            (Some(tid), kind) if !matches!(kind, Kind::Leak(_)) => format!(" [thread {tid}]"),
+            _ => String::new(),
+        };
         let _ = writeln!(
             out,
             "  {label}: {}{times}: {}{thread}",
@@ -755,8 +759,9 @@ fn failure_section(stdout: &str) -> String {
 fn summarize(results: &[Checked], elapsed: Duration) -> u8 {
     let count = |code| results.iter().filter(|r| r.exit_code() == code).count();
     println!(
-        "memcheck: {} binaries in {:.1}s: {} clean, {} with memcheck findings, {} with failed tests, {} not checked",
+        "memcheck: {} binar{} in {:.1}s: {} clean, {} with memcheck findings, {} with failed tests, {} not checked",
         results.len(),
+        if results.len() == 1 { "y" } else { "ies" },
         elapsed.as_secs_f64(),
         count(0),
         count(EXIT_FINDINGS),
@@ -776,7 +781,7 @@ fn summarize(results: &[Checked], elapsed: Duration) -> u8 {
         }
     }
     for (name, (n, binaries)) in &matched {
-        println!("memcheck: suppression {name}: matched {n} times in {binaries} binaries");
+        println!("memcheck: suppression {name}: matched {n} times in {binaries} of the binaries");
     }
     let code = [EXIT_FINDINGS, EXIT_NOT_RUN, EXIT_TESTS_FAILED]
         .into_iter()
@@ -795,6 +800,74 @@ fn summarize(results: &[Checked], elapsed: Duration) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// End to end, under Valgrind: each deliberately broken program in
+    /// `tests/fixtures/memcheck/programs/` gets the verdict it must get, and the clean one
+    /// passes. Ignored by default: it needs Valgrind, and `cargo xtask memcheck` runs this
+    /// very binary under Valgrind. Run it with `cargo test -p xtask -- --ignored`.
+    #[test]
+    #[ignore = "needs Valgrind; run with `cargo test -p xtask -- --ignored`"]
+    fn valgrind_catches_the_deliberate_bugs() {
+        let root = project_root();
+        let programs = root.join("xtask/tests/fixtures/memcheck/programs");
+        let work = WorkDir::new().unwrap();
+        let settings = Settings {
+            suppressions: suppression_files(&root).unwrap(),
+            root,
+            gen_suppressions: true,
+            timeout: Duration::from_secs(300),
+        };
+        let check_program = |name: &str| {
+            let exe = work.path.join(name);
+            let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+            let status = Command::new(rustc)
+                .args(["--edition", "2024", "--test", "-g", "-o"])
+                .arg(&exe)
+                .arg(programs.join(format!("{name}.rs")))
+                .status()
+                .unwrap();
+            assert!(status.success(), "compiling {name}.rs");
+            let binary = Binary::new(name, "test", exe, true);
+            let checked = check(&binary, &work.path, &settings).unwrap();
+            let report = format!("{}\n{}", checked.headline(), checked.details(&settings));
+            (checked, report)
+        };
+
+        let (leaky, report) = check_program("leaky");
+        assert_eq!(leaky.exit_code(), EXIT_FINDINGS, "{report}");
+        let leak = leaky.findings().next().unwrap();
+        assert_eq!(leak.kind, Kind::Leak(xml::LeakKind::Definite), "{report}");
+        assert_eq!(leak.leaked.unwrap().bytes, 4096, "{report}");
+        assert_eq!(
+            attribute(leak, &leaky.tests).as_deref(),
+            Some("leaks_a_page")
+        );
+        assert!(report.contains("test: leaks_a_page"), "{report}");
+        assert!(report.contains("programs/leaky.rs:7"), "{report}");
+        assert!(report.contains("Memcheck:Leak"), "{report}");
+
+        let (invalid, report) = check_program("invalid_read");
+        assert_eq!(invalid.exit_code(), EXIT_FINDINGS, "{report}");
+        let read = invalid.findings().next().unwrap();
+        assert_eq!(read.kind, Kind::Known("InvalidRead"), "{report}");
+        assert!(report.contains("test: reads_past_the_end"), "{report}");
+        assert!(
+            report.contains("0 bytes after a block of size 16"),
+            "{report}"
+        );
+
+        let (failing, report) = check_program("failing");
+        assert_eq!(failing.exit_code(), EXIT_TESTS_FAILED, "{report}");
+        assert_eq!(
+            failing.status,
+            Status::Failed(vec!["fails_cleanly".to_owned()])
+        );
+        assert!(report.contains("this test fails on purpose"), "{report}");
+
+        let (clean, report) = check_program("clean");
+        assert_eq!(clean.exit_code(), 0, "{report}");
+        assert_eq!(clean.status, Status::Passed);
+    }
 
     #[test]
     fn names_test_needs_path_boundaries() {
