@@ -323,6 +323,9 @@ struct Checked {
     run: Result<xml::Run, String>,
     /// The binary's tests, for naming the test a finding belongs to.
     tests: Vec<String>,
+    /// Findings' signatures and the tests that reproduce each when run alone; filled only
+    /// when a finding has no test function on its stack.
+    by_rerun: Vec<(String, Vec<String>)>,
     xml_path: PathBuf,
     logs: [PathBuf; 2],
     /// libtest's failure section, when tests failed.
@@ -450,11 +453,17 @@ impl Checked {
             error.kind, error.text
         );
         if self.binary.libtest {
-            let test = attribute(error, &self.tests).unwrap_or_else(|| {
-                "? (no test function on the stack; it happened on another thread or in the \
-                 harness: run the binary's tests one at a time to isolate it)"
-                    .to_owned()
-            });
+            let sig = signature(error);
+            let rerun = self.by_rerun.iter().find(|(s, _)| *s == sig);
+            let test = match (attribute(error, &self.tests), rerun) {
+                (Some(test), _) => test,
+                (None, Some((_, tests))) => {
+                    format!("{} (reproduced running it alone)", tests.join(", "))
+                }
+                (None, None) => "? (no test function on its stack, and no test reproduces \
+                                 it alone: it comes from the harness or from tests together)"
+                    .to_owned(),
+            };
             let _ = writeln!(out, "    test: {test}");
         }
         write_stack(out, &error.stack, &settings.root, "at");
@@ -650,21 +659,67 @@ fn valgrind_args(settings: &Settings, xml_file: &Path) -> Vec<OsString> {
 /// Runs one binary under memcheck and reads the result. An `Err` is a problem with this
 /// machine (cannot write files, cannot start Valgrind), not with the binary.
 fn check(binary: &Binary, work: &Path, settings: &Settings) -> anyhow::Result<Checked> {
-    let xml_path = work.join(format!("{}.xml", binary.stem));
-    let logs = [
-        work.join(format!("{}.stdout", binary.stem)),
-        work.join(format!("{}.stderr", binary.stem)),
-    ];
     let tests = if binary.libtest {
         list_tests(binary)
     } else {
         Vec::new()
     };
     let started = Instant::now();
+    let (exit, run, xml_path, logs) = run_valgrind(binary, &binary.args, "", work, settings)?;
+    let elapsed = started.elapsed();
+    let stdout = fs::read_to_string(&logs[0]).unwrap_or_default();
+    let status = match exit {
+        None => Status::TimedOut,
+        Some(exit) => status_of(binary, exit, &stdout),
+    };
+    let failure_output = failure_section(&stdout);
+    let mut checked = Checked {
+        binary: binary.clone(),
+        elapsed,
+        status,
+        run,
+        tests,
+        by_rerun: Vec::new(),
+        xml_path,
+        logs,
+        failure_output,
+    };
+    let unattributed = checked
+        .findings()
+        .any(|error| attribute(error, &checked.tests).is_none());
+    if unattributed && checked.tests.len() > 1 {
+        checked.by_rerun = rerun_each_test(binary, &checked.tests, work, settings)?;
+        checked.elapsed = started.elapsed();
+    }
+    Ok(checked)
+}
+
+/// Runs `binary args` under memcheck: its exit status (`None` on timeout), the XML read
+/// (or why it could not be), and the paths of the XML and of stdout and stderr.
+type Ran = (
+    Option<ExitStatus>,
+    Result<xml::Run, String>,
+    PathBuf,
+    [PathBuf; 2],
+);
+
+fn run_valgrind(
+    binary: &Binary,
+    args: &[String],
+    suffix: &str,
+    work: &Path,
+    settings: &Settings,
+) -> anyhow::Result<Ran> {
+    let xml_path = work.join(format!("{}{suffix}.xml", binary.stem));
+    let logs = [
+        work.join(format!("{}{suffix}.stdout", binary.stem)),
+        work.join(format!("{}{suffix}.stderr", binary.stem)),
+    ];
+    let started = Instant::now();
     let mut child = Command::new("valgrind")
         .args(valgrind_args(settings, &xml_path))
         .arg(&binary.path)
-        .args(&binary.args)
+        .args(args)
         .current_dir(&settings.root)
         .stdin(Stdio::null())
         .stdout(File::create(&logs[0])?)
@@ -683,8 +738,6 @@ fn check(binary: &Binary, work: &Path, settings: &Settings) -> anyhow::Result<Ch
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    let elapsed = started.elapsed();
-    let stdout = fs::read_to_string(&logs[0]).unwrap_or_default();
     let run = match fs::read_to_string(&xml_path) {
         Ok(text) => xml::read(&text).map_err(|err| {
             let stderr = fs::read_to_string(&logs[1]).unwrap_or_default();
@@ -698,21 +751,51 @@ fn check(binary: &Binary, work: &Path, settings: &Settings) -> anyhow::Result<Ch
             "valgrind wrote no XML file ({err}); run it by hand to see why"
         )),
     };
-    let status = match exit {
-        None => Status::TimedOut,
-        Some(exit) => status_of(binary, exit, &stdout),
-    };
-    let failure_output = failure_section(&stdout);
-    Ok(Checked {
-        binary: binary.clone(),
-        elapsed,
-        status,
-        run,
-        tests,
-        xml_path,
-        logs,
-        failure_output,
-    })
+    Ok((exit, run, xml_path, logs))
+}
+
+/// What identifies a finding across runs: its kind and the functions on top of its stack.
+fn signature(error: &xml::Error) -> String {
+    let mut sig = error.kind.to_string();
+    for frame in error.stack.iter().take(12) {
+        sig.push('|');
+        sig.push_str(frame.func.as_deref().unwrap_or("?"));
+    }
+    sig
+}
+
+/// For findings with no test function on their stack (a leak in a task on a runtime
+/// worker, in a helper thread): runs each test alone under memcheck and records which
+/// tests reproduce each finding, by [`signature`].
+fn rerun_each_test(
+    binary: &Binary,
+    tests: &[String],
+    work: &Path,
+    settings: &Settings,
+) -> anyhow::Result<Vec<(String, Vec<String>)>> {
+    print!(
+        "(naming the test: rerunning its {} tests one at a time) ",
+        tests.len()
+    );
+    io::stdout().flush()?;
+    let mut found: Vec<(String, Vec<String>)> = Vec::new();
+    for test in tests {
+        let args = [
+            "--test-threads=1".to_owned(),
+            "--exact".to_owned(),
+            test.clone(),
+        ];
+        let (_, run, _, _) = run_valgrind(binary, &args, "-one", work, settings)?;
+        let Ok(run) = run else { continue };
+        for error in run.errors.iter().filter(|e| e.kind.fails()) {
+            let sig = signature(error);
+            match found.iter_mut().find(|(s, _)| *s == sig) {
+                Some((_, names)) => names.push(test.clone()),
+                None => found.push((sig, vec![test.clone()])),
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// The binary's own outcome. Valgrind replaces the exit code by its error code when it
