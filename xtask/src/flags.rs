@@ -49,6 +49,48 @@ pub(crate) enum Command {
     /// When several apply, the first in the order 1, 2, 3 wins.
     #[command(verbatim_doc_comment)]
     Memcheck(Memcheck),
+    /// Run the wall-clock suite (`benches/runtime_overhead.rs`) and print the SLO table.
+    ///
+    /// Reads criterion's `target/criterion/**/new/estimates.json`, the suite's memory and
+    /// thread figures (`target/slo/memory.json`), instruction counts from
+    /// `benches/baseline.json` when present, and `target/memcheck/summary.json` when
+    /// `cargo xtask memcheck` wrote one. Prints each SLO's measured value, target, NO-GO
+    /// line, verdict and this project's own tighter goal, then the overall verdict; writes
+    /// the report and SVG charts to `target/slo/`.
+    ///
+    /// A memcheck that was not run is never a pass: the verdict is then at best
+    /// INCOMPLETE (exit 2). Run `cargo xtask memcheck` first for a GO.
+    ///
+    /// Exit codes:
+    ///   0  GO: no SLO at its NO-GO line, every figure measured;
+    ///   1  NO-GO: at least one SLO at or past its NO-GO line;
+    ///   2  INCOMPLETE: a figure could not be measured (the reason is printed), or the
+    ///      suite could not be built or run.
+    #[command(verbatim_doc_comment)]
+    Slo(Slo),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct Slo {
+    /// A short run (under 3 minutes on 2 cores once built): 0.5 s warm-up and 1.5 s
+    /// measurement per benchmark. Good for a check; use the full run for release numbers.
+    #[arg(long)]
+    pub(crate) quick: bool,
+    /// How to print the table; the report files in `target/slo/` are written in both.
+    #[arg(long, value_enum, default_value_t = SloFormat::Text)]
+    pub(crate) format: SloFormat,
+    /// Do not run the suite: build the table from the figures the last run left in `target/`.
+    #[arg(long)]
+    pub(crate) no_run: bool,
+}
+
+/// Output format of `cargo xtask slo`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum SloFormat {
+    /// Aligned plain-text columns.
+    Text,
+    /// A GitHub-flavoured markdown table, ready for the README.
+    Markdown,
 }
 
 #[derive(Debug, Args)]

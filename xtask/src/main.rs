@@ -8,6 +8,7 @@ mod ci;
 mod flags;
 mod lint_workflows;
 mod memcheck;
+mod slo;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -21,6 +22,7 @@ fn main() -> ExitCode {
         flags::Command::Ci(cmd) => cmd.run(),
         flags::Command::LintWorkflows(cmd) => cmd.run(),
         flags::Command::Memcheck(cmd) => cmd.run(),
+        flags::Command::Slo(cmd) => cmd.run(),
     };
     match result {
         Ok(code) => code,

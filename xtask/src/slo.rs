@@ -1,0 +1,255 @@
+//! `cargo xtask slo`: run the wall-clock suite and print the SLO table with a GO / NO-GO
+//! verdict computed from the figures that run measured.
+//!
+//! Steps: build the demo (`examples/batch.rs`, its path from cargo's JSON messages), run
+//! `cargo bench --bench runtime_overhead` (criterion; `--quick` shortens warm-up and
+//! measurement), then read what it wrote — criterion's `new/estimates.json` files and
+//! the suite's `target/slo/memory.json` — plus `benches/baseline.json` (instruction
+//! counts, when the Valgrind suite committed one) and `target/memcheck/summary.json`
+//! (when `cargo xtask memcheck` wrote one). Results older than this run are never read
+//! as if they were from it. The report goes to stdout and to `target/slo/report.{txt,md}`,
+//! the charts to `target/slo/*.svg`.
+
+mod chart;
+mod figures;
+mod table;
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::SystemTime;
+
+use anyhow::Context as _;
+
+use crate::flags::{Slo, SloFormat};
+use crate::{cargo, project_root};
+
+/// Criterion options of `--quick`: short warm-up and measurement, fewer resamples.
+const QUICK_ARGS: [&str; 6] = [
+    "--warm-up-time",
+    "0.5",
+    "--measurement-time",
+    "1.5",
+    "--nresamples",
+    "20000",
+];
+
+impl Slo {
+    pub(crate) fn run(self) -> anyhow::Result<ExitCode> {
+        let root = project_root();
+        let target = target_dir(&root);
+        let out_dir = target.join("slo");
+        let load_before = load_average();
+        let started = SystemTime::now();
+        let mut suite_failure = None;
+        if !self.no_run {
+            let batch = build_demo(&root)?;
+            suite_failure = run_suite(&root, &out_dir, &batch, self.quick)?;
+        }
+        let paths = figures::Paths::new(&root, &target);
+        let newer_than = (!self.no_run).then_some(started);
+        let figures = figures::Figures::read(&paths, newer_than, git_head(&root));
+        let report = table::evaluate(&figures);
+
+        let mode = match (self.no_run, self.quick) {
+            (true, _) => "figures of the last run (--no-run)",
+            (false, true) => "quick run (--quick: 0.5 s warm-up, 1.5 s measurement per benchmark)",
+            (false, false) => "full run (criterion defaults: 3 s warm-up, 5 s measurement)",
+        };
+        let mut header = vec![
+            format!("mode: {mode}"),
+            format!("machine: {}", machine()),
+            format!(
+                "load average (1/5/15 min): {} before, {} after",
+                load_before,
+                load_average()
+            ),
+            format!("toolchain: {}", rustc_version()),
+            format!("commit: {}", describe_commit(&root)),
+            format!("regenerate: {}", regenerate_command(&self)),
+        ];
+        if let Some(failure) = &suite_failure {
+            header.push(format!("suite: {failure}"));
+        }
+        let text = table::render(&report, &header, false);
+        let markdown = table::render(&report, &header, true);
+        chart::write_atomically(&out_dir.join("report.txt"), &text)?;
+        chart::write_atomically(&out_dir.join("report.md"), &markdown)?;
+        let (charts, skipped) = chart::write_all(&figures, &out_dir);
+
+        print!(
+            "{}",
+            match self.format {
+                SloFormat::Text => &text,
+                SloFormat::Markdown => &markdown,
+            }
+        );
+        println!("\nreport: {}", out_dir.join("report.{txt,md}").display());
+        for path in &charts {
+            println!("chart: {}", path.display());
+        }
+        for reason in &skipped {
+            println!("chart not written: {reason}");
+        }
+        println!(
+            "criterion's HTML report: {}",
+            paths.criterion.join("report/index.html").display()
+        );
+
+        let code = report.overall.exit_code();
+        match &report.overall {
+            table::Overall::Incomplete { reasons } => {
+                eprintln!("slo: not measured: {}", reasons.join("; "));
+            }
+            table::Overall::NoGo { rows } => eprintln!("slo: NO-GO: {}", rows.join(", ")),
+            table::Overall::Go { .. } => {}
+        }
+        Ok(ExitCode::from(code))
+    }
+}
+
+/// Cargo's target directory: `$CARGO_TARGET_DIR` (relative to the root if relative), else `target/`.
+fn target_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root.join(dir),
+        None => root.join("target"),
+    }
+}
+
+/// Builds the demo in release mode; its path comes from cargo's `compiler-artifact` message.
+fn build_demo(root: &Path) -> anyhow::Result<PathBuf> {
+    let output = Command::new(cargo())
+        .current_dir(root)
+        .args([
+            "build",
+            "--release",
+            "--example",
+            "batch",
+            "--message-format=json-render-diagnostics",
+        ])
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot run cargo to build the demo (examples/batch.rs)")?;
+    anyhow::ensure!(
+        output.status.success(),
+        "`cargo build --release --example batch` failed ({}); fix the build, then rerun",
+        output.status
+    );
+    output
+        .stdout
+        .split(|b| *b == b'\n')
+        .filter_map(|line| serde_json::from_slice::<serde_json::Value>(line).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "batch")
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .context("cargo built the demo but named no executable for it")
+}
+
+/// Runs the criterion suite. `Ok(Some(reason))` when it ran but failed: the figures it
+/// wrote are still read, the others show as not measured.
+fn run_suite(
+    root: &Path,
+    out_dir: &Path,
+    batch: &Path,
+    quick: bool,
+) -> anyhow::Result<Option<String>> {
+    let mut args: Vec<OsString> = ["bench", "--bench", "runtime_overhead", "--"]
+        .map(OsString::from)
+        .to_vec();
+    if quick {
+        args.extend(QUICK_ARGS.map(OsString::from));
+    }
+    let status = Command::new(cargo())
+        .current_dir(root)
+        .args(&args)
+        .env("GLOBALRT_SLO_DIR", out_dir)
+        .env("GLOBALRT_BATCH_BIN", batch)
+        .status()
+        .context("cannot run `cargo bench --bench runtime_overhead`")?;
+    Ok((!status.success()).then(|| {
+        format!("`cargo bench --bench runtime_overhead` failed ({status}); see its output above")
+    }))
+}
+
+fn regenerate_command(flags: &Slo) -> String {
+    let mut command = "cargo xtask slo".to_owned();
+    if flags.quick {
+        command += " --quick";
+    }
+    if flags.format == SloFormat::Markdown {
+        command += " --format markdown";
+    }
+    command += " (after `cargo xtask memcheck` for the memcheck row)";
+    command
+}
+
+/// `/proc/loadavg`'s first three fields, or `unknown`.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .filter(|text| !text.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// CPU model and count.
+fn machine() -> String {
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{model}, {cpus} CPUs, {}", std::env::consts::OS)
+}
+
+fn rustc_version() -> String {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    Command::new(rustc)
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_else(|| "unknown rustc".to_owned())
+}
+
+fn git(root: &Path, args: &[&str]) -> Option<String> {
+    Command::new("git")
+        .current_dir(root)
+        .args(args)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+}
+
+fn git_head(root: &Path) -> Option<String> {
+    git(root, &["rev-parse", "HEAD"])
+}
+
+fn describe_commit(root: &Path) -> String {
+    match git(root, &["rev-parse", "--short=10", "HEAD"]) {
+        Some(head) => {
+            let dirty = git(root, &["status", "--porcelain", "--untracked-files=no"])
+                .is_some_and(|s| !s.is_empty());
+            if dirty {
+                format!("{head} with uncommitted changes")
+            } else {
+                head
+            }
+        }
+        None => "unknown (not a git checkout)".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,197 @@
+//! The SVG charts written beside the report, drawn with plotters' SVG backend.
+
+use std::path::{Path, PathBuf};
+
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::figures::{Estimate, Figures};
+use super::table::{
+    CONCURRENT_PREFIX, CONCURRENT_THREADS, NVG_EXECUTE, NVG_HANDLE_BLOCK_ON, NVG_NAIVE,
+    NVG_RUNTIME_BLOCK_ON, format_nanos,
+};
+
+const SIZE: (u32, u32) = (900, 520);
+const FONT: &str = "sans-serif";
+
+/// A chart: the SVG text drawn from the figures.
+type Draw = fn(&Figures) -> anyhow::Result<String>;
+
+/// Writes every chart whose figures were measured into `dir`; returns the files written
+/// and, for each chart left out, why.
+pub(crate) fn write_all(figures: &Figures, dir: &Path) -> (Vec<PathBuf>, Vec<String>) {
+    let mut written = Vec::new();
+    let mut skipped = Vec::new();
+    let charts: [(&str, Draw); 2] = [
+        ("per_call_cost.svg", per_call_cost),
+        ("concurrent_latency.svg", concurrent_latency),
+    ];
+    for (name, draw) in charts {
+        let path = dir.join(name);
+        match draw(figures).and_then(|svg| write_atomically(&path, &svg)) {
+            Ok(()) => written.push(path),
+            Err(err) => skipped.push(format!("{name}: {err:#}")),
+        }
+    }
+    (written, skipped)
+}
+
+/// Writes `text` to a temporary file beside `path`, then renames it over `path`.
+pub(crate) fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+fn estimates(figures: &Figures, ids: &[&str]) -> anyhow::Result<Vec<Estimate>> {
+    ids.iter()
+        .map(|id| figures.estimate(id).map_err(anyhow::Error::msg))
+        .collect()
+}
+
+/// Per-call cost of the same ready future through each path, log scale.
+pub(crate) fn per_call_cost(figures: &Figures) -> anyhow::Result<String> {
+    const BARS: [(&str, &str); 4] = [
+        ("globalrt::execute", NVG_EXECUTE),
+        ("Handle::block_on", NVG_HANDLE_BLOCK_ON),
+        ("Runtime::block_on", NVG_RUNTIME_BLOCK_ON),
+        ("naive::execute", NVG_NAIVE),
+    ];
+    let values = estimates(figures, &BARS.map(|(_, id)| id))?;
+    let low = values.iter().map(|e| e.lower).fold(f64::INFINITY, f64::min);
+    let high = values.iter().map(|e| e.upper).fold(0.0, f64::max);
+    let y_min = 10f64.powf((low / 2.0).max(0.1).log10().floor());
+    let y_max = 10f64.powf((high * 3.0).log10().ceil());
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                "Per-call cost of a ready future (naive_vs_global), log scale",
+                (FONT, 20),
+            )
+            .margin(16)
+            .x_label_area_size(40)
+            .y_label_area_size(90)
+            .build_cartesian_2d(
+                // A segmented range's end is inclusive: 0..3 gives four bars.
+                (0..BARS.len() as i32 - 1).into_segmented(),
+                (y_min..y_max).log_scale(),
+            )?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .y_desc("time per call (95% CI whiskers)")
+            .y_label_formatter(&|y| format_nanos(*y))
+            .x_label_formatter(&|x| match x {
+                SegmentValue::CenterOf(i) => BARS
+                    .get(*i as usize)
+                    .map_or(String::new(), |(name, _)| (*name).to_owned()),
+                _ => String::new(),
+            })
+            .draw()?;
+        chart.draw_series(values.iter().enumerate().map(|(i, e)| {
+            let mut bar = Rectangle::new(
+                [
+                    (SegmentValue::Exact(i as i32), y_min),
+                    (SegmentValue::Exact(i as i32 + 1), e.point),
+                ],
+                BLUE.mix(0.55).filled(),
+            );
+            bar.set_margin(0, 0, 30, 30);
+            bar
+        }))?;
+        chart.draw_series(values.iter().enumerate().map(|(i, e)| {
+            let x = SegmentValue::CenterOf(i as i32);
+            PathElement::new(
+                vec![(x.clone(), e.lower), (x, e.upper)],
+                BLACK.stroke_width(2),
+            )
+        }))?;
+        chart.draw_series(values.iter().enumerate().map(|(i, e)| {
+            Text::new(
+                format_nanos(e.point),
+                (SegmentValue::CenterOf(i as i32), e.upper * 1.15),
+                TextStyle::from((FONT, 15).into_font()).pos(Pos::new(HPos::Center, VPos::Bottom)),
+            )
+        }))?;
+        root.present()?;
+    }
+    Ok(svg)
+}
+
+/// Per-call latency of `execute(ready)` against the number of threads calling at once.
+pub(crate) fn concurrent_latency(figures: &Figures) -> anyhow::Result<String> {
+    let ids: Vec<String> = CONCURRENT_THREADS
+        .iter()
+        .map(|t| format!("{CONCURRENT_PREFIX}{t}"))
+        .collect();
+    let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let values = estimates(figures, &id_refs)?;
+    let points: Vec<(f64, Estimate)> = CONCURRENT_THREADS
+        .iter()
+        .map(|t| f64::from(*t))
+        .zip(values)
+        .collect();
+    const GOAL_NS: f64 = 100.0;
+    let y_max = points.iter().map(|(_, e)| e.upper).fold(GOAL_NS, f64::max) * 1.2;
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!(
+                    "execute(ready): per-call latency vs threads calling at once ({cpus} CPUs)"
+                ),
+                (FONT, 20),
+            )
+            .margin(16)
+            .x_label_area_size(45)
+            .y_label_area_size(90)
+            .build_cartesian_2d(0f64..17f64, 0f64..y_max)?;
+        chart
+            .configure_mesh()
+            .x_desc("threads calling execute at once")
+            .y_desc("time per call, one caller (95% CI)")
+            .y_label_formatter(&|y| format_nanos(*y))
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .draw()?;
+        chart
+            .draw_series(LineSeries::new(
+                points.iter().map(|(x, e)| (*x, e.point)),
+                BLUE.stroke_width(2),
+            ))?
+            .label("per-call latency (criterion estimate)")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(2)));
+        chart.draw_series(
+            points
+                .iter()
+                .map(|(x, e)| Circle::new((*x, e.point), 4, BLUE.filled())),
+        )?;
+        chart.draw_series(points.iter().map(|(x, e)| {
+            PathElement::new(vec![(*x, e.lower), (*x, e.upper)], BLACK.stroke_width(2))
+        }))?;
+        chart
+            .draw_series(LineSeries::new(
+                [(0.0, GOAL_NS), (17.0, GOAL_NS)],
+                RED.stroke_width(1),
+            ))?
+            .label("SLO and goal at 10 threads: 100 ns")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()?;
+        root.present()?;
+    }
+    Ok(svg)
+}

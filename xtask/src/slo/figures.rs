@@ -1,0 +1,395 @@
+//! Reading the measured figures: criterion's estimates, the suite's memory and thread
+//! figures, the instruction suite's baseline and memcheck's summary.
+//!
+//! Nothing here runs a benchmark; every reader takes a path, so the tests use fixtures.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use serde::Deserialize;
+
+/// One criterion estimate, in nanoseconds per iteration.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Estimate {
+    /// Criterion's headline figure: the slope of a linear-sampled benchmark, else the mean.
+    pub(crate) point: f64,
+    /// Its 95 % confidence interval (criterion's default confidence level).
+    pub(crate) lower: f64,
+    pub(crate) upper: f64,
+}
+
+#[derive(Deserialize)]
+struct RawEstimates {
+    mean: RawEstimate,
+    slope: Option<RawEstimate>,
+}
+
+#[derive(Deserialize)]
+struct RawEstimate {
+    point_estimate: f64,
+    confidence_interval: RawInterval,
+}
+
+#[derive(Deserialize)]
+struct RawInterval {
+    lower_bound: f64,
+    upper_bound: f64,
+}
+
+#[derive(Deserialize)]
+struct RawBenchmarkId {
+    full_id: String,
+}
+
+/// Parses one `estimates.json`.
+pub(crate) fn parse_estimates(text: &str) -> anyhow::Result<Estimate> {
+    let raw: RawEstimates = serde_json::from_str(text)?;
+    let chosen = raw.slope.unwrap_or(raw.mean);
+    let finite = [
+        chosen.point_estimate,
+        chosen.confidence_interval.lower_bound,
+        chosen.confidence_interval.upper_bound,
+    ]
+    .iter()
+    .all(|v| v.is_finite() && *v >= 0.0);
+    anyhow::ensure!(finite, "the estimate is not a finite, non-negative number");
+    Ok(Estimate {
+        point: chosen.point_estimate,
+        lower: chosen.confidence_interval.lower_bound,
+        upper: chosen.confidence_interval.upper_bound,
+    })
+}
+
+/// A criterion result: the estimate, or why it is not usable.
+pub(crate) type CriterionResult = Result<Estimate, String>;
+
+/// Every `<dir>/**/new/` result under criterion's output directory, by full benchmark id
+/// (`group/function/parameter`, from `benchmark.json`).
+///
+/// With `newer_than`, results written before that moment (left by an earlier run) are
+/// reported as stale instead of read.
+pub(crate) fn read_criterion(
+    dir: &Path,
+    newer_than: Option<SystemTime>,
+) -> BTreeMap<String, CriterionResult> {
+    let mut found = BTreeMap::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&current) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if !path.is_dir() || entry.file_name() == "report" {
+                continue;
+            }
+            if entry.file_name() == "new" {
+                if let Some((id, result)) = read_one(&path, newer_than) {
+                    found.insert(id, result);
+                }
+            } else {
+                pending.push(path);
+            }
+        }
+    }
+    found
+}
+
+fn read_one(new_dir: &Path, newer_than: Option<SystemTime>) -> Option<(String, CriterionResult)> {
+    let id_text = std::fs::read_to_string(new_dir.join("benchmark.json")).ok()?;
+    let id = serde_json::from_str::<RawBenchmarkId>(&id_text)
+        .ok()?
+        .full_id;
+    let estimates = new_dir.join("estimates.json");
+    let result = (|| {
+        if let Some(start) = newer_than {
+            let modified = std::fs::metadata(&estimates)
+                .and_then(|m| m.modified())
+                .map_err(|err| format!("{}: {err}", estimates.display()))?;
+            if modified < start {
+                return Err(format!(
+                    "not measured in this run (only a stale result from an earlier run in {})",
+                    new_dir.display()
+                ));
+            }
+        }
+        let text = std::fs::read_to_string(&estimates)
+            .map_err(|err| format!("{}: {err}", estimates.display()))?;
+        parse_estimates(&text).map_err(|err| format!("{}: {err:#}", estimates.display()))
+    })();
+    Some((id, result))
+}
+
+/// One run of the demo process (`examples/batch.rs --json`).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub(crate) struct DemoRun {
+    pub(crate) commands: u32,
+    pub(crate) total_ms: f64,
+    pub(crate) threads_created: u64,
+    /// `null` where /proc has no `VmHWM`.
+    pub(crate) peak_rss_kib: Option<u64>,
+}
+
+/// The demo runs of one mode, or why there are none.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub(crate) enum DemoMode {
+    Runs { runs: Vec<DemoRun> },
+    Unavailable { unavailable: String },
+}
+
+impl DemoMode {
+    pub(crate) fn runs(&self) -> Result<&[DemoRun], String> {
+        match self {
+            DemoMode::Runs { runs } if runs.is_empty() => Err("no demo run recorded".to_owned()),
+            DemoMode::Runs { runs } => Ok(runs),
+            DemoMode::Unavailable { unavailable } => Err(unavailable.clone()),
+        }
+    }
+}
+
+/// Per-call heap figures of one in-process case (counting allocator).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub(crate) struct PerCall {
+    pub(crate) calls: u64,
+    pub(crate) bytes_per_call: f64,
+    pub(crate) allocations_per_call: f64,
+    pub(crate) peak_live_bytes: u64,
+}
+
+/// Heap figures of an in-process batch (counting allocator).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub(crate) struct BatchHeap {
+    pub(crate) commands: u32,
+    pub(crate) bytes_allocated: u64,
+    pub(crate) allocations: u64,
+    pub(crate) peak_live_bytes: u64,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub(crate) struct InProcess {
+    pub(crate) execute_ready: PerCall,
+    pub(crate) one_command_global: PerCall,
+    pub(crate) one_command_naive: PerCall,
+    pub(crate) batch_global: BatchHeap,
+    pub(crate) batch_naive: BatchHeap,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub(crate) struct DemoProcess {
+    pub(crate) global: DemoMode,
+    pub(crate) naive: DemoMode,
+}
+
+/// `target/slo/memory.json`, written by the suite's `memory_pressure` part.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub(crate) struct MemoryFigures {
+    pub(crate) schema: u32,
+    pub(crate) in_process: InProcess,
+    pub(crate) demo_process: DemoProcess,
+}
+
+pub(crate) fn parse_memory(text: &str) -> anyhow::Result<MemoryFigures> {
+    let figures: MemoryFigures = serde_json::from_str(text)?;
+    anyhow::ensure!(
+        figures.schema == 1,
+        "schema {} is not the one this xtask reads (1)",
+        figures.schema
+    );
+    Ok(figures)
+}
+
+/// Reads `memory.json`; `newer_than` as for [`read_criterion`].
+pub(crate) fn read_memory(
+    path: &Path,
+    newer_than: Option<SystemTime>,
+) -> Result<MemoryFigures, String> {
+    let modified = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .map_err(|err| {
+            format!(
+                "{}: {err} (the suite's memory_pressure part writes it)",
+                path.display()
+            )
+        })?;
+    if newer_than.is_some_and(|start| modified < start) {
+        return Err(format!(
+            "{} is from an earlier run: memory_pressure did not finish in this one",
+            path.display()
+        ));
+    }
+    let text = std::fs::read_to_string(path).map_err(|err| format!("{}: {err}", path.display()))?;
+    parse_memory(&text).map_err(|err| format!("{}: {err:#}", path.display()))
+}
+
+/// What `cargo xtask memcheck` found, from the summary file it writes.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Memcheck {
+    /// No summary file: memcheck was not run (or not since the last `cargo clean`).
+    NotRun(String),
+    /// A summary exists: the number of findings that fail memcheck (0 = clean).
+    Ran {
+        errors: u64,
+        commit: Option<String>,
+        detail: String,
+    },
+}
+
+/// The summary `cargo xtask memcheck` is asked to write (schema 1):
+/// `{"schema": 1, "errors": <findings that fail memcheck>, "clean": <errors == 0>,
+///   "commit": "<git HEAD>", "binaries": <count>}`; only `errors` is required.
+#[derive(Deserialize)]
+struct RawMemcheck {
+    errors: u64,
+    clean: Option<bool>,
+    commit: Option<String>,
+    binaries: Option<u64>,
+}
+
+pub(crate) fn parse_memcheck(text: &str) -> anyhow::Result<Memcheck> {
+    let raw: RawMemcheck = serde_json::from_str(text)?;
+    if let Some(clean) = raw.clean {
+        anyhow::ensure!(
+            clean == (raw.errors == 0),
+            "`clean` ({clean}) contradicts `errors` ({})",
+            raw.errors
+        );
+    }
+    let detail = match raw.binaries {
+        Some(n) => format!("{} finding(s) in {n} binaries", raw.errors),
+        None => format!("{} finding(s)", raw.errors),
+    };
+    Ok(Memcheck::Ran {
+        errors: raw.errors,
+        commit: raw.commit,
+        detail,
+    })
+}
+
+/// Reads memcheck's summary. A missing file is "not run"; a file that cannot be read
+/// is an error (the caller shows it as not measured), never a pass.
+pub(crate) fn read_memcheck(path: &Path) -> Result<Memcheck, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse_memcheck(&text).map_err(|err| format!("{}: {err:#}", path.display())),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Memcheck::NotRun(format!(
+            "not run: no {}; run `cargo xtask memcheck` first",
+            path.display()
+        ))),
+        Err(err) => Err(format!("{}: {err}", path.display())),
+    }
+}
+
+/// Instruction counts from the Valgrind suite's committed baseline, by benchmark name.
+///
+/// Reads the Bencher Metric Format (`{"<bench>": {"instructions": {"value": n}}}`) and,
+/// failing that, any JSON object where a benchmark's object carries a numeric
+/// `instructions` (or `ir`) field, however deep.
+pub(crate) fn parse_instructions(text: &str) -> anyhow::Result<BTreeMap<String, f64>> {
+    let value: serde_json::Value = serde_json::from_str(text)?;
+    let mut found = BTreeMap::new();
+    collect_instructions(&value, String::new(), &mut found);
+    anyhow::ensure!(
+        !found.is_empty(),
+        "no `instructions` figure found in it (format not recognised)"
+    );
+    Ok(found)
+}
+
+fn collect_instructions(
+    value: &serde_json::Value,
+    path: String,
+    found: &mut BTreeMap<String, f64>,
+) {
+    let serde_json::Value::Object(map) = value else {
+        return;
+    };
+    for (key, child) in map {
+        let is_instructions = matches!(key.as_str(), "instructions" | "ir" | "Ir");
+        let number = child
+            .as_f64()
+            .or_else(|| child.get("value").and_then(serde_json::Value::as_f64));
+        match (is_instructions, number) {
+            (true, Some(n)) if !path.is_empty() => {
+                found.insert(path.clone(), n);
+            }
+            _ => {
+                let child_path = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}/{key}")
+                };
+                collect_instructions(child, child_path, found);
+            }
+        }
+    }
+}
+
+pub(crate) fn read_instructions(path: &Path) -> Result<BTreeMap<String, f64>, String> {
+    let text = std::fs::read_to_string(path).map_err(|err| match err.kind() {
+        std::io::ErrorKind::NotFound => format!(
+            "not available: no {} (the instruction suite, `cargo xtask bench`, writes it)",
+            path.display()
+        ),
+        _ => format!("{}: {err}", path.display()),
+    })?;
+    parse_instructions(&text).map_err(|err| format!("{}: {err:#}", path.display()))
+}
+
+/// Everything the SLO table is computed from.
+#[derive(Clone, Debug)]
+pub(crate) struct Figures {
+    pub(crate) criterion: BTreeMap<String, CriterionResult>,
+    pub(crate) memory: Result<MemoryFigures, String>,
+    pub(crate) instructions: Result<BTreeMap<String, f64>, String>,
+    pub(crate) memcheck: Result<Memcheck, String>,
+    /// `git rev-parse HEAD`, to tell a memcheck summary of another commit.
+    pub(crate) head_commit: Option<String>,
+}
+
+/// Where the figures live.
+#[derive(Clone, Debug)]
+pub(crate) struct Paths {
+    pub(crate) criterion: PathBuf,
+    pub(crate) memory: PathBuf,
+    pub(crate) instructions: PathBuf,
+    pub(crate) memcheck: PathBuf,
+}
+
+impl Paths {
+    pub(crate) fn new(root: &Path, target: &Path) -> Paths {
+        let criterion = std::env::var_os("CRITERION_HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| target.join("criterion"));
+        Paths {
+            criterion,
+            memory: target.join("slo/memory.json"),
+            instructions: root.join("benches/baseline.json"),
+            memcheck: target.join("memcheck/summary.json"),
+        }
+    }
+}
+
+impl Figures {
+    pub(crate) fn read(
+        paths: &Paths,
+        newer_than: Option<SystemTime>,
+        head_commit: Option<String>,
+    ) -> Figures {
+        Figures {
+            criterion: read_criterion(&paths.criterion, newer_than),
+            memory: read_memory(&paths.memory, newer_than),
+            instructions: read_instructions(&paths.instructions),
+            memcheck: read_memcheck(&paths.memcheck),
+            head_commit,
+        }
+    }
+
+    /// A criterion estimate by full id, or why there is none.
+    pub(crate) fn estimate(&self, id: &str) -> Result<Estimate, String> {
+        match self.criterion.get(id) {
+            Some(result) => result.clone(),
+            None => Err(format!("no criterion result for {id}")),
+        }
+    }
+}

@@ -1,0 +1,340 @@
+//! Table, verdict and parsing logic on fixtures (`xtask/tests/fixtures/slo/`); no benchmark runs.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use super::figures::{self, Estimate, Figures, Memcheck, Paths};
+use super::table::{self, Bound, GoalStatus, Op, Overall, Unit, Verdict};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/slo")
+}
+
+fn fixture_paths(memcheck: &str) -> Paths {
+    let dir = fixtures();
+    Paths {
+        criterion: dir.join("criterion"),
+        memory: dir.join("memory.json"),
+        instructions: dir.join("baseline-bmf.json"),
+        memcheck: dir.join(memcheck),
+    }
+}
+
+/// The fixture run's figures, with memcheck read from `memcheck` (a missing file = not run).
+fn fixture_figures(memcheck: &str) -> Figures {
+    Figures::read(&fixture_paths(memcheck), None, None)
+}
+
+fn set_estimate(figures: &mut Figures, id: &str, ns: f64) {
+    figures.criterion.insert(
+        id.to_owned(),
+        Ok(Estimate {
+            point: ns,
+            lower: ns * 0.95,
+            upper: ns * 1.05,
+        }),
+    );
+}
+
+fn verdict_of(report: &table::Report, name_start: &str) -> Option<Verdict> {
+    report
+        .rows
+        .iter()
+        .find(|row| row.name.starts_with(name_start))
+        .unwrap_or_else(|| panic!("no row starting with {name_start:?}"))
+        .verdict()
+}
+
+#[test]
+fn estimates_use_the_slope_when_criterion_sampled_linearly() {
+    let text = r#"{"mean":{"confidence_interval":{"confidence_level":0.95,"lower_bound":1.0,"upper_bound":3.0},"point_estimate":2.0,"standard_error":0.1},
+        "slope":{"confidence_interval":{"confidence_level":0.95,"lower_bound":4.0,"upper_bound":6.0},"point_estimate":5.0,"standard_error":0.1}}"#;
+    let estimate = figures::parse_estimates(text).unwrap();
+    assert_eq!(
+        estimate,
+        Estimate {
+            point: 5.0,
+            lower: 4.0,
+            upper: 6.0
+        }
+    );
+}
+
+#[test]
+fn estimates_use_the_mean_when_sampling_was_flat() {
+    let path = fixtures().join("criterion/realistic_workloads/batch_280_global/new/estimates.json");
+    let estimate = figures::parse_estimates(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert!((estimate.point - 417_156_840.1).abs() < 1.0, "{estimate:?}");
+    assert!(estimate.lower < estimate.point && estimate.point < estimate.upper);
+}
+
+#[test]
+fn estimates_that_are_not_numbers_are_rejected() {
+    for bad in [
+        "",
+        "{}",
+        r#"{"mean": {"point_estimate": -1.0, "confidence_interval": {"lower_bound": 0, "upper_bound": 1}}}"#,
+        r#"{"mean": {"point_estimate": "fast"}}"#,
+    ] {
+        assert!(figures::parse_estimates(bad).is_err(), "{bad:?}");
+    }
+}
+
+#[test]
+fn criterion_results_are_found_by_full_id() {
+    let found = figures::read_criterion(&fixtures().join("criterion"), None);
+    // Function ids with a slash are stored under a sanitised directory name.
+    assert!(found.contains_key("realistic_workloads/batch_280/global"));
+    assert!(found.contains_key("execute_concurrent/threads/10"));
+    assert!(found.contains_key("startup_time/demo_process_1_command/naive"));
+    assert_eq!(found.len(), 22, "{:?}", found.keys().collect::<Vec<_>>());
+    assert!(found.values().all(Result::is_ok));
+}
+
+#[test]
+fn results_older_than_the_run_are_stale_not_measured() {
+    let later = SystemTime::now() + Duration::from_secs(3600);
+    let found = figures::read_criterion(&fixtures().join("criterion"), Some(later));
+    let ready = found.get("execute_baseline/ready").unwrap();
+    assert!(ready.as_ref().unwrap_err().contains("stale"), "{ready:?}");
+    let memory = figures::read_memory(&fixtures().join("memory.json"), Some(later));
+    assert!(memory.unwrap_err().contains("earlier run"));
+}
+
+#[test]
+fn memory_figures_parse_and_report_an_unavailable_demo() {
+    let memory = figures::read_memory(&fixtures().join("memory.json"), None).unwrap();
+    let runs = memory.demo_process.global.runs().unwrap();
+    assert_eq!(runs.len(), 3);
+    assert_eq!(runs[0].commands, 280);
+    assert_eq!(memory.in_process.execute_ready.bytes_per_call, 0.0);
+
+    let text = std::fs::read_to_string(fixtures().join("memory.json")).unwrap();
+    let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    value["demo_process"]["naive"] = serde_json::json!({"unavailable": "cannot start the demo"});
+    let memory = figures::parse_memory(&value.to_string()).unwrap();
+    assert_eq!(
+        memory.demo_process.naive.runs().unwrap_err(),
+        "cannot start the demo"
+    );
+    value["schema"] = serde_json::json!(2);
+    assert!(figures::parse_memory(&value.to_string()).is_err());
+}
+
+#[test]
+fn memcheck_summaries() {
+    let dir = fixtures();
+    assert!(matches!(
+        figures::read_memcheck(&dir.join("memcheck-clean.json")),
+        Ok(Memcheck::Ran { errors: 0, .. })
+    ));
+    assert!(matches!(
+        figures::read_memcheck(&dir.join("memcheck-findings.json")),
+        Ok(Memcheck::Ran { errors: 2, .. })
+    ));
+    let contradiction = figures::read_memcheck(&dir.join("memcheck-contradiction.json"));
+    assert!(contradiction.unwrap_err().contains("contradicts"));
+    let missing = figures::read_memcheck(&dir.join("no-such-summary.json")).unwrap();
+    assert!(
+        matches!(&missing, Memcheck::NotRun(reason) if reason.contains("cargo xtask memcheck")),
+        "{missing:?}"
+    );
+}
+
+#[test]
+fn instruction_counts_from_bencher_metric_format_and_nested_json() {
+    let bmf = figures::read_instructions(&fixtures().join("baseline-bmf.json")).unwrap();
+    assert_eq!(bmf.get("execute_baseline::ready"), Some(&1148.0));
+    let nested = figures::parse_instructions(
+        r#"{"version": 1, "benchmarks": {"execute/ready": {"ir": 1175, "heap": {"bytes": 0}}}}"#,
+    )
+    .unwrap();
+    assert_eq!(nested.get("benchmarks/execute/ready"), Some(&1175.0));
+    assert!(figures::parse_instructions(r#"{"foo": 1}"#).is_err());
+    let absent = figures::read_instructions(&fixtures().join("no-baseline.json")).unwrap_err();
+    assert!(absent.starts_with("not available"), "{absent}");
+}
+
+#[test]
+fn the_fixture_run_passes_every_slo_but_memcheck_was_not_run() {
+    let report = table::evaluate(&fixture_figures("no-such-summary.json"));
+    for row in &report.rows {
+        if row.name == "memcheck clean" {
+            assert_eq!(row.verdict(), Some(Verdict::NotMeasured));
+        } else if row.slo.is_some() {
+            assert_eq!(row.verdict(), Some(Verdict::Pass), "{row:?}");
+        }
+    }
+    // Not run is never a pass: the overall verdict is incomplete, exit 2.
+    assert!(matches!(&report.overall, Overall::Incomplete { reasons } if reasons.len() == 1));
+    assert_eq!(report.overall.exit_code(), 2);
+    assert!(report.overall.line().starts_with("INCOMPLETE"));
+}
+
+#[test]
+fn the_fixture_run_with_a_clean_memcheck_is_go_and_names_the_goals_it_misses() {
+    let report = table::evaluate(&fixture_figures("memcheck-clean.json"));
+    assert_eq!(report.overall, Overall::Go { misses: vec![] });
+    assert_eq!(report.overall.exit_code(), 0);
+    let missed = report.goals_missed();
+    // 23.1 ns > 20 ns; 21.8 / 49.4 = 0.44 > 0.4.
+    assert_eq!(missed.len(), 2, "{missed:?}");
+    assert!(missed[0].starts_with("execute() overhead"), "{missed:?}");
+    assert!(missed[1].contains("block_on"), "{missed:?}");
+    let speedup = report
+        .rows
+        .iter()
+        .find(|r| r.name.starts_with("speedup"))
+        .unwrap();
+    let value = speedup.measured.as_ref().unwrap().value;
+    assert!(
+        (value - 797_064.12 / 21.79).abs() / value < 0.001,
+        "{value}"
+    );
+    assert_eq!(speedup.goal_status(), GoalStatus::Met);
+}
+
+#[test]
+fn memcheck_findings_are_no_go() {
+    let report = table::evaluate(&fixture_figures("memcheck-findings.json"));
+    assert_eq!(verdict_of(&report, "memcheck"), Some(Verdict::NoGo));
+    assert_eq!(
+        report.overall,
+        Overall::NoGo {
+            rows: vec!["memcheck clean".to_owned()]
+        }
+    );
+    assert_eq!(report.overall.exit_code(), 1);
+}
+
+#[test]
+fn a_memcheck_summary_of_another_commit_is_not_measured() {
+    let mut figures = fixture_figures("memcheck-clean.json");
+    figures.head_commit = Some("fedcba9876543210fedcba9876543210fedcba98".to_owned());
+    let report = table::evaluate(&figures);
+    assert_eq!(verdict_of(&report, "memcheck"), Some(Verdict::NotMeasured));
+    assert_eq!(report.overall.exit_code(), 2);
+    figures.head_commit = Some("0123456789abcdef0123456789abcdef01234567".to_owned());
+    assert_eq!(table::evaluate(&figures).overall.exit_code(), 0);
+}
+
+#[test]
+fn thresholds_between_target_and_no_go_line_are_a_miss() {
+    let mut figures = fixture_figures("memcheck-clean.json");
+    // execute: target < 10 µs, NO-GO > 100 µs.
+    set_estimate(&mut figures, table::EXECUTE_READY, 50_000.0);
+    // startup: target < 100 ms, NO-GO > 500 ms; exactly 500 ms is not past the line.
+    set_estimate(&mut figures, table::STARTUP_FRESH, 500e6);
+    let report = table::evaluate(&figures);
+    assert_eq!(
+        verdict_of(&report, "execute() overhead"),
+        Some(Verdict::Miss)
+    );
+    assert_eq!(verdict_of(&report, "startup"), Some(Verdict::Miss));
+    assert!(matches!(&report.overall, Overall::Go { misses } if misses.len() == 2));
+    assert_eq!(report.overall.exit_code(), 0);
+    assert!(report.overall.line().contains("2 rows missing"));
+}
+
+#[test]
+fn no_go_lines() {
+    let mut figures = fixture_figures("no-such-summary.json");
+    // 10 threads: exactly 100 ns misses "< 100 ns", and that row has no separate NO-GO line.
+    set_estimate(&mut figures, "execute_concurrent/threads/10", 100.0);
+    // speedup: naive 1 ms / execute 20 µs = 50× < 100×.
+    set_estimate(&mut figures, table::NVG_NAIVE, 1e6);
+    set_estimate(&mut figures, table::NVG_EXECUTE, 20_000.0);
+    let report = table::evaluate(&figures);
+    assert_eq!(
+        verdict_of(&report, "per-call latency, 10"),
+        Some(Verdict::NoGo)
+    );
+    assert_eq!(verdict_of(&report, "speedup"), Some(Verdict::NoGo));
+    // NO-GO wins over a figure that was not measured (memcheck here).
+    assert!(matches!(&report.overall, Overall::NoGo { rows } if rows.len() == 2));
+    assert_eq!(report.overall.exit_code(), 1);
+}
+
+#[test]
+fn a_missing_benchmark_is_not_measured_with_its_reason() {
+    let mut figures = fixture_figures("memcheck-clean.json");
+    figures.criterion.remove(table::STARTUP_FRESH);
+    figures.memory = Err("target/slo/memory.json: not found".to_owned());
+    let report = table::evaluate(&figures);
+    assert_eq!(verdict_of(&report, "startup"), Some(Verdict::NotMeasured));
+    assert_eq!(verdict_of(&report, "peak RSS"), Some(Verdict::NotMeasured));
+    let Overall::Incomplete { reasons } = &report.overall else {
+        panic!("{:?}", report.overall);
+    };
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert!(reasons[0].contains("memory.json"), "{reasons:?}");
+    assert!(
+        reasons[1].contains("no criterion result for startup_time/"),
+        "{reasons:?}"
+    );
+}
+
+#[test]
+fn bounds_and_formatting() {
+    assert!(Bound::new(Op::Lt, 10.0).holds(9.9));
+    assert!(!Bound::new(Op::Lt, 10.0).holds(10.0));
+    assert!(Bound::new(Op::Le, 10.0).holds(10.0));
+    assert!(Bound::new(Op::Ge, 5000.0).holds(5000.0));
+    assert_eq!(Bound::new(Op::Lt, 10_000.0).display(Unit::Nanos), "< 10 µs");
+    assert_eq!(Bound::new(Op::Gt, 500e6).display(Unit::Nanos), "> 500 ms");
+    assert_eq!(Bound::new(Op::Le, 20.0).display(Unit::Nanos), "≤ 20 ns");
+    assert_eq!(Bound::new(Op::Ge, 5000.0).display(Unit::Ratio), "≥ 5,000×");
+    assert_eq!(Bound::new(Op::Le, 0.4).display(Unit::Ratio), "≤ 0.4×");
+    assert_eq!(Bound::new(Op::Lt, 10e6).display(Unit::Bytes), "< 10 MB");
+    assert_eq!(
+        Bound::new(Op::Lt, 1.0).display(Unit::Findings),
+        "0 findings"
+    );
+    assert_eq!(table::format_value(23.095, Unit::Nanos), "23.1 ns");
+    assert_eq!(table::format_value(63_428.1, Unit::Nanos), "63.43 µs");
+    assert_eq!(table::format_value(36_579.4, Unit::Ratio), "36,579×");
+    assert_eq!(table::format_value(0.4414, Unit::Ratio), "0.44×");
+    assert_eq!(table::format_value(1_234_567.0, Unit::Count), "1,234,567");
+    assert_eq!(table::format_value(3_518_464.0, Unit::Bytes), "3.52 MB");
+}
+
+#[test]
+fn text_and_markdown_tables_carry_every_row_and_the_verdict() {
+    let report = table::evaluate(&fixture_figures("no-such-summary.json"));
+    let header = ["machine: test".to_owned()];
+    let text = table::render(&report, &header, false);
+    let markdown = table::render(&report, &header, true);
+    for row in report.rows.iter().chain(&report.context) {
+        assert!(text.contains(&row.name), "{}", row.name);
+        assert!(markdown.contains(&row.name), "{}", row.name);
+    }
+    assert!(text.contains("Overall: INCOMPLETE"));
+    assert!(text.contains("not run"));
+    assert!(markdown.contains("**Overall: INCOMPLETE"));
+    // Every markdown table line has the same number of cells as its header.
+    for table in markdown.split("\n\n").filter(|b| b.starts_with('|')) {
+        let cells = |line: &str| line.matches(" | ").count();
+        let mut lines = table.lines();
+        let head = cells(lines.next().unwrap());
+        for line in lines.skip(1) {
+            assert_eq!(cells(line), head, "{line}");
+        }
+    }
+    // Instruction counts, when present, are shown as context with their source.
+    assert!(text.contains("instructions: execute_baseline::ready"));
+}
+
+#[test]
+fn charts_render_from_the_fixture_run() {
+    let figures = fixture_figures("no-such-summary.json");
+    let per_call = super::chart::per_call_cost(&figures).unwrap();
+    assert!(per_call.starts_with("<svg"), "{}", &per_call[..40]);
+    assert!(per_call.contains("naive::execute"));
+    let concurrent = super::chart::concurrent_latency(&figures).unwrap();
+    assert!(concurrent.contains("<svg") && concurrent.contains("100 ns"));
+
+    let mut partial = figures.clone();
+    partial.criterion.remove("execute_concurrent/threads/16");
+    let err = super::chart::concurrent_latency(&partial).unwrap_err();
+    assert!(err.to_string().contains("threads/16"), "{err}");
+}
