@@ -68,6 +68,29 @@ pub(crate) enum Command {
     ///      suite could not be built or run.
     #[command(verbatim_doc_comment)]
     Slo(Slo),
+    /// The instruction-count regression gate: run `benches/instructions.rs` under Valgrind
+    /// (gungraun) and compare every benchmark with `benches/baseline.json`.
+    ///
+    /// Checks that Valgrind is installed and that `gungraun-runner` of the version locked in
+    /// Cargo.lock is available (installs it under `target/tools/` once if not). When this
+    /// machine's environment (rustc, Valgrind, gungraun, target, CPU model, glibc) differs from
+    /// the baseline's, the commit that recorded the baseline is measured here in a git worktree
+    /// and compared instead, so an environment change is never reported as a regression.
+    /// A regression against the file is confirmed the same way, which also names the
+    /// functions whose inclusive instruction count grew most.
+    ///
+    /// Verdicts: regressed / improved above max(threshold % of the baseline, floor); the
+    /// threshold is 0.5 % (or `--threshold`, or a per-benchmark override in the baseline file),
+    /// widened to 3x the recorded noise for benchmarks whose recording runs disagreed.
+    ///
+    /// Exit codes:
+    ///   0  no regression (new, missing and improved benchmarks do not fail);
+    ///   1  at least one regression;
+    ///   2  could not measure or compare: Valgrind missing (`apt-get install -y valgrind`),
+    ///      runner install failed, suite failed, baseline missing or malformed, or an
+    ///      environment mismatch whose baseline commit cannot be measured here.
+    #[command(verbatim_doc_comment)]
+    Bench(Bench),
 }
 
 #[derive(Debug, Args)]
@@ -167,4 +190,50 @@ impl std::fmt::Display for CiStep {
 pub(crate) struct LintWorkflows {
     /// Lint these files instead of `.github/workflows/*.yml`.
     pub(crate) files: Vec<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct Bench {
+    /// Re-record `benches/baseline.json` on the working tree (atomically), running the suite
+    /// `--save-runs` times to measure each benchmark's noise. Keeps the file's settings and
+    /// overrides.
+    #[arg(long)]
+    pub(crate) save: bool,
+    /// How many runs `--save` records (the spread of these runs is each benchmark's noise).
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub(crate) save_runs: usize,
+    /// Measure REV (a git worktree, built and benched here) and then the working tree, and
+    /// compare those instead of the baseline file's figures.
+    #[arg(long, value_name = "REV")]
+    pub(crate) base: Option<String>,
+    /// Only benchmarks whose id (`group::function::id`) contains PATTERN.
+    #[arg(long, value_name = "PATTERN")]
+    pub(crate) filter: Option<String>,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = BenchFormat::Text)]
+    pub(crate) format: BenchFormat,
+    /// Write the report to FILE (atomically) and print the text report.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) output: Option<std::path::PathBuf>,
+    /// Regression threshold in percent for every benchmark without an override
+    /// (default: the baseline file's `settings.threshold_pct`, 0.5).
+    #[arg(long, value_name = "PCT")]
+    pub(crate) threshold: Option<f64>,
+    /// Absolute floor: changes of at most this many instructions (bytes for DHAT) are never a
+    /// verdict (default: the baseline file's `settings.floor`, 16).
+    #[arg(long, value_name = "N")]
+    pub(crate) floor: Option<u64>,
+}
+
+/// The shapes of `cargo xtask bench`'s report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum BenchFormat {
+    /// A table for the terminal.
+    Text,
+    /// The report as JSON (rows, verdicts, function breakdowns, environment).
+    Json,
+    /// GitHub-flavoured markdown (also appended to `$GITHUB_STEP_SUMMARY` when set).
+    Markdown,
+    /// Bencher Metric Format, measure `instructions` (`heap-bytes` for DHAT benchmarks).
+    Bmf,
 }

@@ -4,6 +4,7 @@
 //! struct from [`flags`]. Every external command is built with an explicit
 //! argument list; no task ever passes a shell string.
 
+mod bench;
 mod ci;
 mod flags;
 mod lint_workflows;
@@ -23,6 +24,7 @@ fn main() -> ExitCode {
         flags::Command::LintWorkflows(cmd) => cmd.run(),
         flags::Command::Memcheck(cmd) => cmd.run(),
         flags::Command::Slo(cmd) => cmd.run(),
+        flags::Command::Bench(cmd) => cmd.run(),
     };
     match result {
         Ok(code) => code,

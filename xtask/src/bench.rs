@@ -1,0 +1,713 @@
+//! `cargo xtask bench`: the instruction-count regression gate.
+//!
+//! Runs `benches/instructions.rs` under Valgrind through gungraun, reads gungraun's JSON
+//! summaries, and compares every benchmark with `benches/baseline.json` (or with a commit
+//! measured on this machine). An environment change is never reported as a regression:
+//! when this machine's toolchain, Valgrind, gungraun, CPU or glibc differ from the
+//! baseline's, the commit that recorded the baseline is measured here and compared instead.
+//!
+//! Modules: [`baseline`] (the file), [`summary`] (gungraun's output), [`compare`] (the
+//! verdict rules), [`callgrind`] (which functions grew), [`report`] (text, markdown, JSON,
+//! BMF).
+
+pub(crate) mod baseline;
+pub(crate) mod callgrind;
+pub(crate) mod compare;
+pub(crate) mod report;
+pub(crate) mod summary;
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+
+use anyhow::{Context, bail};
+
+use crate::flags::{self, BenchFormat};
+use crate::{cargo, project_root};
+use baseline::{Baseline, Environment, Recorded};
+use compare::{Rules, Verdict};
+use report::Report;
+use summary::Measurement;
+
+/// The committed baseline, relative to the workspace root.
+pub(crate) const BASELINE: &str = "benches/baseline.json";
+/// The gungraun bench target.
+const BENCH: &str = "instructions";
+/// How many functions to name per regression.
+const TOP_FUNCTIONS: usize = 5;
+
+impl flags::Bench {
+    pub(crate) fn run(self) -> anyhow::Result<ExitCode> {
+        let root = project_root();
+        if let Some(flags) = std::env::var_os("RUSTFLAGS")
+            && flags.to_string_lossy().contains("target-cpu=native")
+        {
+            bail!(
+                "RUSTFLAGS contains target-cpu=native, whose AVX-512 code Valgrind cannot run; \
+                 unset it for `cargo xtask bench`"
+            );
+        }
+        let valgrind = valgrind_version()?;
+        let gungraun = locked_version(&root, "gungraun")?;
+        let runner_dir = ensure_runner(&root, &gungraun)?;
+        let env_now = capture_environment(valgrind, gungraun)?;
+        let ctx = Ctx {
+            root: root.clone(),
+            runner_dir,
+            filter: self.filter.clone(),
+        };
+        if self.save {
+            return self.save(&ctx, env_now);
+        }
+        let baseline_path = root.join(BASELINE);
+        let baseline = Baseline::load(&baseline_path)?;
+        let noise: BTreeMap<String, f64> = baseline
+            .benchmarks
+            .iter()
+            .map(|(k, v)| (k.clone(), v.noise_pct))
+            .collect();
+        let rules = Rules {
+            settings: &baseline.settings,
+            overrides: &baseline.overrides,
+            threshold_pct: self.threshold,
+            floor: self.floor,
+        };
+        let mut notes = Vec::new();
+        let differences = baseline.environment.differences(&env_now);
+
+        // Which base: an explicit revision, the baseline's commit re-measured here when the
+        // environment differs, or the file's figures.
+        let explicit_base = match &self.base {
+            Some(rev) => Some((rev.clone(), format!("{rev} measured on this machine"))),
+            None if !differences.is_empty() => {
+                let what: Vec<String> = differences
+                    .iter()
+                    .map(|(k, a, b)| format!("{k} {a:?} → {b:?}"))
+                    .collect();
+                notes.push(format!(
+                    "this machine's environment differs from the baseline's ({}); the figures \
+                     in {BASELINE} are not comparable, so the commit that recorded them was \
+                     measured here instead",
+                    what.join(", ")
+                ));
+                let rev = baseline_commit(&root, &baseline).map_err(|err| {
+                    anyhow::anyhow!(
+                        "the environment differs from the baseline's and its commit cannot be \
+                         measured here ({err:#}); run `cargo xtask bench --base <rev>` or \
+                         re-record with `cargo xtask bench --save`"
+                    )
+                })?;
+                let label = format!(
+                    "{} (the commit that recorded {BASELINE}) measured on this machine",
+                    short(&rev)
+                );
+                Some((rev, label))
+            }
+            None => None,
+        };
+
+        let (base, base_dirs, head, compared_against) = match explicit_base {
+            Some((rev, label)) => {
+                let (base, checkout) = measure_rev(&ctx, &rev)
+                    .map_err(|err| anyhow::anyhow!("cannot measure {rev}: {err:#}"))?;
+                let head = measure(&ctx, &root, &ctx.home("head"), None)?;
+                (records(&base), Some(dirs(&base, &checkout)), head, label)
+            }
+            None => {
+                let head = measure(&ctx, &root, &ctx.home("head"), None)?;
+                let label = format!(
+                    "{BASELINE} (recorded at {}{})",
+                    baseline
+                        .commit
+                        .as_deref()
+                        .map_or("an unknown commit", short),
+                    if baseline.dirty {
+                        " with local changes"
+                    } else {
+                        ""
+                    }
+                );
+                (baseline.benchmarks.clone(), None, head, label)
+            }
+        };
+        let head_records = records(&head);
+        let mut rows =
+            compare::compare(&base, &head_records, &noise, &rules, self.filter.as_deref());
+        let mut compared_against = compared_against;
+
+        // A regression against the file's figures is confirmed against the baseline's
+        // commit measured here, which also gives the callgrind files for the breakdown.
+        let mut base_dirs = base_dirs;
+        if base_dirs.is_none() && rows.iter().any(|r| r.verdict == Verdict::Regressed) {
+            match baseline_commit(&root, &baseline).and_then(|rev| {
+                let m = measure_rev(&ctx, &rev)?;
+                Ok((rev, m))
+            }) {
+                Ok((rev, (measured, checkout))) => {
+                    notes.push(format!(
+                        "regressions against {BASELINE} were confirmed against its commit {} \
+                         measured on this machine; the table compares with that measurement",
+                        short(&rev)
+                    ));
+                    compared_against = format!(
+                        "{} (the commit that recorded {BASELINE}) measured on this machine",
+                        short(&rev)
+                    );
+                    rows = compare::compare(
+                        &records(&measured),
+                        &head_records,
+                        &noise,
+                        &rules,
+                        self.filter.as_deref(),
+                    );
+                    base_dirs = Some(dirs(&measured, &checkout));
+                }
+                Err(err) => notes.push(format!(
+                    "could not measure the baseline's commit here, so there is no function \
+                     breakdown: {err:#}"
+                )),
+            }
+        }
+
+        if let Some(base_dirs) = &base_dirs {
+            let head_dirs = dirs(&head, &root);
+            for row in rows.iter_mut().filter(|r| r.verdict == Verdict::Regressed) {
+                if row.tool != "callgrind" {
+                    continue;
+                }
+                let (Some(b), Some(h)) =
+                    (base_dirs.get(&row.benchmark), head_dirs.get(&row.benchmark))
+                else {
+                    continue;
+                };
+                match (
+                    callgrind::profile_dir(&b.0, "Ir", &b.1),
+                    callgrind::profile_dir(&h.0, "Ir", &h.1),
+                ) {
+                    (Ok(bp), Ok(hp)) => row.grew = callgrind::grew_most(&bp, &hp, TOP_FUNCTIONS),
+                    (Err(err), _) | (_, Err(err)) => {
+                        notes.push(format!("{}: no function breakdown: {err:#}", row.benchmark))
+                    }
+                }
+            }
+        }
+
+        let report = Report {
+            compared_against,
+            notes,
+            environment: env_now,
+            rows,
+        };
+        self.emit(&report)?;
+        let regressed = report.counts().regressed;
+        eprintln!("xtask bench: {}", report.headline());
+        Ok(if regressed > 0 {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        })
+    }
+
+    fn emit(&self, report: &Report) -> anyhow::Result<()> {
+        let rendered = match self.format {
+            BenchFormat::Text => report::text(report),
+            BenchFormat::Json => report::json(report),
+            BenchFormat::Markdown => report::markdown(report),
+            BenchFormat::Bmf => report::bmf(report),
+        };
+        match &self.output {
+            Some(path) => {
+                write_atomic(path, rendered.as_bytes())?;
+                print!("{}", report::text(report));
+                eprintln!("xtask bench: report written to {}", path.display());
+            }
+            None => print!("{rendered}"),
+        }
+        if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&summary)
+                .with_context(|| format!("cannot open GITHUB_STEP_SUMMARY {summary:?}"))?;
+            file.write_all(report::markdown(report).as_bytes())?;
+        }
+        Ok(())
+    }
+
+    fn save(&self, ctx: &Ctx, env_now: Environment) -> anyhow::Result<ExitCode> {
+        if self.filter.is_some() || self.base.is_some() {
+            bail!(
+                "--save re-records the whole suite on the working tree; drop --filter and --base"
+            );
+        }
+        let root = &ctx.root;
+        let path = root.join(BASELINE);
+        // Keep the hand-written parts (settings, overrides) of a readable existing file.
+        let (settings, overrides) = match Baseline::load(&path) {
+            Ok(old) => (old.settings, old.overrides),
+            Err(err) => {
+                if path.exists() {
+                    eprintln!(
+                        "xtask bench: starting a fresh baseline; the old one is unreadable: {err:#}"
+                    );
+                }
+                Default::default()
+            }
+        };
+        let runs = self.save_runs.max(1);
+        let mut all: Vec<Vec<Measurement>> = Vec::new();
+        for run in 1..=runs {
+            eprintln!("xtask bench: recording run {run} of {runs}");
+            all.push(measure(ctx, root, &ctx.home("save"), None)?);
+        }
+        let mut benchmarks = BTreeMap::new();
+        for first in &all[0] {
+            let samples: Vec<u64> = all
+                .iter()
+                .filter_map(|run| run.iter().find(|m| m.id == first.id).map(|m| m.value))
+                .collect();
+            if samples.len() != runs {
+                bail!(
+                    "benchmark {} ran in some recording runs only; run --save again",
+                    first.id
+                );
+            }
+            benchmarks.insert(
+                first.id.clone(),
+                Recorded::from_samples(
+                    &first.tool,
+                    &first.metric,
+                    samples,
+                    first.metrics.clone(),
+                    first.threads.clone(),
+                ),
+            );
+        }
+        let commit = git(root, &["rev-parse", "HEAD"]).ok();
+        let dirty = git(
+            root,
+            &[
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ".",
+                ":!benches/baseline.json",
+            ],
+        )
+        .map(|s| !s.is_empty())
+        .unwrap_or(true);
+        let baseline = Baseline {
+            schema: baseline::SCHEMA,
+            recorded_with: "cargo xtask bench --save".to_owned(),
+            commit,
+            dirty,
+            runs,
+            environment: env_now,
+            settings,
+            overrides,
+            benchmarks,
+        };
+        baseline.write_atomic(&path)?;
+        for (id, b) in &baseline.benchmarks {
+            let noise = if b.noise_pct > 0.0 {
+                format!("  noise {:.3}% {:?}", b.noise_pct, b.samples)
+            } else {
+                String::new()
+            };
+            println!("{id:<70} {:>12} {}{noise}", b.value, b.metric);
+        }
+        eprintln!(
+            "xtask bench: recorded {} benchmarks over {runs} run(s) in {}; commit it",
+            baseline.benchmarks.len(),
+            path.display()
+        );
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// What every measurement needs.
+struct Ctx {
+    root: PathBuf,
+    runner_dir: PathBuf,
+    filter: Option<String>,
+}
+
+impl Ctx {
+    /// gungraun's output directory for one kind of measurement.
+    fn home(&self, label: &str) -> PathBuf {
+        self.root.join("target").join("xtask-bench").join(label)
+    }
+}
+
+fn records(ms: &[Measurement]) -> BTreeMap<String, Recorded> {
+    ms.iter().map(|m| (m.id.clone(), m.to_recorded())).collect()
+}
+
+/// Per benchmark: its output directory and the checkout it was measured in.
+fn dirs(ms: &[Measurement], checkout: &Path) -> BTreeMap<String, (PathBuf, PathBuf)> {
+    ms.iter()
+        .map(|m| (m.id.clone(), (m.output_dir.clone(), checkout.to_path_buf())))
+        .collect()
+}
+
+fn short(rev: &str) -> &str {
+    &rev[..rev.len().min(10)]
+}
+
+/// Runs the suite in `checkout` (this workspace or a worktree) and reads its summaries.
+fn measure(
+    ctx: &Ctx,
+    checkout: &Path,
+    home: &Path,
+    target_dir: Option<&Path>,
+) -> anyhow::Result<Vec<Measurement>> {
+    if home.exists() {
+        std::fs::remove_dir_all(home)
+            .with_context(|| format!("cannot clear {}", home.display()))?;
+    }
+    let mut path = OsString::from(ctx.runner_dir.as_os_str());
+    if let Some(old) = std::env::var_os("PATH") {
+        path.push(":");
+        path.push(old);
+    }
+    let mut cmd = Command::new(cargo());
+    cmd.current_dir(checkout)
+        .args(["bench", "--package", "globalrt", "--bench", BENCH, "--"])
+        .arg("--output-format=json")
+        .arg(format!("--home={}", home.display()))
+        .env("PATH", path)
+        .env_remove("GUNGRAUN_RUNNER")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    if let Some(filter) = &ctx.filter {
+        cmd.arg(format!("*{filter}*"));
+    }
+    if let Some(dir) = target_dir {
+        cmd.env("CARGO_TARGET_DIR", dir);
+    }
+    eprintln!(
+        "xtask bench: measuring {} (cargo bench --bench {BENCH}, under Valgrind)",
+        checkout.display()
+    );
+    let started = std::time::Instant::now();
+    let output = cmd
+        .output()
+        .with_context(|| format!("cannot run {:?}", cmd.get_program()))?;
+    if !output.status.success() {
+        bail!(
+            "the benchmark suite failed in {} ({}); its output is above",
+            checkout.display(),
+            output.status
+        );
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let measurements = summary::parse_stream(&stdout)?;
+    if measurements.is_empty() {
+        bail!(
+            "the benchmark suite in {} reported no benchmark{}",
+            checkout.display(),
+            ctx.filter
+                .as_ref()
+                .map_or(String::new(), |f| format!(" matching *{f}*"))
+        );
+    }
+    eprintln!(
+        "xtask bench: {} benchmarks in {:.1} s",
+        measurements.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(measurements)
+}
+
+/// Removes the worktree when dropped, whatever happened in between.
+struct Worktree<'a> {
+    root: &'a Path,
+    dir: PathBuf,
+}
+
+impl Drop for Worktree<'_> {
+    fn drop(&mut self) {
+        let dir = self.dir.to_string_lossy().into_owned();
+        let _ = git(self.root, &["worktree", "remove", "--force", &dir]);
+        let _ = std::fs::remove_dir_all(&self.dir);
+        let _ = git(self.root, &["worktree", "prune"]);
+    }
+}
+
+/// Checks `rev` out in a temporary git worktree and measures it with this machine's tools;
+/// also returns where the worktree was (source paths in callgrind files start there).
+fn measure_rev(ctx: &Ctx, rev: &str) -> anyhow::Result<(Vec<Measurement>, PathBuf)> {
+    let root = &ctx.root;
+    let sha = git(
+        root,
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{rev}^{{commit}}"),
+        ],
+    )
+    .map_err(|_| anyhow::anyhow!("{rev:?} is not a commit in this repository"))?;
+    let dir = root.join("target").join("xtask-bench").join("worktree");
+    if dir.exists() {
+        let _ = git(
+            root,
+            &["worktree", "remove", "--force", &dir.to_string_lossy()],
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        let _ = git(root, &["worktree", "prune"]);
+    }
+    git(
+        root,
+        &[
+            "worktree",
+            "add",
+            "--detach",
+            "--quiet",
+            &dir.to_string_lossy(),
+            &sha,
+        ],
+    )?;
+    let worktree = Worktree { root, dir };
+    if !worktree
+        .dir
+        .join("benches")
+        .join("instructions.rs")
+        .is_file()
+    {
+        bail!("{} has no benches/instructions.rs", short(&sha));
+    }
+    // The shared target directory reuses every compiled dependency.
+    let measured = measure(
+        ctx,
+        &worktree.dir,
+        &ctx.home("base"),
+        Some(&root.join("target")),
+    )?;
+    let checkout = worktree.dir.clone();
+    drop(worktree);
+    Ok((measured, checkout))
+}
+
+/// The commit whose code the baseline figures describe: the last commit that changed the
+/// file when the working copy is the committed one, else the commit recorded in it.
+fn baseline_commit(root: &Path, baseline: &Baseline) -> anyhow::Result<String> {
+    git(root, &["rev-parse", "--git-dir"]).context("not a git repository")?;
+    let committed = git(root, &["diff", "--quiet", "HEAD", "--", BASELINE]).is_ok();
+    if committed {
+        let rev = git(root, &["log", "-1", "--format=%H", "--", BASELINE])?;
+        if !rev.is_empty() {
+            return Ok(rev);
+        }
+    }
+    match &baseline.commit {
+        Some(rev) if git(root, &["cat-file", "-e", &format!("{rev}^{{commit}}")]).is_ok() => {
+            Ok(rev.clone())
+        }
+        Some(rev) => bail!("the baseline's commit {rev} is not in this repository"),
+        None => bail!("{BASELINE} is not committed and names no commit"),
+    }
+}
+
+/// Runs git with explicit arguments; stdout trimmed, or an error with git's stderr.
+fn git(root: &Path, args: &[&str]) -> anyhow::Result<String> {
+    let out = Command::new("git")
+        .current_dir(root)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .context("cannot run git")?;
+    if !out.status.success() {
+        bail!(
+            "git {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// The first line a tool prints for `args`, or `None` when it cannot be run.
+fn first_line(program: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    out.status.success().then_some(())?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines().next().map(|l| l.trim().to_owned())
+}
+
+fn valgrind_version() -> anyhow::Result<String> {
+    first_line("valgrind", &["--version"]).ok_or_else(|| {
+        anyhow::anyhow!("valgrind is not installed; install it with `apt-get install -y valgrind`")
+    })
+}
+
+/// The version of `package` in Cargo.lock.
+pub(crate) fn locked_version(root: &Path, package: &str) -> anyhow::Result<String> {
+    let lock = std::fs::read_to_string(root.join("Cargo.lock"))
+        .context("cannot read Cargo.lock; run `cargo generate-lockfile`")?;
+    parse_locked_version(&lock, package).with_context(|| {
+        format!("Cargo.lock has no `{package}` package; is it still a dev-dependency?")
+    })
+}
+
+fn parse_locked_version(lock: &str, package: &str) -> Option<String> {
+    let wanted = format!("name = \"{package}\"");
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == wanted {
+            let version = lines.next()?.trim().strip_prefix("version = \"")?;
+            return Some(version.trim_end_matches('"').to_owned());
+        }
+    }
+    None
+}
+
+/// A directory holding `gungraun-runner` of exactly `version`: found on PATH, in cargo's
+/// bin directory or in `target/tools/`, else installed there with `cargo install --locked`.
+fn ensure_runner(root: &Path, version: &str) -> anyhow::Result<PathBuf> {
+    let tools = root
+        .join("target")
+        .join("tools")
+        .join(format!("gungraun-runner-{version}"));
+    let mut candidates: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    if let Some(home) = std::env::var_os("CARGO_HOME") {
+        candidates.push(PathBuf::from(home).join("bin"));
+    }
+    if let Some(home) = std::env::var_os("HOME") {
+        candidates.push(PathBuf::from(home).join(".cargo").join("bin"));
+    }
+    candidates.push(tools.join("bin"));
+    let wanted = format!("gungraun-runner {version}");
+    for dir in &candidates {
+        let exe = dir.join("gungraun-runner");
+        if exe.is_file()
+            && first_line(&exe.to_string_lossy(), &["--version"]).as_deref()
+                == Some(wanted.as_str())
+        {
+            return Ok(dir.clone());
+        }
+    }
+    eprintln!(
+        "xtask bench: gungraun-runner {version} not found; installing it into {} (once, a few minutes)",
+        tools.display()
+    );
+    let status = Command::new(cargo())
+        .args(["install", "--locked", "--version", version, "--root"])
+        .arg(&tools)
+        .arg("gungraun-runner")
+        .stdin(Stdio::null())
+        .status()
+        .context("cannot run cargo install")?;
+    let exe = tools.join("bin").join("gungraun-runner");
+    if !status.success()
+        || first_line(&exe.to_string_lossy(), &["--version"]).as_deref() != Some(wanted.as_str())
+    {
+        bail!(
+            "cannot install gungraun-runner {version} ({status}); install it by hand with \
+             `cargo install --locked --version {version} gungraun-runner`"
+        );
+    }
+    Ok(tools.join("bin"))
+}
+
+fn capture_environment(valgrind: String, gungraun: String) -> anyhow::Result<Environment> {
+    let rustc = first_line("rustc", &["--version"])
+        .context("cannot run `rustc --version`; is a Rust toolchain on PATH?")?;
+    let target = Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .find_map(|l| l.strip_prefix("host: ").map(str::to_owned))
+        })
+        .context("cannot read the host triple from `rustc -vV`")?;
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".to_owned());
+    let glibc = first_line("getconf", &["GNU_LIBC_VERSION"])
+        .or_else(|| first_line("ldd", &["--version"]))
+        .unwrap_or_else(|| "unknown".to_owned());
+    Ok(Environment {
+        rustc,
+        valgrind,
+        gungraun,
+        target,
+        cpu,
+        glibc,
+    })
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let name = path
+        .file_name()
+        .with_context(|| format!("{} is not a file path", path.display()))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("cannot write {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_locked_version() {
+        let lock = "[[package]]\nname = \"gungraun\"\nversion = \"0.20.0\"\nsource = \"x\"\n\n\
+                    [[package]]\nname = \"gungraun-runner\"\nversion = \"0.20.0\"\n";
+        assert_eq!(
+            parse_locked_version(lock, "gungraun").as_deref(),
+            Some("0.20.0")
+        );
+        assert_eq!(parse_locked_version(lock, "nope"), None);
+    }
+
+    #[test]
+    fn the_workspace_lock_has_gungraun() {
+        let v = locked_version(&project_root(), "gungraun").unwrap();
+        assert!(v.starts_with("0."), "{v}");
+    }
+
+    #[test]
+    fn atomic_write_replaces_the_file() {
+        let dir = std::env::temp_dir().join(format!("xtask-atomic-{}", std::process::id()));
+        let path = dir.join("out.json");
+        write_atomic(&path, b"one").unwrap();
+        write_atomic(&path, b"two").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        let leftovers = std::fs::read_dir(&dir).unwrap().count();
+        assert_eq!(leftovers, 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

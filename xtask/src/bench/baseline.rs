@@ -1,0 +1,353 @@
+//! `benches/baseline.json`: the committed reference figures, the environment that produced
+//! them, and the gate's settings and per-benchmark overrides.
+//!
+//! The file is only ever written whole, through a temporary file and a rename; reading it
+//! never modifies it, whatever state it is in.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+
+/// The version of this file's layout; bump it on an incompatible change.
+pub(crate) const SCHEMA: u32 = 1;
+
+/// Everything that changes instruction counts without a code change.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Environment {
+    /// `rustc --version`, e.g. `rustc 1.95.0 (…)`.
+    pub(crate) rustc: String,
+    /// `valgrind --version`, e.g. `valgrind-3.19.0`.
+    pub(crate) valgrind: String,
+    /// The locked `gungraun` version (and so the runner's).
+    pub(crate) gungraun: String,
+    /// The host target triple.
+    pub(crate) target: String,
+    /// The CPU model (glibc picks memcpy/memset variants by CPU).
+    pub(crate) cpu: String,
+    /// The glibc version, e.g. `glibc 2.36`.
+    pub(crate) glibc: String,
+}
+
+impl Environment {
+    /// The fields that differ, as `(field, baseline, now)`.
+    pub(crate) fn differences(&self, now: &Environment) -> Vec<(&'static str, String, String)> {
+        let pairs = [
+            ("rustc", &self.rustc, &now.rustc),
+            ("valgrind", &self.valgrind, &now.valgrind),
+            ("gungraun", &self.gungraun, &now.gungraun),
+            ("target", &self.target, &now.target),
+            ("cpu", &self.cpu, &now.cpu),
+            ("glibc", &self.glibc, &now.glibc),
+        ];
+        pairs
+            .into_iter()
+            .filter(|(_, a, b)| a != b)
+            .map(|(name, a, b)| (name, a.clone(), b.clone()))
+            .collect()
+    }
+}
+
+/// The gate's rules; each can be changed in the file (and the threshold on the command line).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Settings {
+    /// A deterministic benchmark regresses above this many percent.
+    pub(crate) threshold_pct: f64,
+    /// Changes of at most this many units (instructions, bytes) are never a verdict.
+    pub(crate) floor: u64,
+    /// A noisy benchmark's threshold is at least this times its recorded noise.
+    pub(crate) noise_factor: f64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            threshold_pct: 0.5,
+            floor: 16,
+            noise_factor: 3.0,
+        }
+    }
+}
+
+/// A per-benchmark exception to [`Settings`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Override {
+    /// Replaces the threshold (also the noise-derived one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) threshold_pct: Option<f64>,
+    /// Replaces the absolute floor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) floor: Option<u64>,
+    /// Why the exception exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) reason: Option<String>,
+}
+
+/// One benchmark's recorded figures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Recorded {
+    /// `callgrind` or `dhat`.
+    pub(crate) tool: String,
+    /// The gated metric: `Ir` (callgrind) or `TotalBytes` (DHAT).
+    pub(crate) metric: String,
+    /// The median of `samples`.
+    pub(crate) value: u64,
+    /// The gated metric of every recording run.
+    pub(crate) samples: Vec<u64>,
+    /// `(max - min) / median` of `samples`, in percent; 0 for a deterministic benchmark.
+    pub(crate) noise_pct: f64,
+    /// Every integer figure of the first run's total (callgrind events, DHAT figures).
+    #[serde(default)]
+    pub(crate) metrics: BTreeMap<String, u64>,
+    /// The gated metric per thread of the first run (callgrind; thread 1 first).
+    #[serde(default)]
+    pub(crate) threads: Vec<u64>,
+}
+
+impl Recorded {
+    /// Builds the record of several runs of one benchmark; `samples` must not be empty.
+    pub(crate) fn from_samples(
+        tool: &str,
+        metric: &str,
+        samples: Vec<u64>,
+        metrics: BTreeMap<String, u64>,
+        threads: Vec<u64>,
+    ) -> Self {
+        let mut sorted = samples.clone();
+        sorted.sort_unstable();
+        let value = sorted[sorted.len() / 2];
+        let spread = sorted[sorted.len() - 1] - sorted[0];
+        let noise_pct = if spread == 0 || value == 0 {
+            0.0
+        } else {
+            // Rounded up to 0.001 % so the file stays readable and never under-states noise.
+            (spread as f64 * 100.0 / value as f64 * 1000.0).ceil() / 1000.0
+        };
+        Recorded {
+            tool: tool.to_owned(),
+            metric: metric.to_owned(),
+            value,
+            samples,
+            noise_pct,
+            metrics,
+            threads,
+        }
+    }
+}
+
+/// The whole file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Baseline {
+    /// [`SCHEMA`].
+    pub(crate) schema: u32,
+    /// How the file was produced.
+    pub(crate) recorded_with: String,
+    /// `git rev-parse HEAD` when it was recorded.
+    #[serde(default)]
+    pub(crate) commit: Option<String>,
+    /// Whether tracked files other than this one had uncommitted changes then.
+    #[serde(default)]
+    pub(crate) dirty: bool,
+    /// How many runs each benchmark was recorded over.
+    pub(crate) runs: usize,
+    pub(crate) environment: Environment,
+    #[serde(default)]
+    pub(crate) settings: Settings,
+    #[serde(default)]
+    pub(crate) overrides: BTreeMap<String, Override>,
+    pub(crate) benchmarks: BTreeMap<String, Recorded>,
+}
+
+impl Baseline {
+    /// Reads and checks the file; a missing, malformed or truncated file is an error naming
+    /// the path and the way out.
+    pub(crate) fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => bail!(
+                "no baseline at {}; record one with `cargo xtask bench --save` and commit it",
+                path.display()
+            ),
+            Err(err) => return Err(err).with_context(|| format!("cannot read {}", path.display())),
+        };
+        Self::parse(&text, path)
+    }
+
+    /// Parses and checks the file's text (`path` only names it in errors).
+    pub(crate) fn parse(text: &str, path: &Path) -> anyhow::Result<Self> {
+        let fix = "restore the committed file or re-record it with `cargo xtask bench --save`";
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|err| {
+            let what = if err.is_eof() {
+                "is truncated"
+            } else {
+                "is not valid JSON"
+            };
+            anyhow::anyhow!(
+                "{} {what} (line {}, column {}); {fix}",
+                path.display(),
+                err.line(),
+                err.column()
+            )
+        })?;
+        match value.get("schema").and_then(serde_json::Value::as_u64) {
+            Some(n) if n == u64::from(SCHEMA) => {}
+            Some(n) => bail!(
+                "{} has schema {n} but this xtask reads schema {SCHEMA}; {fix}",
+                path.display()
+            ),
+            None => bail!("{} has no numeric `schema` field; {fix}", path.display()),
+        }
+        let baseline: Baseline = serde_json::from_value(value)
+            .map_err(|err| anyhow::anyhow!("{} is malformed: {err}; {fix}", path.display()))?;
+        baseline
+            .validate()
+            .map_err(|err| anyhow::anyhow!("{} is malformed: {err}; {fix}", path.display()))?;
+        Ok(baseline)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let pct_ok = |p: f64| p.is_finite() && p >= 0.0;
+        if !pct_ok(self.settings.threshold_pct) || !pct_ok(self.settings.noise_factor) {
+            return Err("settings must be finite, non-negative numbers".to_owned());
+        }
+        for (name, o) in &self.overrides {
+            if o.threshold_pct.is_some_and(|p| !pct_ok(p)) {
+                return Err(format!(
+                    "override `{name}`: threshold_pct must be a finite number ≥ 0"
+                ));
+            }
+        }
+        for (name, b) in &self.benchmarks {
+            if b.samples.is_empty() {
+                return Err(format!("benchmark `{name}` has no samples"));
+            }
+            if !pct_ok(b.noise_pct) {
+                return Err(format!(
+                    "benchmark `{name}`: noise_pct must be a finite number ≥ 0"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the file atomically: a temporary file beside it, then a rename.
+    pub(crate) fn write_atomic(&self, path: &Path) -> anyhow::Result<()> {
+        let mut text = serde_json::to_string_pretty(self)?;
+        text.push('\n');
+        crate::bench::write_atomic(path, text.as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = include_str!("../../tests/fixtures/bench/baseline.json");
+
+    #[test]
+    fn the_fixture_parses() {
+        let b = Baseline::parse(GOOD, Path::new("baseline.json")).unwrap();
+        assert_eq!(b.schema, SCHEMA);
+        assert!(b.benchmarks.contains_key("execute_baseline::ready::ready"));
+        assert_eq!(
+            b.overrides["naive_vs_global::global_execute::global_execute"].floor,
+            Some(4)
+        );
+    }
+
+    #[test]
+    fn truncated_and_malformed_files_are_clear_errors() {
+        let path = Path::new("benches/baseline.json");
+        let cut = &GOOD[..GOOD.len() / 2];
+        let err = Baseline::parse(cut, path).unwrap_err().to_string();
+        assert!(err.contains("benches/baseline.json is truncated"), "{err}");
+        assert!(err.contains("--save"), "{err}");
+        assert!(!err.contains('\n'), "{err}");
+
+        let err = Baseline::parse("{ nope", path).unwrap_err().to_string();
+        assert!(err.contains("not valid JSON"), "{err}");
+
+        let err = Baseline::parse(r#"{"schema": 99}"#, path)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("schema 99"), "{err}");
+
+        let wrong_type = GOOD.replacen("\"value\": 13304", "\"value\": \"many\"", 1);
+        assert_ne!(wrong_type, GOOD);
+        let err = Baseline::parse(&wrong_type, path).unwrap_err().to_string();
+        assert!(err.contains("is malformed"), "{err}");
+
+        let no_samples = GOOD.replacen(
+            "\"samples\": [\n        13304\n      ]",
+            "\"samples\": []",
+            1,
+        );
+        assert_ne!(no_samples, GOOD);
+        let err = Baseline::parse(&no_samples, path).unwrap_err().to_string();
+        assert!(err.contains("has no samples"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_file_is_left_untouched_by_loading() {
+        let dir = std::env::temp_dir().join(format!("xtask-baseline-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("baseline.json");
+        let cut = &GOOD.as_bytes()[..100];
+        std::fs::write(&path, cut).unwrap();
+        assert!(Baseline::load(&path).is_err());
+        assert_eq!(std::fs::read(&path).unwrap(), cut);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_missing_file_says_how_to_record_one() {
+        let err = Baseline::load(Path::new("/nonexistent/baseline.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("cargo xtask bench --save"), "{err}");
+    }
+
+    #[test]
+    fn round_trip_is_lossless() {
+        let b = Baseline::parse(GOOD, Path::new("b.json")).unwrap();
+        let dir = std::env::temp_dir().join(format!("xtask-baseline-rt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("baseline.json");
+        b.write_atomic(&path).unwrap();
+        assert_eq!(Baseline::load(&path).unwrap(), b);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn samples_give_median_and_noise() {
+        let r = Recorded::from_samples(
+            "callgrind",
+            "Ir",
+            vec![1000, 1010, 990],
+            BTreeMap::new(),
+            vec![],
+        );
+        assert_eq!(r.value, 1000);
+        assert_eq!(r.noise_pct, 2.0);
+        let r = Recorded::from_samples("callgrind", "Ir", vec![5, 5, 5], BTreeMap::new(), vec![]);
+        assert_eq!((r.value, r.noise_pct), (5, 0.0));
+    }
+
+    #[test]
+    fn environment_differences_name_the_fields() {
+        let a = Environment {
+            rustc: "rustc 1.95.0".into(),
+            valgrind: "valgrind-3.19.0".into(),
+            ..Environment::default()
+        };
+        let mut b = a.clone();
+        assert!(a.differences(&b).is_empty());
+        b.valgrind = "valgrind-3.22.0".into();
+        let d = a.differences(&b);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].0, "valgrind");
+    }
+}

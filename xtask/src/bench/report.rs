@@ -1,0 +1,408 @@
+//! The gate's report in four shapes: text (terminal), markdown (PR comments and
+//! `$GITHUB_STEP_SUMMARY`), JSON (this report's own schema) and BMF (Bencher Metric Format).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::baseline::Environment;
+use super::compare::{Row, Verdict};
+
+/// Everything one run of the gate found.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct Report {
+    /// What the run was compared with, in words.
+    pub(crate) compared_against: String,
+    /// Facts the reader must know (environment mismatch, re-measured base, …).
+    pub(crate) notes: Vec<String>,
+    pub(crate) environment: Environment,
+    pub(crate) rows: Vec<Row>,
+}
+
+/// How many benchmarks got each verdict.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub(crate) struct Counts {
+    pub(crate) regressed: usize,
+    pub(crate) improved: usize,
+    pub(crate) unchanged: usize,
+    pub(crate) new: usize,
+    pub(crate) missing: usize,
+}
+
+impl Report {
+    pub(crate) fn counts(&self) -> Counts {
+        let mut c = Counts::default();
+        for row in &self.rows {
+            match row.verdict {
+                Verdict::Regressed => c.regressed += 1,
+                Verdict::Improved => c.improved += 1,
+                Verdict::Unchanged => c.unchanged += 1,
+                Verdict::New => c.new += 1,
+                Verdict::Missing => c.missing += 1,
+            }
+        }
+        c
+    }
+
+    pub(crate) fn regressions(&self) -> impl Iterator<Item = &Row> {
+        self.rows.iter().filter(|r| r.verdict == Verdict::Regressed)
+    }
+
+    /// The one-line outcome.
+    pub(crate) fn headline(&self) -> String {
+        let c = self.counts();
+        let names: Vec<&str> = self.regressions().map(|r| r.benchmark.as_str()).collect();
+        let tail = format!(
+            "{} unchanged, {} improved, {} new, {} missing",
+            c.unchanged, c.improved, c.new, c.missing
+        );
+        if names.is_empty() {
+            format!("no regression ({tail})")
+        } else {
+            format!(
+                "{} regression(s): {} ({tail})",
+                names.len(),
+                names.join(", ")
+            )
+        }
+    }
+}
+
+fn num(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn opt(n: Option<u64>) -> String {
+    n.map_or_else(|| "-".to_owned(), num)
+}
+
+fn signed(d: Option<i64>) -> String {
+    match d {
+        None => "-".to_owned(),
+        Some(d) if d > 0 => format!("+{}", num(d.unsigned_abs())),
+        Some(d) if d < 0 => format!("-{}", num(d.unsigned_abs())),
+        Some(_) => "0".to_owned(),
+    }
+}
+
+fn pct(p: Option<f64>) -> String {
+    p.map_or_else(|| "-".to_owned(), |p| format!("{p:+.3}%"))
+}
+
+fn threshold(row: &Row) -> String {
+    let noisy = if row.noise_pct > 0.0 {
+        format!(", noise {:.3}%", row.noise_pct)
+    } else {
+        String::new()
+    };
+    format!("±{:.2}% / {}{noisy}", row.threshold_pct, num(row.floor))
+}
+
+fn cells(row: &Row) -> [String; 7] {
+    [
+        format!("{} ({})", row.benchmark, row.metric),
+        opt(row.baseline),
+        opt(row.now),
+        signed(row.delta),
+        pct(row.delta_pct),
+        threshold(row),
+        row.verdict.as_str().to_owned(),
+    ]
+}
+
+const HEADER: [&str; 7] = [
+    "benchmark",
+    "baseline",
+    "now",
+    "Δ",
+    "Δ%",
+    "threshold / floor",
+    "verdict",
+];
+
+/// Plain text for a terminal.
+pub(crate) fn text(report: &Report) -> String {
+    let rows: Vec<[String; 7]> = report.rows.iter().map(cells).collect();
+    let mut widths = HEADER.map(|h| h.chars().count());
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let _ = writeln!(out, "Compared against {}", report.compared_against);
+    for note in &report.notes {
+        let _ = writeln!(out, "note: {note}");
+    }
+    let line = |out: &mut String, r: &[String]| {
+        for (i, (c, w)) in r.iter().zip(widths).enumerate() {
+            let pad = w - c.chars().count();
+            if i == 0 || i == 6 {
+                let _ = write!(out, "{c}{}  ", " ".repeat(pad));
+            } else {
+                let _ = write!(out, "{}{c}  ", " ".repeat(pad));
+            }
+        }
+        out.truncate(out.trim_end().len());
+        out.push('\n');
+    };
+    line(&mut out, &HEADER.map(str::to_owned));
+    for r in &rows {
+        line(&mut out, r);
+    }
+    for row in report.regressions() {
+        let _ = writeln!(
+            out,
+            "\n{} regressed; inclusive {} that grew most:",
+            row.benchmark, row.metric
+        );
+        if row.grew.is_empty() {
+            let _ = writeln!(out, "  (no callgrind breakdown: see the notes above)");
+        }
+        for f in &row.grew {
+            let files = if f.files.is_empty() {
+                String::new()
+            } else {
+                format!("  [{}]", f.files.join(", "))
+            };
+            let _ = writeln!(
+                out,
+                "  {:>12}  {} ({} -> {}){files}",
+                signed(Some(f.delta)),
+                f.function,
+                num(f.base),
+                num(f.now)
+            );
+        }
+    }
+    let _ = writeln!(out, "\n{}", report.headline());
+    out
+}
+
+fn md_escape(s: &str) -> String {
+    s.replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// GitHub-flavoured markdown.
+pub(crate) fn markdown(report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "### Instruction counts (`cargo xtask bench`)\n");
+    let _ = writeln!(out, "{}\n", md_escape(&report.headline()));
+    let _ = writeln!(
+        out,
+        "Compared against {}.\n",
+        md_escape(&report.compared_against)
+    );
+    for note in &report.notes {
+        let _ = writeln!(out, "> {}", md_escape(note));
+    }
+    if !report.notes.is_empty() {
+        out.push('\n');
+    }
+    let _ = writeln!(out, "| {} |", HEADER.join(" | "));
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---|");
+    for row in &report.rows {
+        let mut c = cells(row).map(|c| md_escape(&c));
+        c[0] = format!("`{}` ({})", md_escape(&row.benchmark), row.metric);
+        if row.verdict == Verdict::Regressed {
+            c[6] = "**regressed**".to_owned();
+        }
+        let _ = writeln!(out, "| {} |", c.join(" | "));
+    }
+    for row in report.regressions() {
+        let _ = writeln!(
+            out,
+            "\n<details><summary><code>{}</code>: functions whose inclusive {} grew most</summary>\n",
+            md_escape(&row.benchmark),
+            row.metric
+        );
+        let _ = writeln!(
+            out,
+            "| Δ | function | base | now | inlined code that grew |"
+        );
+        let _ = writeln!(out, "|---:|---|---:|---:|---|");
+        for f in &row.grew {
+            let _ = writeln!(
+                out,
+                "| {} | `{}` | {} | {} | {} |",
+                signed(Some(f.delta)),
+                md_escape(&f.function),
+                num(f.base),
+                num(f.now),
+                md_escape(&f.files.join(", "))
+            );
+        }
+        let _ = writeln!(out, "\n</details>");
+    }
+    out
+}
+
+/// This report as JSON.
+pub(crate) fn json(report: &Report) -> String {
+    let value = json!({
+        "schema": 1,
+        "headline": report.headline(),
+        "counts": report.counts(),
+        "report": report,
+    });
+    let mut s = serde_json::to_string_pretty(&value).expect("a report always serialises");
+    s.push('\n');
+    s
+}
+
+/// Bencher Metric Format: `{"<benchmark>": {"<measure>": {"value": n}}}`, measure
+/// `instructions` for callgrind benchmarks and `heap-bytes` for DHAT ones.
+pub(crate) fn bmf(report: &Report) -> String {
+    let mut out = BTreeMap::new();
+    for row in &report.rows {
+        let Some(now) = row.now else { continue };
+        let measure = if row.metric == "Ir" {
+            "instructions"
+        } else {
+            "heap-bytes"
+        };
+        out.insert(
+            row.benchmark.clone(),
+            json!({ measure: { "value": now as f64 } }),
+        );
+    }
+    let mut s = serde_json::to_string_pretty(&out).expect("BMF always serialises");
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::compare::FunctionDelta;
+
+    fn row(name: &str, base: Option<u64>, now: Option<u64>, verdict: Verdict) -> Row {
+        let delta = base.zip(now).map(|(b, n)| n as i64 - b as i64);
+        Row {
+            benchmark: name.to_owned(),
+            tool: "callgrind".into(),
+            metric: "Ir".into(),
+            baseline: base,
+            now,
+            delta,
+            delta_pct: base.zip(delta).map(|(b, d)| d as f64 * 100.0 / b as f64),
+            threshold_pct: 0.5,
+            floor: 16,
+            noise_pct: 0.0,
+            verdict,
+            threads: vec![],
+            grew: vec![],
+        }
+    }
+
+    fn sample() -> Report {
+        let mut regressed = row(
+            "g::slow::slow",
+            Some(13_304),
+            Some(13_504),
+            Verdict::Regressed,
+        );
+        regressed.grew = vec![FunctionDelta {
+            function: "instructions::ready::{{closure}}".into(),
+            base: 13_000,
+            now: 13_200,
+            delta: 200,
+            files: vec!["src/execute.rs (+200)".into()],
+        }];
+        let mut heap = row(
+            "memory_pressure::x::x",
+            Some(100),
+            Some(100),
+            Verdict::Unchanged,
+        );
+        heap.metric = "TotalBytes".into();
+        heap.tool = "dhat".into();
+        Report {
+            compared_against: "benches/baseline.json".into(),
+            notes: vec!["a note".into()],
+            environment: Environment::default(),
+            rows: vec![
+                regressed,
+                row("g::same::same", Some(131), Some(131), Verdict::Unchanged),
+                row("g::fresh::fresh", None, Some(5), Verdict::New),
+                row("g::gone::gone", Some(5), None, Verdict::Missing),
+                heap,
+            ],
+        }
+    }
+
+    #[test]
+    fn markdown_has_the_table_and_the_breakdown() {
+        let md = markdown(&sample());
+        let table: Vec<&str> = md.lines().filter(|l| l.starts_with("| ")).collect();
+        assert_eq!(
+            table[0],
+            "| benchmark | baseline | now | Δ | Δ% | threshold / floor | verdict |"
+        );
+        assert!(md.contains("|---|---:|---:|---:|---:|---:|---|"));
+        assert!(md.contains("| `g::slow::slow` (Ir) | 13,304 | 13,504 | +200 | +1.503% | ±0.50% / 16 | **regressed** |"), "{md}");
+        assert!(
+            md.contains("| `g::gone::gone` (Ir) | 5 | - | - | - | ±0.50% / 16 | missing |"),
+            "{md}"
+        );
+        assert!(md.contains("`instructions::ready::{{closure}}`"));
+        assert!(md.contains("src/execute.rs (+200)"));
+        assert!(md.contains("1 regression(s): g::slow::slow"));
+        // Every table row has the same number of cells as the header.
+        let cols = |l: &str| l.matches(" | ").count();
+        let main_rows: Vec<&&str> = table.iter().take(6).collect();
+        assert!(main_rows.iter().all(|l| cols(l) == cols(table[0])), "{md}");
+    }
+
+    #[test]
+    fn bmf_uses_the_instructions_measure() {
+        let v: serde_json::Value = serde_json::from_str(&bmf(&sample())).unwrap();
+        assert_eq!(v["g::slow::slow"]["instructions"]["value"], 13_504.0);
+        assert_eq!(v["memory_pressure::x::x"]["heap-bytes"]["value"], 100.0);
+        assert!(
+            v.get("g::gone::gone").is_none(),
+            "missing benchmarks have no value"
+        );
+        for (_, measures) in v.as_object().unwrap() {
+            for (_, m) in measures.as_object().unwrap() {
+                assert!(m["value"].is_f64());
+            }
+        }
+    }
+
+    #[test]
+    fn text_and_json_carry_the_headline() {
+        let r = sample();
+        let t = text(&r);
+        assert!(t.contains("g::slow::slow regressed; inclusive Ir that grew most:"));
+        assert!(t.trim_end().ends_with(&r.headline()));
+        let j: serde_json::Value = serde_json::from_str(&json(&r)).unwrap();
+        assert_eq!(j["counts"]["regressed"], 1);
+        assert_eq!(j["report"]["rows"][0]["verdict"], "regressed");
+        assert_eq!(
+            r.headline(),
+            "1 regression(s): g::slow::slow (2 unchanged, 0 improved, 1 new, 1 missing)"
+        );
+    }
+
+    #[test]
+    fn numbers_are_grouped() {
+        assert_eq!(num(0), "0");
+        assert_eq!(num(999), "999");
+        assert_eq!(num(1000), "1,000");
+        assert_eq!(num(1_234_567), "1,234,567");
+        assert_eq!(signed(Some(-1500)), "-1,500");
+    }
+}
