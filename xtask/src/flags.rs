@@ -36,7 +36,9 @@ pub(crate) enum Command {
     /// suppressions in `valgrind/*.supp` (test binaries with `--test-threads=1`, the demo with
     /// `--mode global --commands 5`), and reports per binary: errors by kind, leaked bytes and
     /// blocks, the stack frames in this workspace, the test a finding belongs to, and how often
-    /// each suppression matched.
+    /// each suppression matched. A finding with no test function on its stack is named by
+    /// rerunning that binary's tests one at a time. `cargo test -p xtask -- --ignored` checks
+    /// this command end to end on deliberately broken programs.
     ///
     /// Exit codes:
     ///   0  clean;
