@@ -280,15 +280,32 @@ pub(crate) fn read_memcheck(path: &Path) -> Result<Memcheck, String> {
     }
 }
 
-/// Instruction counts from the Valgrind suite's committed baseline, by benchmark name.
+/// Figures of the Valgrind suite's committed baseline, by row label
+/// (`instructions: <bench>` or `heap bytes allocated (DHAT): <bench>`).
 ///
-/// Reads the Bencher Metric Format (`{"<bench>": {"instructions": {"value": n}}}`) and,
-/// failing that, any JSON object where a benchmark's object carries a numeric
-/// `instructions` (or `ir`) field, however deep.
+/// Reads `cargo xtask bench`'s schema 1 (`{"benchmarks": {"<bench>": {"metric": "Ir" |
+/// "TotalBytes", "value": n}}}`), the Bencher Metric Format
+/// (`{"<bench>": {"instructions": {"value": n}}}`), and, failing both, any object where a
+/// benchmark carries a numeric `instructions` (or `ir`) field, however deep.
 pub(crate) fn parse_instructions(text: &str) -> anyhow::Result<BTreeMap<String, f64>> {
     let value: serde_json::Value = serde_json::from_str(text)?;
     let mut found = BTreeMap::new();
-    collect_instructions(&value, String::new(), &mut found);
+    if let Some(benchmarks) = value.get("benchmarks").and_then(|b| b.as_object()) {
+        for (name, record) in benchmarks {
+            let figure = record.get("value").and_then(serde_json::Value::as_f64);
+            let label = match record.get("metric").and_then(|m| m.as_str()) {
+                Some("Ir") => "instructions",
+                Some("TotalBytes") => "heap bytes allocated (DHAT)",
+                _ => continue,
+            };
+            if let Some(figure) = figure {
+                found.insert(format!("{label}: {name}"), figure);
+            }
+        }
+    }
+    if found.is_empty() {
+        collect_instructions(&value, String::new(), &mut found);
+    }
     anyhow::ensure!(
         !found.is_empty(),
         "no `instructions` figure found in it (format not recognised)"
@@ -311,7 +328,7 @@ fn collect_instructions(
             .or_else(|| child.get("value").and_then(serde_json::Value::as_f64));
         match (is_instructions, number) {
             (true, Some(n)) if !path.is_empty() => {
-                found.insert(path.clone(), n);
+                found.insert(format!("instructions: {path}"), n);
             }
             _ => {
                 let child_path = if path.is_empty() {

@@ -308,15 +308,19 @@ fn concurrent_id(threads: u32) -> String {
     format!("{CONCURRENT_PREFIX}{threads}")
 }
 
+/// The demo process's runs in one mode (`global` or naive).
+fn demo_runs(figures: &Figures, global: bool) -> Result<&[super::figures::DemoRun], String> {
+    let memory = figures.memory.as_ref().map_err(Clone::clone)?;
+    if global {
+        memory.demo_process.global.runs()
+    } else {
+        memory.demo_process.naive.runs()
+    }
+}
+
 /// Peak RSS of the demo at 280 commands in one mode: the highest of its runs, in bytes.
 fn demo_peak_rss(figures: &Figures, global: bool) -> Result<Measured, String> {
-    let memory = figures.memory.as_ref().map_err(Clone::clone)?;
-    let mode = if global {
-        &memory.demo_process.global
-    } else {
-        &memory.demo_process.naive
-    };
-    let runs = mode.runs()?;
+    let runs = demo_runs(figures, global)?;
     let mut peak = 0;
     for run in runs {
         peak = peak.max(
@@ -337,13 +341,7 @@ fn demo_peak_rss(figures: &Figures, global: bool) -> Result<Measured, String> {
 }
 
 fn demo_threads(figures: &Figures, global: bool) -> Result<Measured, String> {
-    let memory = figures.memory.as_ref().map_err(Clone::clone)?;
-    let mode = if global {
-        &memory.demo_process.global
-    } else {
-        &memory.demo_process.naive
-    };
-    let runs = mode.runs()?;
+    let runs = demo_runs(figures, global)?;
     let most = runs.iter().map(|r| r.threads_created).max().unwrap_or(0);
     let least = runs.iter().map(|r| r.threads_created).min().unwrap_or(0);
     let mut measured = Measured::plain(most as f64, Unit::Count);
@@ -582,14 +580,21 @@ fn context_rows(figures: &Figures) -> Vec<Row> {
         Ok(counts) => {
             for (name, count) in counts {
                 rows.push(context_row(
-                    &format!("instructions: {name}"),
+                    name,
                     "benches/baseline.json (Valgrind)",
-                    Ok(Measured::plain(*count, Unit::Count)),
+                    Ok(Measured::plain(
+                        *count,
+                        if name.starts_with("heap bytes") {
+                            Unit::Bytes
+                        } else {
+                            Unit::Count
+                        },
+                    )),
                 ));
             }
         }
         Err(reason) => rows.push(context_row(
-            "instruction counts (Valgrind)",
+            "instruction counts and heap figures (Valgrind)",
             "benches/baseline.json",
             Err(reason.clone()),
         )),

@@ -144,12 +144,30 @@ fn memcheck_summaries() {
 #[test]
 fn instruction_counts_from_bencher_metric_format_and_nested_json() {
     let bmf = figures::read_instructions(&fixtures().join("baseline-bmf.json")).unwrap();
-    assert_eq!(bmf.get("execute_baseline::ready"), Some(&1148.0));
+    assert_eq!(
+        bmf.get("instructions: execute_baseline::ready"),
+        Some(&1148.0)
+    );
+    let xtask_bench =
+        figures::read_instructions(&fixtures().join("baseline-gungraun.json")).unwrap();
+    assert_eq!(
+        xtask_bench.get("instructions: naive_vs_global::global_execute::global_execute"),
+        Some(&131.0)
+    );
+    assert_eq!(
+        xtask_bench
+            .get("heap bytes allocated (DHAT): memory_pressure::build_runtime::build_runtime"),
+        Some(&27402.0)
+    );
+    assert_eq!(xtask_bench.len(), 3);
     let nested = figures::parse_instructions(
         r#"{"version": 1, "benchmarks": {"execute/ready": {"ir": 1175, "heap": {"bytes": 0}}}}"#,
     )
     .unwrap();
-    assert_eq!(nested.get("benchmarks/execute/ready"), Some(&1175.0));
+    assert_eq!(
+        nested.get("instructions: benchmarks/execute/ready"),
+        Some(&1175.0)
+    );
     assert!(figures::parse_instructions(r#"{"foo": 1}"#).is_err());
     let absent = figures::read_instructions(&fixtures().join("no-baseline.json")).unwrap_err();
     assert!(absent.starts_with("not available"), "{absent}");
