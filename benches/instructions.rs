@@ -26,9 +26,11 @@
 //!   the figures do not depend on the machine's CPU count.
 //! - The shared runtime is built and warmed up in setup, then left to park its workers
 //!   ([`settle`]) before counting starts: an idle worker does no work while counted.
-//! - Benchmarks whose work crosses threads (timers, I/O, runtime start-up and teardown)
-//!   still vary a little run to run; `cargo xtask bench --save` records them several times
-//!   and gates them on their own noise band.
+//! - Benchmarks whose work crosses threads (timers, I/O, runtime start-up) keep counting
+//!   until the other threads are idle again ([`counted_until_idle`]), so their work is
+//!   never cut off at a scheduling-dependent point. They still vary run to run (tokio's
+//!   timer wheel and work stealing follow the real clock, which Valgrind slows unevenly);
+//!   `cargo xtask bench --save` records them several times and gates each on its own noise.
 //! - No `-C target-cpu=native`: Valgrind does not know AVX-512.
 
 #[cfg(target_os = "linux")]
@@ -113,6 +115,18 @@ mod support {
     pub(crate) fn counted<T>(f: impl FnOnce() -> T) -> T {
         client::start_instrumentation();
         let out = black_box(f());
+        client::stop_instrumentation();
+        out
+    }
+
+    /// Like [`counted`], then waits (still counting) until the other threads are idle again,
+    /// so work they finish after `f` returns (waking, freeing tasks, parking) is counted
+    /// whole rather than cut off at a point that depends on thread scheduling.
+    #[inline(never)]
+    pub(crate) fn counted_until_idle<T>(f: impl FnOnce() -> T) -> T {
+        client::start_instrumentation();
+        let out = black_box(f());
+        settle();
         client::stop_instrumentation();
         out
     }
@@ -210,7 +224,7 @@ use gungraun::{
     library_benchmark_group, main,
 };
 #[cfg(target_os = "linux")]
-use support::{Callers, counted, counted_on_this_thread, warm_global};
+use support::{Callers, counted, counted_on_this_thread, counted_until_idle, warm_global};
 
 /// How many calls the cheap deterministic benchmarks make, so that a change of one
 /// instruction per call shows as 100 instructions, well above the gate's absolute floor.
@@ -305,7 +319,7 @@ fn yield_once(_: ()) -> u64 {
 #[library_benchmark]
 #[bench::timer_x10(setup = warm_global)]
 fn timer(_: ()) {
-    counted(|| {
+    counted_until_idle(|| {
         for _ in 0..10 {
             globalrt::execute(async { tokio::time::sleep(Duration::from_millis(1)).await });
         }
@@ -408,7 +422,7 @@ fn remove_dir(dir: std::path::PathBuf) {
 #[library_benchmark(teardown = remove_dir)]
 #[bench::global_one_command(setup = warm_workload)]
 fn global_one_command(dir: std::path::PathBuf) -> std::path::PathBuf {
-    let sum = counted(|| globalrt::execute(workload::command(&dir, 1)));
+    let sum = counted_until_idle(|| globalrt::execute(workload::command(&dir, 1)));
     assert_eq!(sum.expect("command failed"), workload::expected(1));
     dir
 }
@@ -417,7 +431,7 @@ fn global_one_command(dir: std::path::PathBuf) -> std::path::PathBuf {
 #[library_benchmark(teardown = remove_dir)]
 #[bench::global_batch_10(setup = warm_workload)]
 fn global_batch(dir: std::path::PathBuf) -> std::path::PathBuf {
-    counted(|| {
+    counted_until_idle(|| {
         for id in 1..=10 {
             let sum = globalrt::execute(workload::command(&dir, id));
             assert_eq!(sum.expect("command failed"), workload::expected(id));
@@ -491,7 +505,7 @@ library_benchmark_group!(
 #[library_benchmark]
 #[bench::first_execute()]
 fn first_execute() -> u64 {
-    counted(|| globalrt::execute(async { black_box(42u64) }))
+    counted_until_idle(|| globalrt::execute(async { black_box(42u64) }))
 }
 
 #[cfg(target_os = "linux")]
