@@ -528,13 +528,12 @@ fn measure_rev(ctx: &Ctx, rev: &str, label: &str) -> anyhow::Result<Run> {
     {
         bail!("{} has no benches/instructions.rs", short(&sha));
     }
-    // The shared target directory reuses every compiled dependency.
-    let measured = measure(
-        ctx,
-        &worktree.dir,
-        &ctx.home(label),
-        Some(&root.join("target")),
-    )?;
+    // This checkout's target directory reuses every compiled dependency.
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .filter(|d| d.is_absolute())
+        .unwrap_or_else(|| root.join("target"));
+    let measured = measure(ctx, &worktree.dir, &ctx.home(label), Some(&target_dir))?;
     let checkout = worktree.dir.clone();
     drop(worktree);
     Ok((measured, checkout))
