@@ -7,8 +7,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::figures::{Estimate, Figures};
 use super::table::{
-    CONCURRENT_PREFIX, CONCURRENT_THREADS, NVG_EXECUTE, NVG_HANDLE_BLOCK_ON, NVG_NAIVE,
-    NVG_RUNTIME_BLOCK_ON, format_nanos,
+    CONCURRENT_CPU, CONCURRENT_THREADS, CONCURRENT_WALL, NVG_EXECUTE, NVG_HANDLE_BLOCK_ON,
+    NVG_NAIVE, NVG_RUNTIME_BLOCK_ON, concurrent_id, format_nanos,
 };
 
 const SIZE: (u32, u32) = (900, 520);
@@ -125,21 +125,33 @@ pub(crate) fn per_call_cost(figures: &Figures) -> anyhow::Result<String> {
     Ok(svg)
 }
 
-/// Per-call latency of `execute(ready)` against the number of threads calling at once.
-pub(crate) fn concurrent_latency(figures: &Figures) -> anyhow::Result<String> {
+/// One series of the concurrency chart: (threads, estimate) for 1, 2, 4, 10, 16 threads.
+fn concurrency_series(figures: &Figures, prefix: &str) -> anyhow::Result<Vec<(f64, Estimate)>> {
     let ids: Vec<String> = CONCURRENT_THREADS
         .iter()
-        .map(|t| format!("{CONCURRENT_PREFIX}{t}"))
+        .map(|t| concurrent_id(prefix, *t))
         .collect();
     let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
     let values = estimates(figures, &id_refs)?;
-    let points: Vec<(f64, Estimate)> = CONCURRENT_THREADS
+    Ok(CONCURRENT_THREADS
         .iter()
         .map(|t| f64::from(*t))
         .zip(values)
-        .collect();
+        .collect())
+}
+
+/// Per-call time of `execute(ready)` against the number of threads calling at once:
+/// wall-clock latency and CPU time per call, with 95 % CI whiskers.
+pub(crate) fn concurrent_latency(figures: &Figures) -> anyhow::Result<String> {
     const GOAL_NS: f64 = 100.0;
-    let y_max = points.iter().map(|(_, e)| e.upper).fold(GOAL_NS, f64::max) * 1.2;
+    let wall = concurrency_series(figures, CONCURRENT_WALL)?;
+    let cpu = concurrency_series(figures, CONCURRENT_CPU)?;
+    let y_max = wall
+        .iter()
+        .chain(&cpu)
+        .map(|(_, e)| e.upper)
+        .fold(GOAL_NS, f64::max)
+        * 1.2;
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     let mut svg = String::new();
     {
@@ -147,9 +159,7 @@ pub(crate) fn concurrent_latency(figures: &Figures) -> anyhow::Result<String> {
         root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(&root)
             .caption(
-                format!(
-                    "execute(ready): per-call latency vs threads calling at once ({cpus} CPUs)"
-                ),
+                format!("execute(ready): time per call vs threads calling at once ({cpus} CPUs)"),
                 (FONT, 20),
             )
             .margin(16)
@@ -163,27 +173,43 @@ pub(crate) fn concurrent_latency(figures: &Figures) -> anyhow::Result<String> {
             .y_label_formatter(&|y| format_nanos(*y))
             .x_label_formatter(&|x| format!("{x:.0}"))
             .draw()?;
-        chart
-            .draw_series(LineSeries::new(
-                points.iter().map(|(x, e)| (*x, e.point)),
-                BLUE.stroke_width(2),
-            ))?
-            .label("per-call latency (criterion estimate)")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(2)));
-        chart.draw_series(
-            points
-                .iter()
-                .map(|(x, e)| Circle::new((*x, e.point), 4, BLUE.filled())),
-        )?;
-        chart.draw_series(points.iter().map(|(x, e)| {
-            PathElement::new(vec![(*x, e.lower), (*x, e.upper)], BLACK.stroke_width(2))
-        }))?;
+        let series = [
+            (
+                &wall,
+                BLUE,
+                "wall-clock latency (execute_concurrent/threads/N)",
+            ),
+            (
+                &cpu,
+                RGBColor(0, 140, 0),
+                "CPU time (execute_concurrent/thread_cpu/N)",
+            ),
+        ];
+        for (points, color, label) in series {
+            chart
+                .draw_series(LineSeries::new(
+                    points.iter().map(|(x, e)| (*x, e.point)),
+                    color.stroke_width(2),
+                ))?
+                .label(label)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+            chart.draw_series(
+                points
+                    .iter()
+                    .map(|(x, e)| Circle::new((*x, e.point), 4, color.filled())),
+            )?;
+            chart.draw_series(points.iter().map(|(x, e)| {
+                PathElement::new(vec![(*x, e.lower), (*x, e.upper)], BLACK.stroke_width(1))
+            }))?;
+        }
         chart
             .draw_series(LineSeries::new(
                 [(0.0, GOAL_NS), (17.0, GOAL_NS)],
                 RED.stroke_width(1),
             ))?
-            .label("SLO and goal at 10 threads: 100 ns")
+            .label("SLO and goal at 10 threads: 100 ns (judged on CPU time)")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
         chart
             .configure_series_labels()

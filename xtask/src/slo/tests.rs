@@ -87,7 +87,8 @@ fn criterion_results_are_found_by_full_id() {
     assert!(found.contains_key("realistic_workloads/batch_280/global"));
     assert!(found.contains_key("execute_concurrent/threads/10"));
     assert!(found.contains_key("startup_time/demo_process_1_command/naive"));
-    assert_eq!(found.len(), 22, "{:?}", found.keys().collect::<Vec<_>>());
+    assert!(found.contains_key("execute_concurrent/thread_cpu/10"));
+    assert_eq!(found.len(), 27, "{:?}", found.keys().collect::<Vec<_>>());
     assert!(found.values().all(Result::is_ok));
 }
 
@@ -258,13 +259,15 @@ fn thresholds_between_target_and_no_go_line_are_a_miss() {
 fn no_go_lines() {
     let mut figures = fixture_figures("no-such-summary.json");
     // 10 threads: exactly 100 ns misses "< 100 ns", and that row has no separate NO-GO line.
-    set_estimate(&mut figures, "execute_concurrent/threads/10", 100.0);
+    set_estimate(&mut figures, "execute_concurrent/thread_cpu/10", 100.0);
+    // The wall-clock figure is context only: it never decides the verdict.
+    set_estimate(&mut figures, "execute_concurrent/threads/10", 1e6);
     // speedup: naive 1 ms / execute 20 µs = 50× < 100×.
     set_estimate(&mut figures, table::NVG_NAIVE, 1e6);
     set_estimate(&mut figures, table::NVG_EXECUTE, 20_000.0);
     let report = table::evaluate(&figures);
     assert_eq!(
-        verdict_of(&report, "per-call latency, 10"),
+        verdict_of(&report, "per-call CPU time, 10"),
         Some(Verdict::NoGo)
     );
     assert_eq!(verdict_of(&report, "speedup"), Some(Verdict::NoGo));
