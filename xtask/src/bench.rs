@@ -528,11 +528,14 @@ fn measure_rev(ctx: &Ctx, rev: &str, label: &str) -> anyhow::Result<Run> {
     {
         bail!("{} has no benches/instructions.rs", short(&sha));
     }
-    // This checkout's target directory reuses every compiled dependency.
+    // A target directory of its own, kept between runs: cargo's artifact names do not
+    // depend on the checkout's path, so a worktree sharing this checkout's target directory
+    // can link the other checkout's library and measure the wrong code.
     let target_dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .filter(|d| d.is_absolute())
-        .unwrap_or_else(|| root.join("target"));
+        .unwrap_or_else(|| root.join("target"))
+        .join("xtask-bench-base");
     let measured = measure(ctx, &worktree.dir, &ctx.home(label), Some(&target_dir))?;
     let checkout = worktree.dir.clone();
     drop(worktree);
