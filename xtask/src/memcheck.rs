@@ -116,6 +116,10 @@ struct Binary {
     args: Vec<String>,
     /// A libtest binary: gets `--test-threads=1` and its tests are listed.
     libtest: bool,
+    /// Whether Valgrind follows the processes it starts. True for the library package's
+    /// binaries (its tests re-run the test binary in child processes); false for xtask's
+    /// tests, whose children are external tools (cargo, actionlint) that are not ours.
+    trace_children: bool,
 }
 
 impl Binary {
@@ -134,6 +138,7 @@ impl Binary {
             path,
             args,
             libtest,
+            trace_children: true,
         }
     }
 }
@@ -248,7 +253,10 @@ fn test_binaries(root: &Path) -> anyhow::Result<Vec<Binary>> {
         if binaries.iter().any(|b| b.path == Path::new(executable)) {
             continue;
         }
-        binaries.push(Binary::new(target, kind, executable.into(), true));
+        let mut binary = Binary::new(target, kind, executable.into(), true);
+        binary.trace_children =
+            message["manifest_path"].as_str().map(Path::new) == Some(&root.join("Cargo.toml"));
+        binaries.push(binary);
     }
     if binaries.is_empty() {
         bail!(
@@ -321,6 +329,9 @@ struct Checked {
     status: Status,
     /// The XML read, or why it could not be.
     run: Result<xml::Run, String>,
+    /// Processes the binary started (e.g. tests that re-run the test binary), each traced
+    /// by Valgrind into its own XML file.
+    children: Vec<ChildRun>,
     /// The binary's tests, for naming the test a finding belongs to.
     tests: Vec<String>,
     /// Findings' signatures and the tests that reproduce each when run alone; filled only
@@ -332,19 +343,51 @@ struct Checked {
     failure_output: String,
 }
 
+/// A child process Valgrind traced.
+#[derive(Debug)]
+struct ChildRun {
+    pid: u32,
+    xml_path: PathBuf,
+    run: Result<xml::Run, String>,
+}
+
 impl Checked {
+    /// Every XML read: the binary's own (`None`), then each child's (`Some(child)`).
+    fn runs(&self) -> impl Iterator<Item = (Option<&ChildRun>, &xml::Run)> {
+        let own = self.run.as_ref().ok().map(|run| (None, run));
+        let children = self
+            .children
+            .iter()
+            .filter_map(|c| c.run.as_ref().ok().map(|run| (Some(c), run)));
+        own.into_iter().chain(children)
+    }
+
+    fn errors(&self, failing: bool) -> impl Iterator<Item = (Option<&ChildRun>, &xml::Error)> {
+        self.runs().flat_map(move |(child, run)| {
+            run.errors
+                .iter()
+                .filter(move |e| e.kind.fails() == failing)
+                .map(move |e| (child, e))
+        })
+    }
+
     fn findings(&self) -> impl Iterator<Item = &xml::Error> {
-        self.run
-            .as_ref()
-            .into_iter()
-            .flat_map(|run| run.errors.iter().filter(|e| e.kind.fails()))
+        self.errors(true).map(|(_, e)| e)
     }
 
     fn warnings(&self) -> impl Iterator<Item = &xml::Error> {
-        self.run
-            .as_ref()
-            .into_iter()
-            .flat_map(|run| run.errors.iter().filter(|e| !e.kind.fails()))
+        self.errors(false).map(|(_, e)| e)
+    }
+
+    /// Suppression names and how often each matched, over the binary and its children.
+    fn suppressions(&self) -> BTreeMap<&str, u64> {
+        let mut matched = BTreeMap::new();
+        for (_, run) in self.runs() {
+            for (name, n) in &run.suppressions {
+                *matched.entry(name.as_str()).or_default() += n;
+            }
+        }
+        matched
     }
 
     fn exit_code(&self) -> u8 {
@@ -386,11 +429,12 @@ impl Checked {
         if !warnings.is_empty() {
             let _ = write!(line, "; not failing: {}", by_kind(warnings.into_iter()));
         }
-        if let Ok(run) = &self.run {
-            let matched: u64 = run.suppressions.iter().map(|(_, n)| n).sum();
-            if matched > 0 {
-                let _ = write!(line, "; suppressed {matched}");
-            }
+        let matched: u64 = self.suppressions().values().sum();
+        if matched > 0 {
+            let _ = write!(line, "; suppressed {matched}");
+        }
+        if !self.children.is_empty() {
+            let _ = write!(line, "; {} child processes checked", self.children.len());
         }
         line
     }
@@ -408,11 +452,19 @@ impl Checked {
                 run.protocol
             );
         }
-        for error in self.findings() {
-            self.describe(&mut out, error, "error", settings);
+        for (failing, label) in [(true, "error"), (false, "warning (does not fail)")] {
+            for (child, error) in self.errors(failing) {
+                self.describe(&mut out, child, error, label, settings);
+            }
         }
-        for error in self.warnings() {
-            self.describe(&mut out, error, "warning (does not fail)", settings);
+        for child in &self.children {
+            if let Err(why) = &child.run {
+                let _ = writeln!(
+                    out,
+                    "    note: child process {} was not checked: {why}",
+                    child.pid
+                );
+            }
         }
         if let Status::Failed(tests) = &self.status {
             let _ = writeln!(out, "    test failure: {}", tests.join(", "));
@@ -428,15 +480,20 @@ impl Checked {
                 self.binary.name
             );
         }
-        if let Ok(run) = &self.run {
-            for (name, count) in &run.suppressions {
-                let _ = writeln!(out, "    suppression {name}: matched {count}");
-            }
+        for (name, count) in self.suppressions() {
+            let _ = writeln!(out, "    suppression {name}: matched {count}");
         }
         out
     }
 
-    fn describe(&self, out: &mut String, error: &xml::Error, label: &str, settings: &Settings) {
+    fn describe(
+        &self,
+        out: &mut String,
+        child: Option<&ChildRun>,
+        error: &xml::Error,
+        label: &str,
+        settings: &Settings,
+    ) {
         let times = if error.count > 1 {
             format!(" (x{})", error.count)
         } else {
@@ -452,6 +509,14 @@ impl Checked {
             "  {label}: {}{times}: {}{thread}",
             error.kind, error.text
         );
+        if let Some(child) = child {
+            let argv = child
+                .run
+                .as_ref()
+                .map(|run| run.argv.join(" "))
+                .unwrap_or_default();
+            let _ = writeln!(out, "    in child process {}: {argv}", child.pid);
+        }
         if self.binary.libtest {
             let sig = signature(error);
             let rerun = self.by_rerun.iter().find(|(s, _)| *s == sig);
@@ -489,11 +554,14 @@ impl Checked {
 
     /// Copies the XML and logs to `dir`, each written to a temporary name and renamed.
     fn keep(&self, dir: &Path) -> anyhow::Result<()> {
-        let copies = [
-            (&self.xml_path, "xml"),
-            (&self.logs[0], "stdout"),
-            (&self.logs[1], "stderr"),
+        let mut copies = vec![
+            (&self.xml_path, "xml".to_owned()),
+            (&self.logs[0], "stdout".to_owned()),
+            (&self.logs[1], "stderr".to_owned()),
         ];
+        for child in &self.children {
+            copies.push((&child.xml_path, format!("child-{}.xml", child.pid)));
+        }
         for (from, ext) in copies {
             if !from.exists() {
                 continue;
@@ -627,7 +695,7 @@ fn list_tests(binary: &Binary) -> Vec<String> {
         .collect()
 }
 
-fn valgrind_args(settings: &Settings, xml_file: &Path) -> Vec<OsString> {
+fn valgrind_args(settings: &Settings, binary: &Binary, xml_file: &Path) -> Vec<OsString> {
     let mut args: Vec<OsString> = [
         "--tool=memcheck",
         "--leak-check=full",
@@ -641,6 +709,16 @@ fn valgrind_args(settings: &Settings, xml_file: &Path) -> Vec<OsString> {
     .into_iter()
     .map(OsString::from)
     .collect();
+    if binary.trace_children {
+        // Follow the tests that re-run their own binary; never system programs or the
+        // toolchain, which are not ours and crawl under Valgrind.
+        args.push("--trace-children=yes".into());
+        args.push(
+            "--trace-children-skip=/usr/*,/bin/*,/sbin/*,/lib/*,*/.cargo/bin/*,*/.rustup/*,\
+             */target/tools/*,*/cargo,*/rustc,*/rustup,*/valgrind,*python*"
+                .into(),
+        );
+    }
     let mut xml_arg = OsString::from("--xml-file=");
     xml_arg.push(xml_file);
     args.push(xml_arg);
@@ -665,10 +743,10 @@ fn check(binary: &Binary, work: &Path, settings: &Settings) -> anyhow::Result<Ch
         Vec::new()
     };
     let started = Instant::now();
-    let (exit, run, xml_path, logs) = run_valgrind(binary, &binary.args, "", work, settings)?;
+    let ran = run_valgrind(binary, &binary.args, "", work, settings)?;
     let elapsed = started.elapsed();
-    let stdout = fs::read_to_string(&logs[0]).unwrap_or_default();
-    let status = match exit {
+    let stdout = fs::read_to_string(&ran.logs[0]).unwrap_or_default();
+    let status = match ran.exit {
         None => Status::TimedOut,
         Some(exit) => status_of(binary, exit, &stdout),
     };
@@ -677,11 +755,12 @@ fn check(binary: &Binary, work: &Path, settings: &Settings) -> anyhow::Result<Ch
         binary: binary.clone(),
         elapsed,
         status,
-        run,
+        run: ran.run,
+        children: ran.children,
         tests,
         by_rerun: Vec::new(),
-        xml_path,
-        logs,
+        xml_path: ran.xml_path,
+        logs: ran.logs,
         failure_output,
     };
     let unattributed = checked
@@ -694,14 +773,17 @@ fn check(binary: &Binary, work: &Path, settings: &Settings) -> anyhow::Result<Ch
     Ok(checked)
 }
 
-/// Runs `binary args` under memcheck: its exit status (`None` on timeout), the XML read
-/// (or why it could not be), and the paths of the XML and of stdout and stderr.
-type Ran = (
-    Option<ExitStatus>,
-    Result<xml::Run, String>,
-    PathBuf,
-    [PathBuf; 2],
-);
+/// What one run under memcheck left behind.
+#[derive(Debug)]
+struct Ran {
+    /// The binary's exit status; `None` when it timed out and was killed.
+    exit: Option<ExitStatus>,
+    /// The binary's own XML, read, or why it could not be.
+    run: Result<xml::Run, String>,
+    children: Vec<ChildRun>,
+    xml_path: PathBuf,
+    logs: [PathBuf; 2],
+}
 
 fn run_valgrind(
     binary: &Binary,
@@ -710,14 +792,26 @@ fn run_valgrind(
     work: &Path,
     settings: &Settings,
 ) -> anyhow::Result<Ran> {
-    let xml_path = work.join(format!("{}{suffix}.xml", binary.stem));
+    // One XML file per process: `%p` is the pid, so traced children get their own.
+    let prefix = format!("{}{suffix}.", binary.stem);
+    for entry in fs::read_dir(work)? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with(&prefix) && name.ends_with(".xml") {
+            fs::remove_file(&path)?;
+        }
+    }
     let logs = [
         work.join(format!("{}{suffix}.stdout", binary.stem)),
         work.join(format!("{}{suffix}.stderr", binary.stem)),
     ];
     let started = Instant::now();
     let mut child = Command::new("valgrind")
-        .args(valgrind_args(settings, &xml_path))
+        .args(valgrind_args(
+            settings,
+            binary,
+            &work.join(format!("{prefix}%p.xml")),
+        ))
         .arg(&binary.path)
         .args(args)
         .current_dir(&settings.root)
@@ -726,6 +820,8 @@ fn run_valgrind(
         .stderr(File::create(&logs[1])?)
         .spawn()
         .context("starting valgrind")?;
+    // Valgrind runs the program in its own process, so the program's pid is this one.
+    let pid = child.id();
     let exit = loop {
         if let Some(status) = child.try_wait()? {
             break Some(status);
@@ -738,11 +834,44 @@ fn run_valgrind(
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    let run = match fs::read_to_string(&xml_path) {
+    let xml_path = work.join(format!("{prefix}{pid}.xml"));
+    let run = read_xml(&xml_path, Some(&logs[1]));
+    let mut children = Vec::new();
+    for entry in fs::read_dir(work)? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let child_pid = name
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(".xml"))
+            .and_then(|p| p.parse::<u32>().ok());
+        if let Some(child_pid) = child_pid.filter(|p| *p != pid) {
+            let run = read_xml(&path, None);
+            children.push(ChildRun {
+                pid: child_pid,
+                xml_path: path,
+                run,
+            });
+        }
+    }
+    children.sort_by_key(|c| c.pid);
+    Ok(Ran {
+        exit,
+        run,
+        children,
+        xml_path,
+        logs,
+    })
+}
+
+/// Reads one XML file; an error names the file's problem and, when given, the last line
+/// Valgrind wrote to stderr.
+fn read_xml(path: &Path, stderr: Option<&Path>) -> Result<xml::Run, String> {
+    match fs::read_to_string(path) {
         Ok(text) => xml::read(&text).map_err(|err| {
-            let stderr = fs::read_to_string(&logs[1]).unwrap_or_default();
-            let last = stderr.lines().rev().find(|l| !l.trim().is_empty());
-            match last {
+            let stderr = stderr
+                .and_then(|p| fs::read_to_string(p).ok())
+                .unwrap_or_default();
+            match stderr.lines().rev().find(|l| !l.trim().is_empty()) {
                 Some(line) => format!("{err} (valgrind's stderr ends: {})", line.trim()),
                 None => err.to_string(),
             }
@@ -750,8 +879,7 @@ fn run_valgrind(
         Err(err) => Err(format!(
             "valgrind wrote no XML file ({err}); run it by hand to see why"
         )),
-    };
-    Ok((exit, run, xml_path, logs))
+    }
 }
 
 /// What identifies a finding across runs: its kind and the functions on top of its stack.
@@ -785,9 +913,13 @@ fn rerun_each_test(
             "--exact".to_owned(),
             test.clone(),
         ];
-        let (_, run, _, _) = run_valgrind(binary, &args, "-one", work, settings)?;
-        let Ok(run) = run else { continue };
-        for error in run.errors.iter().filter(|e| e.kind.fails()) {
+        let ran = run_valgrind(binary, &args, "-one", work, settings)?;
+        let runs = ran
+            .run
+            .into_iter()
+            .chain(ran.children.into_iter().filter_map(|c| c.run.ok()));
+        let errors: Vec<xml::Error> = runs.flat_map(|run| run.errors).collect();
+        for error in errors.iter().filter(|e| e.kind.fails()) {
             let sig = signature(error);
             match found.iter_mut().find(|(s, _)| *s == sig) {
                 Some((_, names)) => names.push(test.clone()),
@@ -856,8 +988,8 @@ fn summarize(results: &[Checked], elapsed: Duration) -> u8 {
         println!("memcheck: findings: {}", by_kind(findings.into_iter()));
     }
     let mut matched: BTreeMap<&str, (u64, usize)> = BTreeMap::new();
-    for run in results.iter().filter_map(|r| r.run.as_ref().ok()) {
-        for (name, n) in &run.suppressions {
+    for result in results {
+        for (name, n) in result.suppressions() {
             let entry = matched.entry(name).or_default();
             entry.0 += n;
             entry.1 += 1;

@@ -16,6 +16,8 @@ pub(crate) struct Run {
     pub(crate) errors: Vec<Error>,
     /// How many times each suppression matched, as `(name, count)`, in Valgrind's order.
     pub(crate) suppressions: Vec<(String, u64)>,
+    /// The program and its arguments (`args/argv`), when given.
+    pub(crate) argv: Vec<String>,
 }
 
 /// One unsuppressed `<error>` element.
@@ -213,6 +215,15 @@ pub(crate) fn read(text: &str) -> Result<Run, ReadError> {
                     }
                 }
             }
+            "args" => {
+                if let Some(argv) = child(node, "argv") {
+                    run.argv = argv
+                        .children()
+                        .filter(|n| n.is_element() && matches!(n.tag_name().name(), "exe" | "arg"))
+                        .map(|n| n.text().unwrap_or("").trim().to_owned())
+                        .collect();
+                }
+            }
             "suppcounts" => {
                 for pair in elements(node, "pair") {
                     if let (Some(name), Some(count)) =
@@ -359,6 +370,8 @@ mod tests {
         assert!(failing(&run).is_empty(), "{:?}", run.errors);
         assert!(!run.suppressions.is_empty());
         assert!(run.suppressions.iter().all(|(_, count)| *count > 0));
+        assert_eq!(run.argv[1], "--test-threads=1");
+        assert!(run.argv[0].ends_with("clean"));
     }
 
     #[test]
