@@ -31,9 +31,6 @@ const EXIT_FINDINGS: u8 = 1;
 const EXIT_NOT_RUN: u8 = 2;
 /// No memcheck finding, but a test failed or a binary exited unsuccessfully.
 const EXIT_TESTS_FAILED: u8 = 3;
-/// What Valgrind exits with when it reported errors; distinct from libtest's 101 and from 0.
-/// The verdict is read from the XML; this code only marks the binary's own status as unknown.
-const VALGRIND_ERROR_EXITCODE: i32 = 97;
 /// How the demo runs under memcheck: the shared runtime, a few commands.
 const DEMO_ARGS: &[&str] = &["--mode", "global", "--commands", "5"];
 const INSTALL_HINT: &str = "apt-get install -y valgrind";
@@ -722,7 +719,10 @@ fn valgrind_args(settings: &Settings, binary: &Binary, xml_file: &Path) -> Vec<O
     let mut xml_arg = OsString::from("--xml-file=");
     xml_arg.push(xml_file);
     args.push(xml_arg);
-    args.push(format!("--error-exitcode={VALGRIND_ERROR_EXITCODE}").into());
+    // No `--error-exitcode`: the verdict comes from the XML, and the exit status stays the
+    // program's own, so a test's failure is told apart from a memory error. Traced children
+    // inherit every option; with an error exit code, a child's memory error would also fail
+    // the test that started it.
     for supp in &settings.suppressions {
         let mut arg = OsString::from("--suppressions=");
         arg.push(supp);
@@ -748,7 +748,7 @@ fn check(binary: &Binary, work: &Path, settings: &Settings) -> anyhow::Result<Ch
     let stdout = fs::read_to_string(&ran.logs[0]).unwrap_or_default();
     let status = match ran.exit {
         None => Status::TimedOut,
-        Some(exit) => status_of(binary, exit, &stdout),
+        Some(exit) => status_of(exit, &stdout),
     };
     let failure_output = failure_section(&stdout);
     let mut checked = Checked {
@@ -930,31 +930,23 @@ fn rerun_each_test(
     Ok(found)
 }
 
-/// The binary's own outcome. Valgrind replaces the exit code by its error code when it
-/// found errors, so then libtest's summary line decides.
-fn status_of(binary: &Binary, exit: ExitStatus, stdout: &str) -> Status {
+/// The binary's own outcome: Valgrind exits with the program's exit status.
+fn status_of(exit: ExitStatus, stdout: &str) -> Status {
+    if exit.success() {
+        return Status::Passed;
+    }
     let failed_tests: Vec<String> = stdout
         .lines()
         .filter_map(|l| l.strip_prefix("test ")?.strip_suffix(" ... FAILED"))
         .map(str::to_owned)
         .collect();
-    let summary_failed = stdout.contains("test result: FAILED");
-    match exit.code() {
-        Some(0) => Status::Passed,
-        Some(VALGRIND_ERROR_EXITCODE) if !binary.libtest => Status::Passed,
-        Some(VALGRIND_ERROR_EXITCODE) if !summary_failed && stdout.contains("test result: ok") => {
-            Status::Passed
-        }
-        Some(code) if !failed_tests.is_empty() => {
-            let _ = code;
-            Status::Failed(failed_tests)
-        }
-        Some(code) if summary_failed => Status::Failed(vec![format!("exit code {code}")]),
-        Some(code) => Status::Failed(vec![format!(
-            "the binary exited with code {code} before libtest's summary"
-        )]),
-        None => Status::Failed(vec![format!("the binary was killed ({exit})")]),
+    if !failed_tests.is_empty() {
+        return Status::Failed(failed_tests);
     }
+    Status::Failed(vec![match exit.code() {
+        Some(code) => format!("the binary exited with code {code}"),
+        None => format!("the binary was killed ({exit})"),
+    }])
 }
 
 /// libtest's "failures:" section, with each failed test's output and panic message.
@@ -1109,26 +1101,21 @@ mod tests {
     }
 
     #[test]
-    fn status_tells_test_failures_from_memcheck_errors() {
-        let binary = Binary::new("it", "test", "it".into(), true);
+    fn status_is_the_programs_own() {
         let ok = "test a ... ok\n\ntest result: ok. 1 passed; 0 failed\n";
         let failed = "test a ... FAILED\n\nfailures:\n\n---- a stdout ----\npanicked\n\nfailures:\n    a\n\ntest result: FAILED. 0 passed; 1 failed\n";
         let exit = |code: i32| {
             use std::os::unix::process::ExitStatusExt as _;
             ExitStatus::from_raw(code << 8)
         };
-        assert_eq!(status_of(&binary, exit(0), ok), Status::Passed);
+        assert_eq!(status_of(exit(0), ok), Status::Passed);
         assert_eq!(
-            status_of(&binary, exit(VALGRIND_ERROR_EXITCODE), ok),
-            Status::Passed
-        );
-        assert_eq!(
-            status_of(&binary, exit(VALGRIND_ERROR_EXITCODE), failed),
+            status_of(exit(101), failed),
             Status::Failed(vec!["a".to_owned()])
         );
         assert_eq!(
-            status_of(&binary, exit(101), failed),
-            Status::Failed(vec!["a".to_owned()])
+            status_of(exit(3), ""),
+            Status::Failed(vec!["the binary exited with code 3".to_owned()])
         );
         assert!(failure_section(failed).contains("panicked"));
     }
