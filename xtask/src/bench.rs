@@ -27,7 +27,7 @@ use anyhow::{Context, bail};
 use crate::flags::{self, BenchFormat};
 use crate::{cargo, project_root};
 use baseline::{Baseline, Environment, Recorded};
-use compare::{Rules, Verdict};
+use compare::{Noise, Rules, Verdict};
 use report::Report;
 use summary::Measurement;
 
@@ -63,11 +63,6 @@ impl flags::Bench {
         }
         let baseline_path = root.join(BASELINE);
         let baseline = Baseline::load(&baseline_path)?;
-        let noise: BTreeMap<String, f64> = baseline
-            .benchmarks
-            .iter()
-            .map(|(k, v)| (k.clone(), v.noise_pct))
-            .collect();
         let rules = Rules {
             settings: &baseline.settings,
             overrides: &baseline.overrides,
@@ -135,6 +130,7 @@ impl flags::Bench {
             root.clone(),
         )];
         let judge = |base_runs: &[Run], head_runs: &[Run]| {
+            let noise = noise(&baseline, &[base_runs, head_runs]);
             let base = if base_runs.is_empty() {
                 baseline.benchmarks.clone()
             } else {
@@ -370,6 +366,40 @@ impl Ctx {
 /// One run of the suite and the checkout it ran in (source paths in its callgrind files
 /// start there).
 type Run = (Vec<Measurement>, PathBuf);
+
+/// Each benchmark's noise: recorded in the baseline, widened by the spread this run saw
+/// between repeated measurements of the same code.
+fn noise(baseline: &Baseline, measured: &[&[Run]]) -> BTreeMap<String, Noise> {
+    let mut noise: BTreeMap<String, Noise> = baseline
+        .benchmarks
+        .iter()
+        .map(|(k, v)| {
+            let n = Noise {
+                pct: v.noise_pct,
+                multi_threaded: v.multi_threaded(),
+            };
+            (k.clone(), n)
+        })
+        .collect();
+    for runs in measured {
+        let mut samples: BTreeMap<&str, Vec<&Measurement>> = BTreeMap::new();
+        for (ms, _) in *runs {
+            for m in ms {
+                samples.entry(&m.id).or_default().push(m);
+            }
+        }
+        for (id, ms) in samples {
+            let values = ms.iter().map(|m| m.value).collect();
+            let seen = Recorded::from_samples("", "", values, BTreeMap::new(), Vec::new());
+            let n = noise.entry(id.to_owned()).or_default();
+            n.pct = n.pct.max(seen.noise_pct);
+            n.multi_threaded |= ms
+                .iter()
+                .any(|m| m.threads.iter().filter(|&&t| t > 0).count() > 1);
+        }
+    }
+    noise
+}
 
 /// Per benchmark, the run with the lowest figure (and that run's checkout).
 fn lowest(runs: &[Run]) -> Vec<(Measurement, PathBuf)> {
@@ -746,6 +776,43 @@ mod tests {
     fn the_workspace_lock_has_gungraun() {
         let v = locked_version(&project_root(), "gungraun").unwrap();
         assert!(v.starts_with("0."), "{v}");
+    }
+
+    fn measurement(id: &str, value: u64, threads: Vec<u64>) -> Measurement {
+        Measurement {
+            id: id.to_owned(),
+            tool: "callgrind".to_owned(),
+            metric: "Ir".to_owned(),
+            value,
+            metrics: BTreeMap::new(),
+            threads,
+            output_dir: PathBuf::from(format!("/out/{value}")),
+        }
+    }
+
+    #[test]
+    fn repeated_runs_widen_the_noise_and_the_lowest_run_counts() {
+        let text = include_str!("../tests/fixtures/bench/baseline.json");
+        let baseline = Baseline::parse(text, Path::new("b.json")).unwrap();
+        let run = |v: u64, t: Vec<u64>| {
+            (
+                vec![measurement("execute_baseline::ready::ready", v, t)],
+                PathBuf::from("/c"),
+            )
+        };
+        let same = [run(13_304, vec![13_304]), run(13_304, vec![13_304])];
+        let n = noise(&baseline, &[&same[..], &[]])["execute_baseline::ready::ready"];
+        assert_eq!(n, Noise::default());
+        let differ = [run(13_304, vec![13_304]), run(14_634, vec![13_304, 1_330])];
+        let n = noise(&baseline, &[&[], &differ[..]])["execute_baseline::ready::ready"];
+        assert_eq!(n.pct, 9.089); // 1,330 of the median (the upper of two), rounded up
+        assert!(n.multi_threaded);
+        // The recorded noise of the fixture's timer benchmark is kept.
+        let n = noise(&baseline, &[])["execute_baseline::timer::timer_x10"];
+        assert_eq!((n.pct, n.multi_threaded), (1.116, true));
+        let low = lowest(&differ);
+        assert_eq!(low.len(), 1);
+        assert_eq!(low[0].0.value, 13_304);
     }
 
     #[test]

@@ -59,6 +59,13 @@ pub(crate) struct Settings {
     pub(crate) floor: u64,
     /// A noisy benchmark's threshold is at least this times its recorded noise.
     pub(crate) noise_factor: f64,
+    /// A noisy multi-threaded benchmark's threshold is at least this many percent.
+    #[serde(default = "default_noisy_min_pct")]
+    pub(crate) noisy_min_pct: f64,
+}
+
+fn default_noisy_min_pct() -> f64 {
+    10.0
 }
 
 impl Default for Settings {
@@ -67,6 +74,7 @@ impl Default for Settings {
             threshold_pct: 0.5,
             floor: 16,
             noise_factor: 3.0,
+            noisy_min_pct: default_noisy_min_pct(),
         }
     }
 }
@@ -108,6 +116,11 @@ pub(crate) struct Recorded {
 }
 
 impl Recorded {
+    /// More than one thread did counted work in the recorded run.
+    pub(crate) fn multi_threaded(&self) -> bool {
+        self.threads.iter().filter(|&&n| n > 0).count() > 1
+    }
+
     /// Builds the record of several runs of one benchmark; `samples` must not be empty.
     pub(crate) fn from_samples(
         tool: &str,
@@ -210,7 +223,8 @@ impl Baseline {
 
     fn validate(&self) -> Result<(), String> {
         let pct_ok = |p: f64| p.is_finite() && p >= 0.0;
-        if !pct_ok(self.settings.threshold_pct) || !pct_ok(self.settings.noise_factor) {
+        let s = &self.settings;
+        if !pct_ok(s.threshold_pct) || !pct_ok(s.noise_factor) || !pct_ok(s.noisy_min_pct) {
             return Err("settings must be finite, non-negative numbers".to_owned());
         }
         for (name, o) in &self.overrides {

@@ -2,8 +2,10 @@
 //!
 //! - Allowed change = max(threshold % of the base value, the absolute floor).
 //! - Threshold = the benchmark's override, else `--threshold`, else the file's setting; for a
-//!   benchmark with recorded noise (several recording runs disagreed) at least
-//!   `noise_factor` × its noise, unless an override sets the threshold explicitly.
+//!   noisy benchmark (its recording runs, or this run's repeated measurements, disagreed) at
+//!   least `noise_factor` × its noise, and for a noisy multi-threaded one at least
+//!   `noisy_min_pct`: a handful of runs under-estimates heavy-tailed thread-scheduling noise.
+//!   An override that sets the threshold replaces all of this.
 //! - Δ > allowed: regressed; Δ < −allowed: improved; otherwise unchanged.
 //! - In head only: new. In the base only (and matching the filter): missing. Neither fails.
 
@@ -85,8 +87,8 @@ pub(crate) struct Rules<'a> {
 }
 
 impl Rules<'_> {
-    /// `(threshold %, floor)` for a benchmark with the given recorded noise.
-    pub(crate) fn limits(&self, benchmark: &str, noise_pct: f64) -> (f64, u64) {
+    /// `(threshold %, floor)` for a benchmark with the given noise.
+    pub(crate) fn limits(&self, benchmark: &str, noise: Noise) -> (f64, u64) {
         let o = self.overrides.get(benchmark);
         let floor = o
             .and_then(|o| o.floor)
@@ -96,7 +98,11 @@ impl Rules<'_> {
             return (pct, floor);
         }
         let pct = self.threshold_pct.unwrap_or(self.settings.threshold_pct);
-        (pct.max(self.settings.noise_factor * noise_pct), floor)
+        let mut pct = pct.max(self.settings.noise_factor * noise.pct);
+        if noise.pct > 0.0 && noise.multi_threaded {
+            pct = pct.max(self.settings.noisy_min_pct);
+        }
+        (pct, floor)
     }
 }
 
@@ -113,20 +119,30 @@ pub(crate) fn judge(base: u64, now: u64, threshold_pct: f64, floor: u64) -> Verd
     }
 }
 
-/// Compares every benchmark; `noise` gives each benchmark's recorded noise (from the
-/// baseline file, also when `base` was measured afresh). Benchmarks outside `filter`
+/// How much a benchmark varies from run to run.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct Noise {
+    /// Spread of repeated runs in percent of the median; 0 when they all agreed.
+    pub(crate) pct: f64,
+    /// More than one thread did counted work.
+    pub(crate) multi_threaded: bool,
+}
+
+/// Compares every benchmark; `noise` gives each benchmark's noise (recorded in the baseline
+/// file, widened by what this run observed). Benchmarks outside `filter`
 /// (a substring of the benchmark id) are not reported missing.
 pub(crate) fn compare(
     base: &BTreeMap<String, Recorded>,
     head: &BTreeMap<String, Recorded>,
-    noise: &BTreeMap<String, f64>,
+    noise: &BTreeMap<String, Noise>,
     rules: &Rules<'_>,
     filter: Option<&str>,
 ) -> Vec<Row> {
     let mut rows = Vec::new();
     for (name, now) in head {
-        let noise_pct = noise.get(name).copied().unwrap_or(0.0);
-        let (threshold_pct, floor) = rules.limits(name, noise_pct);
+        let n = noise.get(name).copied().unwrap_or_default();
+        let (threshold_pct, floor) = rules.limits(name, n);
+        let noise_pct = n.pct;
         let mut row = Row {
             benchmark: name.clone(),
             tool: now.tool.clone(),
@@ -155,8 +171,9 @@ pub(crate) fn compare(
         if head.contains_key(name) || filter.is_some_and(|f| !name.contains(f)) {
             continue;
         }
-        let noise_pct = noise.get(name).copied().unwrap_or(0.0);
-        let (threshold_pct, floor) = rules.limits(name, noise_pct);
+        let n = noise.get(name).copied().unwrap_or_default();
+        let (threshold_pct, floor) = rules.limits(name, n);
+        let noise_pct = n.pct;
         rows.push(Row {
             benchmark: name.clone(),
             tool: b.tool.clone(),
@@ -239,12 +256,24 @@ mod tests {
         let s = Settings::default();
         let none = BTreeMap::new();
         let r = rules(&s, &none);
-        assert_eq!(r.limits("det", 0.0), (0.5, 16));
-        assert_eq!(r.limits("noisy", 0.1), (0.5, 16)); // 3 × 0.1 < 0.5
-        let (pct, _) = r.limits("noisy", 2.0);
+        let single = |pct| Noise {
+            pct,
+            multi_threaded: false,
+        };
+        let multi = |pct| Noise {
+            pct,
+            multi_threaded: true,
+        };
+        assert_eq!(r.limits("det", single(0.0)), (0.5, 16));
+        assert_eq!(r.limits("det", multi(0.0)), (0.5, 16));
+        assert_eq!(r.limits("noisy", single(0.1)), (0.5, 16)); // 3 × 0.1 < 0.5
+        let (pct, _) = r.limits("noisy", single(2.0));
         assert_eq!(pct, 6.0);
         assert_eq!(judge(50_000, 52_900, pct, 16), Verdict::Unchanged);
         assert_eq!(judge(50_000, 53_100, pct, 16), Verdict::Regressed);
+        // Multi-threaded and noisy: never under noisy_min_pct, however quiet the recording was.
+        assert_eq!(r.limits("threads", multi(0.2)).0, 10.0);
+        assert_eq!(r.limits("threads", multi(5.0)).0, 15.0);
     }
 
     #[test]
@@ -271,9 +300,13 @@ mod tests {
             floor: Some(8),
             ..rules(&s, &o)
         };
-        assert_eq!(r.limits("pinned", 10.0), (2.0, 100));
-        assert_eq!(r.limits("floor_only", 0.0), (1.0, 1));
-        assert_eq!(r.limits("other", 0.0), (1.0, 8));
+        let loud = Noise {
+            pct: 10.0,
+            multi_threaded: true,
+        };
+        assert_eq!(r.limits("pinned", loud), (2.0, 100));
+        assert_eq!(r.limits("floor_only", Noise::default()), (1.0, 1));
+        assert_eq!(r.limits("other", Noise::default()), (1.0, 8));
     }
 
     #[test]
@@ -311,7 +344,7 @@ mod tests {
         let none = BTreeMap::new();
         let base = BTreeMap::from([("b".to_owned(), rec(10_000, 0.0))]);
         let head = BTreeMap::from([("b".to_owned(), rec(10_100, 0.0))]);
-        let noise = BTreeMap::from([("b".to_owned(), 0.0)]);
+        let noise = BTreeMap::from([("b".to_owned(), Noise::default())]);
         let rows = compare(&base, &head, &noise, &rules(&s, &none), None);
         let row = &rows[0];
         assert_eq!(row.delta, Some(100));
