@@ -46,6 +46,17 @@ fn steps(xtask: OsString) -> Vec<Step> {
         xtask_step(CiStep::Workflows, vec!["lint-workflows"]),
         cargo_step(CiStep::Test, vec!["test", "--workspace"]),
         xtask_step(CiStep::Memcheck, vec!["memcheck"]),
+        cargo_step(
+            CiStep::MemcheckSelftest,
+            vec![
+                "test",
+                "-p",
+                "xtask",
+                "--",
+                "--ignored",
+                "valgrind_catches_the_deliberate_bugs",
+            ],
+        ),
         xtask_step(CiStep::Bench, vec!["bench"]),
     ]
 }

@@ -14,7 +14,7 @@ pub(crate) struct Xtask {
 pub(crate) enum Command {
     /// Run the batch demo (`examples/batch.rs`) in release mode.
     Demo(Demo),
-    /// Run every check CI runs, in order: fmt, clippy, workflows, test, memcheck, bench.
+    /// Run every check CI runs, in order: fmt, clippy, workflows, test, memcheck, memcheck-selftest, bench.
     ///
     /// Prints a timing per step, folds output in `::group::` sections on GitHub Actions, and
     /// stops at the first failing step.
@@ -165,17 +165,20 @@ pub(crate) enum CiStep {
     Test,
     /// `cargo xtask memcheck`
     Memcheck,
+    /// `cargo test -p xtask -- --ignored valgrind_catches`: memcheck must catch deliberate bugs
+    MemcheckSelftest,
     /// `cargo xtask bench`, the instruction-count gate
     Bench,
 }
 
 impl CiStep {
-    pub(crate) const ALL: [CiStep; 6] = [
+    pub(crate) const ALL: [CiStep; 7] = [
         CiStep::Fmt,
         CiStep::Clippy,
         CiStep::Workflows,
         CiStep::Test,
         CiStep::Memcheck,
+        CiStep::MemcheckSelftest,
         CiStep::Bench,
     ];
 }
