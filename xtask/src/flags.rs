@@ -78,12 +78,14 @@ pub(crate) enum Command {
     /// machine's environment (rustc, Valgrind, gungraun, target, CPU model, glibc) differs from
     /// the baseline's, the commit that recorded the baseline is measured here in a git worktree
     /// and compared instead, so an environment change is never reported as a regression.
-    /// A regression against the file is confirmed the same way, which also names the
-    /// functions whose inclusive instruction count grew most.
+    /// A suspected regression is confirmed before it is reported: the baseline's commit is
+    /// measured here and head once more (each side's lower figure counts), which also names
+    /// the functions whose inclusive instruction count grew most.
     ///
     /// Verdicts: regressed / improved above max(threshold % of the baseline, floor); the
     /// threshold is 0.5 % (or `--threshold`, or a per-benchmark override in the baseline file),
-    /// widened to 3x the recorded noise for benchmarks whose recording runs disagreed.
+    /// widened to 3x the noise of benchmarks whose repeated runs disagreed, and to at least
+    /// 10 % (`settings.noisy_min_pct`) when such a benchmark's work spans several threads.
     ///
     /// Exit codes:
     ///   0  no regression (new, missing and improved benchmarks do not fail);
