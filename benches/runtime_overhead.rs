@@ -149,12 +149,20 @@ fn measure_memory<R>(f: impl FnOnce() -> R) -> (R, MemoryUse) {
 // Shared helpers
 
 /// A multi-thread runtime configured as `globalrt::Config::new()` builds the shared one:
-/// `enable_all`, one worker per CPU (tokio's default), threads named `globalrt-worker`.
-/// (`Config::build` is crate-private, so the bench mirrors it; keep the two in step.)
+/// `enable_all`, one worker per CPU (tokio's default) unless `GLOBALRT_WORKER_THREADS`
+/// says otherwise, threads named `globalrt-worker`. (`Config::build` is crate-private, so
+/// the bench mirrors it; keep the two in step.)
 fn runtime_like_shared() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("globalrt-worker")
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all().thread_name("globalrt-worker");
+    if let Some(n) = std::env::var(globalrt::WORKER_THREADS_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|n| *n >= 1)
+    {
+        builder.worker_threads(n);
+    }
+    builder
         .build()
         .expect("runtime_overhead: cannot build a multi-thread runtime")
 }

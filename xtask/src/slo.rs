@@ -37,7 +37,11 @@ const QUICK_ARGS: [&str; 6] = [
 impl Slo {
     pub(crate) fn run(self) -> anyhow::Result<ExitCode> {
         let root = project_root();
-        let target = target_dir(&root);
+        // Paths in the report are relative to the workspace root, so it reads the same on
+        // every machine: work from there.
+        std::env::set_current_dir(&root)
+            .with_context(|| format!("cannot change to the workspace root {}", root.display()))?;
+        let target = target_dir();
         let out_dir = target.join("slo");
         let load_before = load_average();
         let started = SystemTime::now();
@@ -46,7 +50,7 @@ impl Slo {
             let batch = build_demo(&root)?;
             suite_failure = run_suite(&root, &out_dir, &batch, self.quick)?;
         }
-        let paths = figures::Paths::new(&root, &target);
+        let paths = figures::Paths::new(Path::new(""), &target);
         let newer_than = (!self.no_run).then_some(started);
         let figures = figures::Figures::read(&paths, newer_than, git_head(&root));
         let report = table::evaluate(&figures);
@@ -108,12 +112,10 @@ impl Slo {
     }
 }
 
-/// Cargo's target directory: `$CARGO_TARGET_DIR` (relative to the root if relative), else `target/`.
-fn target_dir(root: &Path) -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => root.join(dir),
-        None => root.join("target"),
-    }
+/// Cargo's target directory, relative to the workspace root (the current directory) unless
+/// `$CARGO_TARGET_DIR` is absolute.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from)
 }
 
 /// Builds the demo in release mode; its path comes from cargo's `compiler-artifact` message.
