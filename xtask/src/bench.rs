@@ -246,6 +246,10 @@ impl flags::Bench {
             }
             None => print!("{rendered}"),
         }
+        if let Some(path) = &self.bmf_output {
+            write_atomic(path, report::bmf(report).as_bytes())?;
+            eprintln!("xtask bench: BMF results written to {}", path.display());
+        }
         if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
             let mut file = std::fs::OpenOptions::new()
                 .create(true)

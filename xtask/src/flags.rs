@@ -222,6 +222,10 @@ pub(crate) struct Bench {
     /// Write the report to FILE (atomically) and print the text report.
     #[arg(long, value_name = "FILE")]
     pub(crate) output: Option<std::path::PathBuf>,
+    /// Also write the results in Bencher Metric Format to FILE (atomically), whatever
+    /// `--format` is, so one run yields both a report and the file a benchmark server takes.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) bmf_output: Option<std::path::PathBuf>,
     /// Regression threshold in percent for every benchmark without an override
     /// (default: the baseline file's `settings.threshold_pct`, 0.5).
     #[arg(long, value_name = "PCT")]
