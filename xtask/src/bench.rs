@@ -240,14 +240,14 @@ impl flags::Bench {
         };
         match &self.output {
             Some(path) => {
-                write_atomic(path, rendered.as_bytes())?;
+                crate::write_atomic(path, rendered.as_bytes())?;
                 print!("{}", report::text(report));
                 eprintln!("xtask bench: report written to {}", path.display());
             }
             None => print!("{rendered}"),
         }
         if let Some(path) = &self.bmf_output {
-            write_atomic(path, report::bmf(report).as_bytes())?;
+            crate::write_atomic(path, report::bmf(report).as_bytes())?;
             eprintln!("xtask bench: BMF results written to {}", path.display());
         }
         if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
@@ -310,8 +310,8 @@ impl flags::Bench {
                 ),
             );
         }
-        let commit = git(root, &["rev-parse", "HEAD"]).ok();
-        let dirty = git(
+        let commit = crate::git(root, &["rev-parse", "HEAD"]).ok();
+        let dirty = crate::git(
             root,
             &[
                 "status",
@@ -513,9 +513,9 @@ struct Worktree<'a> {
 impl Drop for Worktree<'_> {
     fn drop(&mut self) {
         let dir = self.dir.to_string_lossy().into_owned();
-        let _ = git(self.root, &["worktree", "remove", "--force", &dir]);
+        let _ = crate::git(self.root, &["worktree", "remove", "--force", &dir]);
         let _ = std::fs::remove_dir_all(&self.dir);
-        let _ = git(self.root, &["worktree", "prune"]);
+        let _ = crate::git(self.root, &["worktree", "prune"]);
     }
 }
 
@@ -523,7 +523,7 @@ impl Drop for Worktree<'_> {
 /// leaving gungraun's files under `target/xtask-bench/<label>`.
 fn measure_rev(ctx: &Ctx, rev: &str, label: &str) -> anyhow::Result<Run> {
     let root = &ctx.root;
-    let sha = git(
+    let sha = crate::git(
         root,
         &[
             "rev-parse",
@@ -535,14 +535,14 @@ fn measure_rev(ctx: &Ctx, rev: &str, label: &str) -> anyhow::Result<Run> {
     .map_err(|_| anyhow::anyhow!("{rev:?} is not a commit in this repository"))?;
     let dir = root.join("target").join("xtask-bench").join("worktree");
     if dir.exists() {
-        let _ = git(
+        let _ = crate::git(
             root,
             &["worktree", "remove", "--force", &dir.to_string_lossy()],
         );
         let _ = std::fs::remove_dir_all(&dir);
-        let _ = git(root, &["worktree", "prune"]);
+        let _ = crate::git(root, &["worktree", "prune"]);
     }
-    git(
+    crate::git(
         root,
         &[
             "worktree",
@@ -579,39 +579,23 @@ fn measure_rev(ctx: &Ctx, rev: &str, label: &str) -> anyhow::Result<Run> {
 /// The commit whose code the baseline figures describe: the last commit that changed the
 /// file when the working copy is the committed one, else the commit recorded in it.
 fn baseline_commit(root: &Path, baseline: &Baseline) -> anyhow::Result<String> {
-    git(root, &["rev-parse", "--git-dir"]).context("not a git repository")?;
-    let committed = git(root, &["diff", "--quiet", "HEAD", "--", BASELINE]).is_ok();
+    crate::git(root, &["rev-parse", "--git-dir"]).context("not a git repository")?;
+    let committed = crate::git(root, &["diff", "--quiet", "HEAD", "--", BASELINE]).is_ok();
     if committed {
-        let rev = git(root, &["log", "-1", "--format=%H", "--", BASELINE])?;
+        let rev = crate::git(root, &["log", "-1", "--format=%H", "--", BASELINE])?;
         if !rev.is_empty() {
             return Ok(rev);
         }
     }
     match &baseline.commit {
-        Some(rev) if git(root, &["cat-file", "-e", &format!("{rev}^{{commit}}")]).is_ok() => {
+        Some(rev)
+            if crate::git(root, &["cat-file", "-e", &format!("{rev}^{{commit}}")]).is_ok() =>
+        {
             Ok(rev.clone())
         }
         Some(rev) => bail!("the baseline's commit {rev} is not in this repository"),
         None => bail!("{BASELINE} is not committed and names no commit"),
     }
-}
-
-/// Runs git with explicit arguments; stdout trimmed, or an error with git's stderr.
-fn git(root: &Path, args: &[&str]) -> anyhow::Result<String> {
-    let out = Command::new("git")
-        .current_dir(root)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .context("cannot run git")?;
-    if !out.status.success() {
-        bail!(
-            "git {} failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
 /// The first line a tool prints for `args`, or `None` when it cannot be run.
@@ -739,28 +723,6 @@ fn capture_environment(valgrind: String, gungraun: String) -> anyhow::Result<Env
     })
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let name = path
-        .file_name()
-        .with_context(|| format!("{} is not a file path", path.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("cannot write {}", path.display()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -823,8 +785,8 @@ mod tests {
     fn atomic_write_replaces_the_file() {
         let dir = std::env::temp_dir().join(format!("xtask-atomic-{}", std::process::id()));
         let path = dir.join("out.json");
-        write_atomic(&path, b"one").unwrap();
-        write_atomic(&path, b"two").unwrap();
+        crate::write_atomic(&path, b"one").unwrap();
+        crate::write_atomic(&path, b"two").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"two");
         let leftovers = std::fs::read_dir(&dir).unwrap().count();
         assert_eq!(leftovers, 1);

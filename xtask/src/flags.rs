@@ -49,6 +49,10 @@ pub(crate) enum Command {
     ///      Valgrind killed or timed out (truncated XML);
     ///   3  memcheck clean, but a test failed or the demo exited unsuccessfully.
     /// When several apply, the first in the order 1, 2, 3 wins.
+    ///
+    /// A run without --filter that checked every binary records its verdict in
+    /// `target/memcheck/summary.json` (read by `cargo xtask slo`); one that could not check
+    /// every binary removes that file, so a partial run never reads as clean.
     #[command(verbatim_doc_comment)]
     Memcheck(Memcheck),
     /// Run the wall-clock suite (`benches/runtime_overhead.rs`) and print the SLO table.

@@ -98,6 +98,11 @@ impl flags::Memcheck {
             results.push(checked);
         }
         let code = summarize(&results, started.elapsed());
+        if self.filter.is_none() {
+            let commit =
+                crate::git(&root, &["rev-parse", "HEAD"]).unwrap_or_else(|_| "unknown".to_owned());
+            write_summary(&root.join(SUMMARY), &results, &commit)?;
+        }
         Ok(ExitCode::from(code))
     }
 }
@@ -959,6 +964,42 @@ fn failure_section(stdout: &str) -> String {
             .to_owned(),
         None => String::new(),
     }
+}
+
+/// Where a full (unfiltered) run records its verdict for `cargo xtask slo`.
+const SUMMARY: &str = "target/memcheck/summary.json";
+
+/// Writes `{"schema": 1, "errors", "clean", "tests_failed", "binaries", "commit"}` for a run
+/// that checked every binary; removes a stale file when some binary could not be checked,
+/// so a partial run never reads as clean.
+fn write_summary(path: &Path, results: &[Checked], commit: &str) -> anyhow::Result<()> {
+    if results.iter().any(|r| r.exit_code() == EXIT_NOT_RUN) {
+        match fs::remove_file(path) {
+            Ok(()) => println!(
+                "memcheck: removed {} (this run did not check every binary)",
+                path.display()
+            ),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+            Err(err) => {
+                return Err(err).with_context(|| format!("cannot remove {}", path.display()));
+            }
+        }
+        return Ok(());
+    }
+    let errors = results.iter().flat_map(Checked::findings).count();
+    let tests_failed = results
+        .iter()
+        .filter(|r| r.exit_code() == EXIT_TESTS_FAILED)
+        .count();
+    let summary = serde_json::json!({
+        "schema": 1,
+        "errors": errors,
+        "clean": errors == 0,
+        "tests_failed": tests_failed,
+        "binaries": results.len(),
+        "commit": commit,
+    });
+    crate::write_atomic(path, format!("{summary:#}\n").as_bytes())
 }
 
 /// Prints the totals and returns the exit code: findings first, then anything not

@@ -77,8 +77,8 @@ impl Slo {
         }
         let text = table::render(&report, &header, false);
         let markdown = table::render(&report, &header, true);
-        chart::write_atomically(&out_dir.join("report.txt"), &text)?;
-        chart::write_atomically(&out_dir.join("report.md"), &markdown)?;
+        crate::write_atomic(&out_dir.join("report.txt"), text.as_bytes())?;
+        crate::write_atomic(&out_dir.join("report.md"), markdown.as_bytes())?;
         let (charts, skipped) = chart::write_all(&figures, &out_dir);
 
         print!(
@@ -225,13 +225,7 @@ fn rustc_version() -> String {
 }
 
 fn git(root: &Path, args: &[&str]) -> Option<String> {
-    Command::new("git")
-        .current_dir(root)
-        .args(args)
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    crate::git(root, args).ok()
 }
 
 fn git_head(root: &Path) -> Option<String> {

@@ -251,7 +251,7 @@ impl Baseline {
     pub(crate) fn write_atomic(&self, path: &Path) -> anyhow::Result<()> {
         let mut text = serde_json::to_string_pretty(self)?;
         text.push('\n');
-        crate::bench::write_atomic(path, text.as_bytes())
+        crate::write_atomic(path, text.as_bytes())
     }
 }
 

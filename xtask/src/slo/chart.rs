@@ -28,23 +28,12 @@ pub(crate) fn write_all(figures: &Figures, dir: &Path) -> (Vec<PathBuf>, Vec<Str
     ];
     for (name, draw) in charts {
         let path = dir.join(name);
-        match draw(figures).and_then(|svg| write_atomically(&path, &svg)) {
+        match draw(figures).and_then(|svg| crate::write_atomic(&path, svg.as_bytes())) {
             Ok(()) => written.push(path),
             Err(err) => skipped.push(format!("{name}: {err:#}")),
         }
     }
     (written, skipped)
-}
-
-/// Writes `text` to a temporary file beside `path`, then renames it over `path`.
-pub(crate) fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path)?;
-    Ok(())
 }
 
 fn estimates(figures: &Figures, ids: &[&str]) -> anyhow::Result<Vec<Estimate>> {
