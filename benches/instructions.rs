@@ -394,11 +394,39 @@ fn handle_block_on(rt: tokio::runtime::Runtime) -> (u64, tokio::runtime::Runtime
     (n, rt)
 }
 
+// The same pair on a future that is pending at its first poll: execute's slow path
+// (no-op first poll, then its own park loop) against block_on doing the same work.
+#[cfg(target_os = "linux")]
+#[library_benchmark]
+#[bench::global_execute_yield_once(setup = warm_global)]
+fn global_execute_yield_once(_: ()) -> u64 {
+    counted(|| {
+        globalrt::execute(async {
+            tokio::task::yield_now().await;
+            black_box(42u64)
+        })
+    })
+}
+
+#[cfg(target_os = "linux")]
+#[library_benchmark]
+#[bench::runtime_block_on_yield_once(setup = support::reference_runtime)]
+fn runtime_block_on_yield_once(rt: tokio::runtime::Runtime) -> (u64, tokio::runtime::Runtime) {
+    let n = counted(|| {
+        rt.block_on(async {
+            tokio::task::yield_now().await;
+            black_box(42u64)
+        })
+    });
+    (n, rt)
+}
+
 #[cfg(target_os = "linux")]
 library_benchmark_group!(
     name = naive_vs_global;
     config = all_threads();
-    benchmarks = naive_execute, global_execute, runtime_block_on, handle_block_on
+    benchmarks = naive_execute, global_execute, runtime_block_on, handle_block_on,
+        global_execute_yield_once, runtime_block_on_yield_once
 );
 
 // ---------------------------------------------------------------------------------------
