@@ -150,12 +150,12 @@ fn summary(timings: &[(CiStep, Option<Duration>)], total: Duration) -> String {
     let mut out = String::from("\nci: step timings\n");
     for (id, time) in timings {
         match time {
-            Some(t) => writeln!(out, "  {:<10} {:>8.1} s", id.to_string(), t.as_secs_f64()),
-            None => writeln!(out, "  {:<10} {:>10}", id.to_string(), "skipped"),
+            Some(t) => writeln!(out, "  {:<18} {:>8.1} s", id.to_string(), t.as_secs_f64()),
+            None => writeln!(out, "  {:<18} {:>10}", id.to_string(), "skipped"),
         }
         .expect("writing to a String cannot fail");
     }
-    writeln!(out, "  {:<10} {:>8.1} s", "total", total.as_secs_f64())
+    writeln!(out, "  {:<18} {:>8.1} s", "total", total.as_secs_f64())
         .expect("writing to a String cannot fail");
     out
 }
