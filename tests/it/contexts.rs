@@ -17,6 +17,21 @@ fn exercise(context: &str) {
     );
 }
 
+fn multi_thread(workers: usize) -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn current_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 #[test]
 fn plain_thread() {
     exercise("plain thread");
@@ -36,21 +51,13 @@ async fn multi_thread_runtime_task_like_tokio_main() {
 
 #[test]
 fn multi_thread_block_on_main_thread() {
-    let outer = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let outer = multi_thread(2);
     outer.block_on(async { exercise("multi-thread Runtime::block_on") });
 }
 
 #[test]
 fn multi_thread_worker_task() {
-    let outer = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let outer = multi_thread(2);
     outer.block_on(async {
         tokio::spawn(async { exercise("multi-thread worker task") })
             .await
@@ -62,11 +69,7 @@ fn multi_thread_worker_task() {
 fn multi_thread_worker_with_one_worker() {
     // With one worker, blocking it without handing off its queue would stall the
     // other task, which the executed future waits for.
-    let outer = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let outer = multi_thread(1);
     outer.block_on(async {
         let (tx, rx) = tokio::sync::oneshot::channel::<u32>();
         let sender = tokio::spawn(async move {
@@ -86,19 +89,13 @@ async fn current_thread_runtime_like_tokio_test() {
 
 #[test]
 fn current_thread_block_on_like_tokio_main_current_thread() {
-    let outer = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let outer = current_thread();
     outer.block_on(async { exercise("current_thread Runtime::block_on") });
 }
 
 #[test]
 fn current_thread_local_set() {
-    let outer = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let outer = current_thread();
     let local = tokio::task::LocalSet::new();
     local.block_on(&outer, async {
         tokio::task::spawn_local(async { exercise("LocalSet spawn_local") })
@@ -109,11 +106,7 @@ fn current_thread_local_set() {
 
 #[test]
 fn spawn_blocking_of_multi_thread_runtime() {
-    let outer = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let outer = multi_thread(2);
     outer.block_on(async {
         tokio::task::spawn_blocking(|| exercise("multi-thread spawn_blocking"))
             .await
@@ -123,10 +116,7 @@ fn spawn_blocking_of_multi_thread_runtime() {
 
 #[test]
 fn spawn_blocking_of_current_thread_runtime() {
-    let outer = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let outer = current_thread();
     outer.block_on(async {
         tokio::task::spawn_blocking(|| exercise("current_thread spawn_blocking"))
             .await
@@ -136,10 +126,7 @@ fn spawn_blocking_of_current_thread_runtime() {
 
 #[test]
 fn after_runtime_enter_guard() {
-    let outer = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let outer = current_thread();
     let _guard = outer.enter();
     exercise("Runtime::enter guard");
 }
