@@ -59,7 +59,7 @@
 //! Measured with `cargo xtask bench` (callgrind, every thread counted) on a 2-core AMD EPYC,
 //! Rust 1.95.0: a ready future costs 131 instructions through `execute`, against 345 for
 //! `Handle::block_on` and 488 for `Runtime::block_on`; a future pending at its first poll
-//! costs 583 against 636 for `Runtime::block_on`; [`naive::execute`] costs about 51,000.
+//! costs 583 against 636 for `Runtime::block_on`; [`naive::execute`] costs about 50,000.
 //! The ready path allocates nothing; the pending path allocates one 32-byte waker. The
 //! README has the wall-clock figures and the commands that reproduce them all.
 

@@ -688,6 +688,29 @@ fn ensure_runner(root: &Path, version: &str) -> anyhow::Result<PathBuf> {
     Ok(tools.join("bin"))
 }
 
+/// The first CPU's identity from `/proc/cpuinfo`: its model name plus family, model and
+/// stepping, since virtual machines often report a generic name ("AMD EPYC") for
+/// different processors, and glibc's choice of memcpy (hence instruction counts) follows
+/// the real one.
+fn cpu_model(cpuinfo: &str) -> Option<String> {
+    let first = cpuinfo.split("\n\n").next()?;
+    let field = |name: &str| {
+        first.lines().find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            (key.trim() == name).then(|| value.trim().to_owned())
+        })
+    };
+    let name = field("model name")?;
+    Some(
+        match (field("cpu family"), field("model"), field("stepping")) {
+            (Some(family), Some(model), Some(stepping)) => {
+                format!("{name} (family {family}, model {model}, stepping {stepping})")
+            }
+            _ => name,
+        },
+    )
+}
+
 fn capture_environment(valgrind: String, gungraun: String) -> anyhow::Result<Environment> {
     let rustc = first_line("rustc", &["--version"])
         .context("cannot run `rustc --version`; is a Rust toolchain on PATH?")?;
@@ -703,12 +726,7 @@ fn capture_environment(valgrind: String, gungraun: String) -> anyhow::Result<Env
         .context("cannot read the host triple from `rustc -vV`")?;
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, v)| v.trim().to_owned())
-        })
+        .and_then(|info| cpu_model(&info))
         .unwrap_or_else(|| "unknown".to_owned());
     let glibc = first_line("getconf", &["GNU_LIBC_VERSION"])
         .or_else(|| first_line("ldd", &["--version"]))
@@ -726,6 +744,21 @@ fn capture_environment(valgrind: String, gungraun: String) -> anyhow::Result<Env
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_model_names_family_model_and_stepping() {
+        let info = "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\n\
+                    model name\t: AMD EPYC\nstepping\t: 1\n\nprocessor\t: 1\nmodel name\t: Other\n";
+        assert_eq!(
+            cpu_model(info).as_deref(),
+            Some("AMD EPYC (family 25, model 17, stepping 1)")
+        );
+        assert_eq!(
+            cpu_model("model name\t: Bare CPU\n").as_deref(),
+            Some("Bare CPU")
+        );
+        assert_eq!(cpu_model("processor\t: 0\n"), None);
+    }
 
     #[test]
     fn reads_the_locked_version() {

@@ -89,7 +89,7 @@ pub(crate) enum Command {
     /// Verdicts: regressed / improved above max(threshold % of the baseline, floor); the
     /// threshold is 0.5 % (or `--threshold`, or a per-benchmark override in the baseline file),
     /// widened to 3x the noise of benchmarks whose repeated runs disagreed, and to at least
-    /// 10 % (`settings.noisy_min_pct`) when such a benchmark's work spans several threads.
+    /// 10 % (`settings.noisy_min_pct`) for any benchmark whose work spans several threads.
     ///
     /// Exit codes:
     ///   0  no regression (new, missing and improved benchmarks do not fail);
