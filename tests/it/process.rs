@@ -98,16 +98,16 @@ fn bad_env() {
         "{message}"
     );
     // Fixing the variable makes the next call succeed: the failure was not cached.
-    // SAFETY of set_var: this child runs a single test on one thread.
-    unsafe_free_set_env("2");
+    set_worker_threads_env("2");
     assert_eq!(globalrt::execute(async { 3 }), 3);
     assert_eq!(globalrt::handle().metrics().num_workers(), 2);
 }
 
-fn unsafe_free_set_env(value: &str) {
-    // `std::env::set_var` is unsafe in edition 2024; re-exec would be heavier, and this
-    // child process has one test thread and no runtime yet, which is what set_var needs.
+fn set_worker_threads_env(value: &str) {
     #[allow(unsafe_code)]
+    // SAFETY: `set_var` must not race with other threads reading the environment. This child
+    // runs one test with --test-threads=1 and no runtime was built (the bad value made every
+    // build fail before any thread started), so no other thread reads the environment.
     unsafe {
         std::env::set_var(WORKER_THREADS_ENV, value);
     }
