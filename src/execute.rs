@@ -195,15 +195,7 @@ where
     F: Future + Send,
     F::Output: Send,
 {
-    try_execute_on(&GLOBAL, future)
-}
-
-pub(crate) fn try_execute_on<F>(global: &Global, future: F) -> Result<F::Output, Error>
-where
-    F: Future + Send,
-    F::Output: Send,
-{
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| global.execute(future))) {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| GLOBAL.execute(future))) {
         Ok(result) => result,
         Err(payload) => {
             let message = payload

@@ -1,8 +1,9 @@
 //! The process-wide state behind the free functions: the runtime, its handle,
 //! the shutdown flag and the count of tasks spawned through [`crate::spawn`].
 //!
-//! Everything is a method on [`Global`] so unit tests can exercise fresh
-//! instances; the public API uses the one `static GLOBAL`.
+//! Everything is a method on [`Global`]; the public API uses the one `static GLOBAL`.
+//! Behaviour that depends on this state being fresh (init, the environment variable,
+//! shutdown) is tested in child processes by `tests/it/process.rs`.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};

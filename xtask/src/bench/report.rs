@@ -70,27 +70,15 @@ impl Report {
     }
 }
 
-fn num(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 fn opt(n: Option<u64>) -> String {
-    n.map_or_else(|| "-".to_owned(), num)
+    n.map_or_else(|| "-".to_owned(), crate::thousands)
 }
 
 fn signed(d: Option<i64>) -> String {
     match d {
         None => "-".to_owned(),
-        Some(d) if d > 0 => format!("+{}", num(d.unsigned_abs())),
-        Some(d) if d < 0 => format!("-{}", num(d.unsigned_abs())),
+        Some(d) if d > 0 => format!("+{}", crate::thousands(d.unsigned_abs())),
+        Some(d) if d < 0 => format!("-{}", crate::thousands(d.unsigned_abs())),
         Some(_) => "0".to_owned(),
     }
 }
@@ -105,7 +93,11 @@ fn threshold(row: &Row) -> String {
     } else {
         String::new()
     };
-    format!("±{:.2}% / {}{noisy}", row.threshold_pct, num(row.floor))
+    format!(
+        "±{:.2}% / {}{noisy}",
+        row.threshold_pct,
+        crate::thousands(row.floor)
+    )
 }
 
 fn cells(row: &Row) -> [String; 7] {
@@ -180,8 +172,8 @@ pub(crate) fn text(report: &Report) -> String {
                 "  {:>12}  {} ({} -> {}){files}",
                 signed(Some(f.delta)),
                 f.function,
-                num(f.base),
-                num(f.now)
+                crate::thousands(f.base),
+                crate::thousands(f.now)
             );
         }
     }
@@ -239,8 +231,8 @@ pub(crate) fn markdown(report: &Report) -> String {
                 "| {} | `{}` | {} | {} | {} |",
                 signed(Some(f.delta)),
                 md_escape(&f.function),
-                num(f.base),
-                num(f.now),
+                crate::thousands(f.base),
+                crate::thousands(f.now),
                 md_escape(&f.files.join(", "))
             );
         }
@@ -399,10 +391,10 @@ mod tests {
 
     #[test]
     fn numbers_are_grouped() {
-        assert_eq!(num(0), "0");
-        assert_eq!(num(999), "999");
-        assert_eq!(num(1000), "1,000");
-        assert_eq!(num(1_234_567), "1,234,567");
+        assert_eq!(crate::thousands(0), "0");
+        assert_eq!(crate::thousands(999), "999");
+        assert_eq!(crate::thousands(1000), "1,000");
+        assert_eq!(crate::thousands(1_234_567), "1,234,567");
         assert_eq!(signed(Some(-1500)), "-1,500");
     }
 }

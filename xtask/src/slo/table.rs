@@ -657,9 +657,9 @@ pub(crate) fn format_value(value: f64, unit: Unit) -> String {
         Unit::Bytes if value < 1e3 => format!("{value:.0} B"),
         Unit::Bytes if value < 1e6 => format!("{:.1} kB", value / 1e3),
         Unit::Bytes => format!("{:.2} MB", value / 1e6),
-        Unit::Ratio if value >= 100.0 => format!("{}×", thousands(value.round() as u64)),
+        Unit::Ratio if value >= 100.0 => format!("{}×", crate::thousands(value.round() as u64)),
         Unit::Ratio => format!("{value:.2}×"),
-        Unit::Count | Unit::Findings if value.fract() == 0.0 => thousands(value as u64),
+        Unit::Count | Unit::Findings if value.fract() == 0.0 => crate::thousands(value as u64),
         Unit::Count | Unit::Findings => format!("{value:.1}"),
     }
 }
@@ -687,22 +687,10 @@ fn format_limit(limit: f64, unit: Unit) -> String {
         Unit::Nanos if limit < NS_PER_MS => format!("{} µs", trim(limit / NS_PER_US)),
         Unit::Nanos => format!("{} ms", trim(limit / NS_PER_MS)),
         Unit::Bytes => format!("{} MB", trim(limit / 1e6)),
-        Unit::Ratio if limit >= 100.0 => format!("{}×", thousands(limit as u64)),
+        Unit::Ratio if limit >= 100.0 => format!("{}×", crate::thousands(limit as u64)),
         Unit::Ratio => format!("{}×", trim(limit)),
         Unit::Count | Unit::Findings => trim(limit),
     }
-}
-
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 const SLO_HEADER: [&str; 8] = [
