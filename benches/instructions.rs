@@ -21,16 +21,23 @@
 //!
 //! # Reproducibility
 //!
-//! - `--fair-sched=yes` makes Valgrind's thread order reproducible.
+//! - `cargo xtask bench` starts Valgrind under `chrt --fifo 1` on one CPU with ASLR off
+//!   (`xtask/src/bench/pinning.rs`). Valgrind runs one thread at a time but lets the host
+//!   kernel pick which runs next after every futex wake or `epoll_wait`; under a real-time
+//!   FIFO policy on one CPU that pick is the same in every run, so work that crosses threads
+//!   (timers, I/O, the naive runtime's start and shutdown) counts the same instructions run
+//!   after run. Only what reads the clock (tokio's timer wheel) can still take another path:
+//!   about one run in ten of the timer and realistic benchmarks moves by up to 0.4%, which
+//!   the gate's median of three runs absorbs. Run alone (`cargo bench --bench
+//!   instructions`), the suite is unpinned and those benchmarks move by up to 36%.
+//! - `--fair-sched=yes` makes Valgrind's lock a FIFO ticket lock.
 //! - Worker counts are pinned (`GLOBALRT_WORKER_THREADS`, `TOKIO_WORKER_THREADS` = 2), so
 //!   the figures do not depend on the machine's CPU count.
 //! - The shared runtime is built and warmed up in setup, then left to park its workers
 //!   ([`settle`]) before counting starts: an idle worker does no work while counted.
 //! - Benchmarks whose work crosses threads (timers, I/O, runtime start-up) keep counting
 //!   until the other threads are idle again ([`counted_until_idle`]), so their work is
-//!   never cut off at a scheduling-dependent point. They still vary run to run (tokio's
-//!   timer wheel and work stealing follow the real clock, which Valgrind slows unevenly);
-//!   `cargo xtask bench --save` records them several times and gates each on its own noise.
+//!   never cut off at a scheduling-dependent point.
 //! - No `-C target-cpu=native`: Valgrind does not know AVX-512.
 
 #[cfg(target_os = "linux")]
@@ -43,10 +50,10 @@ mod support {
 
     use std::hint::black_box;
     use std::path::PathBuf;
-    use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, OnceLock};
     use std::thread::JoinHandle;
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
 
     /// Callgrind client requests (`callgrind.h`), issued with Valgrind's magic instruction
     /// sequence. gungraun's own bindings (`valgrind-requests`) need libclang at build time;
@@ -148,15 +155,44 @@ mod support {
     }
 
     /// Builds the shared runtime (worker count from `GLOBALRT_WORKER_THREADS`), runs one
-    /// future through each path the benchmarks use, and lets the workers park.
+    /// future through each path the benchmarks use, lets the workers park, and waits for
+    /// the same point of the timer wheel's cycle ([`align_with_timer_wheel`]).
     pub(crate) fn warm_global() {
+        // Taken just before the first call builds the runtime, whose clock starts there.
+        let built = *BUILT.get_or_init(Instant::now);
         globalrt::execute(async { black_box(1) });
         globalrt::execute(async {
             tokio::task::yield_now().await;
             tokio::time::sleep(Duration::from_millis(1)).await;
         });
         settle();
+        align_with_timer_wheel(built);
     }
+
+    static BUILT: OnceLock<Instant> = OnceLock::new();
+
+    /// Sleeps until counting will start [`WHEEL_PHASE`] into one of the timer wheel's 64 ms
+    /// windows, counted from the runtime's start.
+    ///
+    /// tokio's timer wheel files a deadline by how its millisecond tick differs from the
+    /// wheel's current one: within the current 64 ms window it lands on level 0, across a
+    /// window boundary on level 1, and every later expiry pays a cascade (138 instructions
+    /// more per timer benchmark run). Which it is followed the wall-clock phase at which
+    /// counting began, and setup's sleeps made that phase sit near a boundary: the timer
+    /// benchmark took the longer path in 1 to 7 runs of 10 depending on the day. Starting at
+    /// a fixed phase makes every run cross the same boundaries.
+    fn align_with_timer_wheel(built: Instant) {
+        let elapsed = built.elapsed().as_millis();
+        let wait = (WHEEL_WINDOW + WHEEL_PHASE - elapsed % WHEEL_WINDOW) % WHEEL_WINDOW;
+        std::thread::sleep(Duration::from_millis(wait as u64));
+    }
+
+    /// tokio's level-0 wheel: 64 slots of 1 ms.
+    const WHEEL_WINDOW: u128 = 64;
+    /// Where in a window counting starts: late enough that building the runtime (which
+    /// starts its clock a little after [`BUILT`]) is already past, early enough that the
+    /// longest timer benchmark ends inside the window.
+    const WHEEL_PHASE: u128 = 16;
 
     /// Builds a multi-thread runtime like `Runtime::new()` with the pinned worker count.
     pub(crate) fn reference_runtime() -> tokio::runtime::Runtime {

@@ -2,17 +2,25 @@
 //!
 //! Runs `benches/instructions.rs` under Valgrind through gungraun, reads gungraun's JSON
 //! summaries, and compares every benchmark with `benches/baseline.json` (or with a commit
-//! measured on this machine). An environment change is never reported as a regression:
-//! when this machine's toolchain, Valgrind, gungraun, CPU or glibc differ from the
-//! baseline's, the commit that recorded the baseline is measured here and compared instead.
+//! measured on this machine).
 //!
-//! Modules: [`baseline`] (the file), [`summary`] (gungraun's output), [`compare`] (the
-//! verdict rules), [`callgrind`] (which functions grew), [`report`] (text, markdown, JSON,
-//! BMF).
+//! Why a gate of its own beside gungraun's soft and hard limits: gungraun compares a run
+//! with the previous run on the same machine, with one fixed limit for every benchmark.
+//! A CI gate needs more: each benchmark's own noise band measured over many runs
+//! ([`compare`]), the environment that produced the reference figures (an environment
+//! change is never reported as a regression: the baseline's commit is measured here
+//! instead), Valgrind's threads scheduled the same way in every run ([`pinning`]), each
+//! side's figure the median of several runs, and a suspected regression confirmed by
+//! measuring base and head again before it is reported.
+//!
+//! Modules: [`baseline`] (the file), [`pinning`] (scheduling), [`summary`] (gungraun's
+//! output), [`compare`] (the verdict rules), [`callgrind`] (which functions grew),
+//! [`report`] (text, markdown, JSON, BMF).
 
 pub(crate) mod baseline;
 pub(crate) mod callgrind;
 pub(crate) mod compare;
+pub(crate) mod pinning;
 pub(crate) mod report;
 pub(crate) mod summary;
 
@@ -27,7 +35,8 @@ use anyhow::{Context, bail};
 use crate::flags::{self, BenchFormat};
 use crate::{cargo, project_root};
 use baseline::{Baseline, Environment, Recorded};
-use compare::{Noise, Rules, Verdict};
+use compare::{Row, Rules, Verdict};
+use pinning::Pinning;
 use report::Report;
 use summary::Measurement;
 
@@ -40,191 +49,33 @@ const TOP_FUNCTIONS: usize = 5;
 
 impl flags::Bench {
     pub(crate) fn run(self) -> anyhow::Result<ExitCode> {
-        let root = project_root();
-        if let Some(flags) = std::env::var_os("RUSTFLAGS")
-            && flags.to_string_lossy().contains("target-cpu=native")
-        {
-            bail!(
-                "RUSTFLAGS contains target-cpu=native, whose AVX-512 code Valgrind cannot run; \
-                 unset it for `cargo xtask bench`"
-            );
-        }
-        let valgrind = valgrind_version()?;
-        let gungraun = locked_version(&root, "gungraun")?;
-        let runner_dir = ensure_runner(&root, &gungraun)?;
-        let env_now = capture_environment(valgrind, gungraun)?;
-        let ctx = Ctx {
-            root: root.clone(),
-            runner_dir,
-            filter: self.filter.clone(),
-        };
+        let (ctx, env_now) = Suite::prepare(self.filter.clone())?;
         if self.save {
             return self.save(&ctx, env_now);
         }
-        let baseline_path = root.join(BASELINE);
-        let baseline = Baseline::load(&baseline_path)?;
+        let baseline = Baseline::load(&ctx.root.join(BASELINE))?;
         let rules = Rules {
             settings: &baseline.settings,
             overrides: &baseline.overrides,
             threshold_pct: self.threshold,
             floor: self.floor,
         };
-        let mut notes = Vec::new();
-        let differences = baseline.environment.differences(&env_now);
-
-        // Which base: an explicit revision, the baseline's commit re-measured here when the
-        // environment differs, or the file's figures.
-        let explicit_base = match &self.base {
-            Some(rev) => Some((rev.clone(), format!("{rev} measured on this machine"))),
-            None if !differences.is_empty() => {
-                let what: Vec<String> = differences
-                    .iter()
-                    .map(|(k, a, b)| format!("{k} {a:?} → {b:?}"))
-                    .collect();
-                notes.push(format!(
-                    "this machine's environment differs from the baseline's ({}); the figures \
-                     in {BASELINE} are not comparable, so the commit that recorded them was \
-                     measured here instead",
-                    what.join(", ")
-                ));
-                let rev = baseline_commit(&root, &baseline).map_err(|err| {
-                    anyhow::anyhow!(
-                        "the environment differs from the baseline's and its commit cannot be \
-                         measured here ({err:#}); run `cargo xtask bench --base <rev>` or \
-                         re-record with `cargo xtask bench --save`"
-                    )
-                })?;
-                let label = format!(
-                    "{} (the commit that recorded {BASELINE}) measured on this machine",
-                    short(&rev)
-                );
-                Some((rev, label))
-            }
-            None => None,
-        };
-
-        // Base: a revision measured here (explicit, or the baseline's commit when the
-        // environment differs), else the file's figures.
-        let mut compared_against = format!(
-            "{BASELINE} (recorded at {}{})",
-            baseline
-                .commit
-                .as_deref()
-                .map_or("an unknown commit", short),
-            if baseline.dirty {
-                " with local changes"
-            } else {
-                ""
-            }
-        );
-        let mut base_runs: Vec<Run> = Vec::new();
-        if let Some((rev, label)) = &explicit_base {
-            base_runs.push(
-                measure_rev(&ctx, rev, "base-1")
-                    .map_err(|err| anyhow::anyhow!("cannot measure {rev}: {err:#}"))?,
-            );
-            compared_against = label.clone();
-        }
-        let mut head_runs = vec![(
-            measure(&ctx, &root, &ctx.home("head-1"), None)?,
-            root.clone(),
-        )];
-        let judge = |base_runs: &[Run], head_runs: &[Run]| {
-            let noise = noise(&baseline, &[base_runs, head_runs]);
-            let base = if base_runs.is_empty() {
-                baseline.benchmarks.clone()
-            } else {
-                records(&lowest(base_runs))
-            };
-            compare::compare(
-                &base,
-                &records(&lowest(head_runs)),
-                &noise,
-                &rules,
-                self.filter.as_deref(),
-            )
-        };
-        let mut rows = judge(&base_runs, &head_runs);
-
-        // A regression is confirmed before it is reported: head is measured once more, and
-        // the base is measured (again) on this machine, the baseline's commit standing in for
-        // the file. Each side keeps its lower figure, so a one-off burst of work in an idle
-        // thread cannot fail the gate. The base measurement also gives the callgrind files
-        // for the function breakdown.
+        let mut gate = Gate::new(&ctx, &baseline, self.base.clone(), &env_now)?;
+        let mut rows = gate.judge(&rules, self.filter.as_deref());
         if rows.iter().any(|r| r.verdict == Verdict::Regressed) {
-            eprintln!(
-                "xtask bench: regression suspected; measuring base and head again to confirm"
-            );
-            let rev = match &explicit_base {
-                Some((rev, _)) => Ok(rev.clone()),
-                None => baseline_commit(&root, &baseline),
-            };
-            let label = format!("base-{}", base_runs.len() + 1);
-            match rev.and_then(|rev| Ok((measure_rev(&ctx, &rev, &label)?, rev))) {
-                Ok((run, rev)) => {
-                    if base_runs.is_empty() {
-                        notes.push(format!(
-                            "regressions against {BASELINE} were confirmed against its commit {} \
-                             measured on this machine; the table compares with that measurement",
-                            short(&rev)
-                        ));
-                        compared_against = format!(
-                            "{} (the commit that recorded {BASELINE}) measured on this machine",
-                            short(&rev)
-                        );
-                    }
-                    base_runs.push(run);
-                }
-                Err(err) => notes.push(format!(
-                    "could not measure the baseline's commit here, so the regressions are judged \
-                     against the file alone and have no function breakdown: {err:#}"
-                )),
-            }
-            head_runs.push((
-                measure(&ctx, &root, &ctx.home("head-2"), None)?,
-                root.clone(),
-            ));
-            notes.push(format!(
-                "head was measured twice and the base {} time(s); each benchmark's lower figure counts",
-                base_runs.len()
-            ));
-            rows = judge(&base_runs, &head_runs);
+            gate.confirm()?;
+            rows = gate.judge(&rules, self.filter.as_deref());
         }
-
-        if !base_runs.is_empty() {
-            let base_dirs = dirs(&lowest(&base_runs));
-            let head_dirs = dirs(&lowest(&head_runs));
-            for row in rows.iter_mut().filter(|r| r.verdict == Verdict::Regressed) {
-                if row.tool != "callgrind" {
-                    continue;
-                }
-                let (Some(b), Some(h)) =
-                    (base_dirs.get(&row.benchmark), head_dirs.get(&row.benchmark))
-                else {
-                    continue;
-                };
-                match (
-                    callgrind::profile_dir(&b.0, "Ir", &b.1),
-                    callgrind::profile_dir(&h.0, "Ir", &h.1),
-                ) {
-                    (Ok(bp), Ok(hp)) => row.grew = callgrind::grew_most(&bp, &hp, TOP_FUNCTIONS),
-                    (Err(err), _) | (_, Err(err)) => {
-                        notes.push(format!("{}: no function breakdown: {err:#}", row.benchmark))
-                    }
-                }
-            }
-        }
-
+        gate.explain(&mut rows);
         let report = Report {
-            compared_against,
-            notes,
+            compared_against: gate.compared_against,
+            notes: gate.notes,
             environment: env_now,
             rows,
         };
         self.emit(&report)?;
-        let regressed = report.counts().regressed;
         eprintln!("xtask bench: {}", report.headline());
-        Ok(if regressed > 0 {
+        Ok(if report.counts().regressed > 0 {
             ExitCode::FAILURE
         } else {
             ExitCode::SUCCESS
@@ -261,7 +112,7 @@ impl flags::Bench {
         Ok(())
     }
 
-    fn save(&self, ctx: &Ctx, env_now: Environment) -> anyhow::Result<ExitCode> {
+    fn save(&self, ctx: &Suite, env_now: Environment) -> anyhow::Result<ExitCode> {
         if self.filter.is_some() || self.base.is_some() {
             bail!(
                 "--save re-records the whole suite on the working tree; drop --filter and --base"
@@ -282,16 +133,12 @@ impl flags::Bench {
             }
         };
         let runs = self.save_runs.max(1);
-        let mut all: Vec<Vec<Measurement>> = Vec::new();
-        for run in 1..=runs {
-            eprintln!("xtask bench: recording run {run} of {runs}");
-            all.push(measure(ctx, root, &ctx.home("save"), None)?);
-        }
+        let all = ctx.measure_runs(root, "save", None, runs)?;
         let mut benchmarks = BTreeMap::new();
-        for first in &all[0] {
+        for first in &all[0].measurements {
             let samples: Vec<u64> = all
                 .iter()
-                .filter_map(|run| run.iter().find(|m| m.id == first.id).map(|m| m.value))
+                .filter_map(|run| run.find(&first.id).map(|m| m.value))
                 .collect();
             if samples.len() != runs {
                 bail!(
@@ -305,6 +152,7 @@ impl flags::Bench {
                     &first.tool,
                     &first.metric,
                     samples,
+                    settings.runs,
                     first.metrics.clone(),
                     first.threads.clone(),
                 ),
@@ -337,8 +185,11 @@ impl flags::Bench {
         };
         baseline.write_atomic(&path)?;
         for (id, b) in &baseline.benchmarks {
-            let noise = if b.noise_pct > 0.0 {
-                format!("  noise {:.3}% {:?}", b.noise_pct, b.samples)
+            let noise = if b.spread_pct > 0.0 {
+                format!(
+                    "  noise {:.3}% (single runs {:.3}%) {:?}",
+                    b.noise_pct, b.spread_pct, b.samples
+                )
             } else {
                 String::new()
             };
@@ -353,84 +204,417 @@ impl flags::Bench {
     }
 }
 
-/// What every measurement needs.
-struct Ctx {
+/// How this machine runs the suite: the tools, the scheduling, the filter.
+struct Suite {
     root: PathBuf,
     runner_dir: PathBuf,
     filter: Option<String>,
+    pinning: Pinning,
 }
 
-impl Ctx {
-    /// gungraun's output directory for one kind of measurement.
+impl Suite {
+    /// Checks the tools (installing the runner if needed) and captures the environment.
+    fn prepare(filter: Option<String>) -> anyhow::Result<(Suite, Environment)> {
+        let root = project_root();
+        if let Some(flags) = std::env::var_os("RUSTFLAGS")
+            && flags.to_string_lossy().contains("target-cpu=native")
+        {
+            bail!(
+                "RUSTFLAGS contains target-cpu=native, whose AVX-512 code Valgrind cannot run; \
+                 unset it for `cargo xtask bench`"
+            );
+        }
+        let valgrind = valgrind_version()?;
+        let gungraun = locked_version(&root, "gungraun")?;
+        let runner_dir = ensure_runner(&root, &gungraun)?;
+        let pinning = Pinning::detect();
+        if let Err(why) = &pinning.cpu {
+            eprintln!(
+                "xtask bench: Valgrind runs unpinned, so work that spans threads is noisy: {why}"
+            );
+        }
+        let env_now = capture_environment(valgrind, gungraun, pinning.fingerprint())?;
+        let suite = Suite {
+            root,
+            runner_dir,
+            filter,
+            pinning,
+        };
+        Ok((suite, env_now))
+    }
+
+    /// gungraun's output directory for one measurement.
     fn home(&self, label: &str) -> PathBuf {
         self.root.join("target").join("xtask-bench").join(label)
+    }
+
+    /// Runs the suite `runs` times in `checkout`, each run in its own output directory.
+    fn measure_runs(
+        &self,
+        checkout: &Path,
+        label: &str,
+        target_dir: Option<&Path>,
+        runs: usize,
+    ) -> anyhow::Result<Vec<Run>> {
+        (1..=runs)
+            .map(|i| {
+                eprintln!("xtask bench: {label} run {i} of {runs}");
+                let home = self.home(&format!("{label}-{i}"));
+                Ok(Run {
+                    measurements: self.measure(checkout, &home, target_dir)?,
+                    checkout: checkout.to_owned(),
+                })
+            })
+            .collect()
+    }
+
+    /// Runs the suite once in `checkout` (this workspace or a worktree) and reads its summaries.
+    fn measure(
+        &self,
+        checkout: &Path,
+        home: &Path,
+        target_dir: Option<&Path>,
+    ) -> anyhow::Result<Vec<Measurement>> {
+        if home.exists() {
+            std::fs::remove_dir_all(home)
+                .with_context(|| format!("cannot clear {}", home.display()))?;
+        }
+        let mut path = OsString::from(self.runner_dir.as_os_str());
+        if let Some(old) = std::env::var_os("PATH") {
+            path.push(":");
+            path.push(old);
+        }
+        let mut cmd = Command::new(cargo());
+        cmd.current_dir(checkout)
+            .args(["bench", "--package", "globalrt", "--bench", BENCH, "--"])
+            .arg("--output-format=json")
+            .arg(format!("--home={}", home.display()))
+            .args(self.pinning.runner_args())
+            .env("PATH", path)
+            .env_remove("GUNGRAUN_RUNNER")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if let Some(filter) = &self.filter {
+            cmd.arg(format!("*{filter}*"));
+        }
+        if let Some(dir) = target_dir {
+            cmd.env("CARGO_TARGET_DIR", dir);
+        }
+        let started = std::time::Instant::now();
+        let output = cmd
+            .output()
+            .with_context(|| format!("cannot run {:?}", cmd.get_program()))?;
+        if !output.status.success() {
+            bail!(
+                "the benchmark suite failed in {} ({}); its output is above",
+                checkout.display(),
+                output.status
+            );
+        }
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let measurements = summary::parse_stream(&stdout)?;
+        if measurements.is_empty() {
+            bail!(
+                "the benchmark suite in {} reported no benchmark{}",
+                checkout.display(),
+                self.filter
+                    .as_ref()
+                    .map_or(String::new(), |f| format!(" matching *{f}*"))
+            );
+        }
+        eprintln!(
+            "xtask bench: {} benchmarks in {:.1} s ({})",
+            measurements.len(),
+            started.elapsed().as_secs_f64(),
+            checkout.display()
+        );
+        Ok(measurements)
     }
 }
 
 /// One run of the suite and the checkout it ran in (source paths in its callgrind files
 /// start there).
-type Run = (Vec<Measurement>, PathBuf);
+#[derive(Clone, Debug)]
+struct Run {
+    measurements: Vec<Measurement>,
+    checkout: PathBuf,
+}
 
-/// Each benchmark's noise: recorded in the baseline, widened by the spread this run saw
-/// between repeated measurements of the same code.
-fn noise(baseline: &Baseline, measured: &[&[Run]]) -> BTreeMap<String, Noise> {
-    let mut noise: BTreeMap<String, Noise> = baseline
-        .benchmarks
-        .iter()
-        .map(|(k, v)| {
-            let n = Noise {
-                pct: v.noise_pct,
-                multi_threaded: v.multi_threaded(),
+impl Run {
+    fn find(&self, id: &str) -> Option<&Measurement> {
+        self.measurements.iter().find(|m| m.id == id)
+    }
+}
+
+/// A side's figure for one benchmark: the run whose value is the median of the side's runs.
+#[derive(Clone, Debug)]
+struct Median<'a> {
+    measurement: &'a Measurement,
+    checkout: &'a Path,
+    /// Every run's value, for the noise this run observed.
+    samples: Vec<u64>,
+}
+
+/// Per benchmark, the median of `runs` (the lower one of an even count, so that a
+/// confirmation that doubles the runs never raises a figure).
+fn medians(runs: &[Run]) -> BTreeMap<&str, Median<'_>> {
+    let mut by_id: BTreeMap<&str, Vec<(&Measurement, &Path)>> = BTreeMap::new();
+    for run in runs {
+        for m in &run.measurements {
+            by_id.entry(&m.id).or_default().push((m, &run.checkout));
+        }
+    }
+    by_id
+        .into_iter()
+        .map(|(id, mut ms)| {
+            ms.sort_by_key(|(m, _)| m.value);
+            let samples = ms.iter().map(|(m, _)| m.value).collect();
+            let (measurement, checkout) = ms[(ms.len() - 1) / 2];
+            let median = Median {
+                measurement,
+                checkout,
+                samples,
             };
-            (k.clone(), n)
+            (id, median)
         })
-        .collect();
-    for runs in measured {
-        let mut samples: BTreeMap<&str, Vec<&Measurement>> = BTreeMap::new();
-        for (ms, _) in *runs {
-            for m in ms {
-                samples.entry(&m.id).or_default().push(m);
+        .collect()
+}
+
+/// One comparison in progress: what the base is, and the runs measured on each side.
+struct Gate<'a> {
+    suite: &'a Suite,
+    baseline: &'a Baseline,
+    /// The revision measured as the base, if any (else the file's figures are the base).
+    base_rev: Option<String>,
+    /// That revision's checkout, once it was measured.
+    base_checkout: Option<Worktree>,
+    base_runs: Vec<Run>,
+    head_runs: Vec<Run>,
+    compared_against: String,
+    notes: Vec<String>,
+}
+
+impl<'a> Gate<'a> {
+    /// Chooses the base (an explicit revision, the baseline's commit re-measured here when
+    /// the environment differs, or the file's figures) and measures it and head.
+    fn new(
+        suite: &'a Suite,
+        baseline: &'a Baseline,
+        explicit: Option<String>,
+        env_now: &Environment,
+    ) -> anyhow::Result<Self> {
+        let root = &suite.root;
+        let runs = baseline.settings.runs;
+        let mut notes = vec![format!(
+            "each side's figure is the median of {runs} run(s) of the suite; Valgrind's threads \
+             ran {}",
+            match &suite.pinning.cpu {
+                Ok(cpu) => format!("{} (CPU {cpu})", pinning::PINNED),
+                Err(why) => format!("unpinned: {why}"),
+            }
+        )];
+        let differences = baseline.environment.differences(env_now);
+        let mut compared_against = format!(
+            "{BASELINE} (recorded at {}{})",
+            baseline
+                .commit
+                .as_deref()
+                .map_or("an unknown commit", short),
+            if baseline.dirty {
+                " with local changes"
+            } else {
+                ""
+            }
+        );
+        let base_rev = match explicit {
+            Some(rev) => {
+                compared_against = format!("{rev} measured on this machine");
+                Some(rev)
+            }
+            None if !differences.is_empty() => {
+                let what: Vec<String> = differences
+                    .iter()
+                    .map(|(k, a, b)| format!("{k} {a:?} → {b:?}"))
+                    .collect();
+                notes.push(format!(
+                    "this machine's environment differs from the baseline's ({}); the figures \
+                     in {BASELINE} are not comparable, so the commit that recorded them was \
+                     measured here instead",
+                    what.join(", ")
+                ));
+                let rev = baseline_commit(root, baseline).map_err(|err| {
+                    anyhow::anyhow!(
+                        "the environment differs from the baseline's and its commit cannot be \
+                         measured here ({err:#}); run `cargo xtask bench --base <rev>` or \
+                         re-record with `cargo xtask bench --save`"
+                    )
+                })?;
+                compared_against = format!(
+                    "{} (the commit that recorded {BASELINE}) measured on this machine",
+                    short(&rev)
+                );
+                Some(rev)
+            }
+            None => None,
+        };
+        let mut gate = Gate {
+            suite,
+            baseline,
+            base_rev: None,
+            base_checkout: None,
+            base_runs: Vec::new(),
+            head_runs: Vec::new(),
+            compared_against,
+            notes,
+        };
+        if let Some(rev) = base_rev {
+            gate.measure_base(&rev, "base")
+                .map_err(|err| anyhow::anyhow!("cannot measure {rev}: {err:#}"))?;
+        }
+        gate.head_runs = suite.measure_runs(root, "head", None, runs)?;
+        Ok(gate)
+    }
+
+    /// Measures `rev` (checked out once per gate run) `settings.runs` more times.
+    fn measure_base(&mut self, rev: &str, label: &str) -> anyhow::Result<()> {
+        if self.base_checkout.is_none() {
+            self.base_checkout = Some(Worktree::add(&self.suite.root, rev)?);
+            self.base_rev = Some(rev.to_owned());
+        }
+        let worktree = self.base_checkout.as_ref().expect("checked out above");
+        let runs = measure_rev(self.suite, worktree, label, self.baseline.settings.runs)?;
+        self.base_runs.extend(runs);
+        Ok(())
+    }
+
+    /// The rows for what has been measured so far.
+    fn judge(&self, rules: &Rules<'_>, filter: Option<&str>) -> Vec<Row> {
+        let base_medians = medians(&self.base_runs);
+        let head_medians = medians(&self.head_runs);
+        let base = if self.base_runs.is_empty() {
+            self.baseline.benchmarks.clone()
+        } else {
+            records(&base_medians)
+        };
+        compare::compare(
+            &base,
+            &records(&head_medians),
+            &self.noise(&[&base_medians, &head_medians]),
+            rules,
+            filter,
+        )
+    }
+
+    /// Each benchmark's noise. Unpinned, a median does not tame the heavy tail of thread
+    /// scheduling, so there the full spread of this run's measurements counts.
+    fn noise(&self, sides: &[&BTreeMap<&str, Median<'_>>]) -> BTreeMap<String, f64> {
+        let runs = match self.suite.pinning.cpu {
+            Ok(_) => self.baseline.settings.runs,
+            Err(_) => 1,
+        };
+        noise(self.baseline, sides, runs)
+    }
+
+    /// Confirms suspected regressions: the base (the baseline's commit standing in for the
+    /// file) and head are measured again, and each side's median is taken over all its runs,
+    /// so a one-off run cannot fail the gate.
+    fn confirm(&mut self) -> anyhow::Result<()> {
+        eprintln!("xtask bench: regression suspected; measuring base and head again to confirm");
+        let runs = self.baseline.settings.runs;
+        let root = &self.suite.root;
+        let from_file = self.base_rev.is_none();
+        let rev = match &self.base_rev {
+            Some(rev) => Ok(rev.clone()),
+            None => baseline_commit(root, self.baseline),
+        };
+        match rev.and_then(|rev| self.measure_base(&rev, "base-again").map(|()| rev)) {
+            Ok(rev) => {
+                if from_file {
+                    self.notes.push(format!(
+                        "regressions against {BASELINE} were confirmed against its commit {} \
+                         measured on this machine; the table compares with that measurement",
+                        short(&rev)
+                    ));
+                    self.compared_against = format!(
+                        "{} (the commit that recorded {BASELINE}) measured on this machine",
+                        short(&rev)
+                    );
+                }
+            }
+            Err(err) => self.notes.push(format!(
+                "could not measure the baseline's commit here, so the regressions are judged \
+                 against the file alone and have no function breakdown: {err:#}"
+            )),
+        }
+        let again = self.suite.measure_runs(root, "head-again", None, runs)?;
+        self.head_runs.extend(again);
+        self.notes.push(format!(
+            "a regression was suspected, so head was measured {} times and the base {} time(s); \
+             each side's median counts",
+            self.head_runs.len(),
+            self.base_runs.len()
+        ));
+        Ok(())
+    }
+
+    /// Names the functions that grew in each regressed callgrind benchmark, from the
+    /// callgrind files of each side's median run.
+    fn explain(&mut self, rows: &mut [Row]) {
+        if self.base_runs.is_empty() {
+            return;
+        }
+        let base = medians(&self.base_runs);
+        let head = medians(&self.head_runs);
+        for row in rows.iter_mut().filter(|r| r.verdict == Verdict::Regressed) {
+            if row.tool != "callgrind" {
+                continue;
+            }
+            let (Some(b), Some(h)) = (
+                base.get(row.benchmark.as_str()),
+                head.get(row.benchmark.as_str()),
+            ) else {
+                continue;
+            };
+            match (
+                callgrind::profile_dir(&b.measurement.output_dir, "Ir", b.checkout),
+                callgrind::profile_dir(&h.measurement.output_dir, "Ir", h.checkout),
+            ) {
+                (Ok(bp), Ok(hp)) => row.grew = callgrind::grew_most(&bp, &hp, TOP_FUNCTIONS),
+                (Err(err), _) | (_, Err(err)) => self
+                    .notes
+                    .push(format!("{}: no function breakdown: {err:#}", row.benchmark)),
             }
         }
-        for (id, ms) in samples {
-            let values = ms.iter().map(|m| m.value).collect();
-            let seen = Recorded::from_samples("", "", values, BTreeMap::new(), Vec::new());
-            let n = noise.entry(id.to_owned()).or_default();
-            n.pct = n.pct.max(seen.noise_pct);
-            n.multi_threaded |= ms
-                .iter()
-                .any(|m| m.threads.iter().filter(|&&t| t > 0).count() > 1);
+    }
+}
+
+/// Each benchmark's noise in percent: recorded in the baseline, widened by how far a median
+/// of `runs` moved between this run's repeated measurements of the same code.
+fn noise(
+    baseline: &Baseline,
+    sides: &[&BTreeMap<&str, Median<'_>>],
+    runs: usize,
+) -> BTreeMap<String, f64> {
+    let mut noise: BTreeMap<String, f64> = baseline
+        .benchmarks
+        .iter()
+        .map(|(k, v)| (k.clone(), v.noise_pct))
+        .collect();
+    for side in sides {
+        for (id, median) in *side {
+            let seen = baseline::noise_of_median(&median.samples, runs);
+            let n = noise.entry((*id).to_owned()).or_default();
+            *n = n.max(seen);
         }
     }
     noise
 }
 
-/// Per benchmark, the run with the lowest figure (and that run's checkout).
-fn lowest(runs: &[Run]) -> Vec<(Measurement, PathBuf)> {
-    let mut best: BTreeMap<String, (Measurement, PathBuf)> = BTreeMap::new();
-    for (ms, checkout) in runs {
-        for m in ms {
-            match best.get(&m.id) {
-                Some((b, _)) if b.value <= m.value => {}
-                _ => {
-                    best.insert(m.id.clone(), (m.clone(), checkout.clone()));
-                }
-            }
-        }
-    }
-    best.into_values().collect()
-}
-
-fn records(ms: &[(Measurement, PathBuf)]) -> BTreeMap<String, Recorded> {
-    ms.iter()
-        .map(|(m, _)| (m.id.clone(), m.to_recorded()))
-        .collect()
-}
-
-/// Per benchmark: its output directory and the checkout it was measured in.
-fn dirs(ms: &[(Measurement, PathBuf)]) -> BTreeMap<String, (PathBuf, PathBuf)> {
-    ms.iter()
-        .map(|(m, checkout)| (m.id.clone(), (m.output_dir.clone(), checkout.clone())))
+fn records(medians: &BTreeMap<&str, Median<'_>>) -> BTreeMap<String, Recorded> {
+    medians
+        .iter()
+        .map(|(id, m)| ((*id).to_owned(), m.measurement.to_recorded()))
         .collect()
 }
 
@@ -438,142 +622,90 @@ fn short(rev: &str) -> &str {
     &rev[..rev.len().min(10)]
 }
 
-/// Runs the suite in `checkout` (this workspace or a worktree) and reads its summaries.
-fn measure(
-    ctx: &Ctx,
-    checkout: &Path,
-    home: &Path,
-    target_dir: Option<&Path>,
-) -> anyhow::Result<Vec<Measurement>> {
-    if home.exists() {
-        std::fs::remove_dir_all(home)
-            .with_context(|| format!("cannot clear {}", home.display()))?;
-    }
-    let mut path = OsString::from(ctx.runner_dir.as_os_str());
-    if let Some(old) = std::env::var_os("PATH") {
-        path.push(":");
-        path.push(old);
-    }
-    let mut cmd = Command::new(cargo());
-    cmd.current_dir(checkout)
-        .args(["bench", "--package", "globalrt", "--bench", BENCH, "--"])
-        .arg("--output-format=json")
-        .arg(format!("--home={}", home.display()))
-        .env("PATH", path)
-        .env_remove("GUNGRAUN_RUNNER")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    if let Some(filter) = &ctx.filter {
-        cmd.arg(format!("*{filter}*"));
-    }
-    if let Some(dir) = target_dir {
-        cmd.env("CARGO_TARGET_DIR", dir);
-    }
-    eprintln!(
-        "xtask bench: measuring {} (cargo bench --bench {BENCH}, under Valgrind)",
-        checkout.display()
-    );
-    let started = std::time::Instant::now();
-    let output = cmd
-        .output()
-        .with_context(|| format!("cannot run {:?}", cmd.get_program()))?;
-    if !output.status.success() {
-        bail!(
-            "the benchmark suite failed in {} ({}); its output is above",
-            checkout.display(),
-            output.status
-        );
-    }
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let measurements = summary::parse_stream(&stdout)?;
-    if measurements.is_empty() {
-        bail!(
-            "the benchmark suite in {} reported no benchmark{}",
-            checkout.display(),
-            ctx.filter
-                .as_ref()
-                .map_or(String::new(), |f| format!(" matching *{f}*"))
-        );
-    }
-    eprintln!(
-        "xtask bench: {} benchmarks in {:.1} s",
-        measurements.len(),
-        started.elapsed().as_secs_f64()
-    );
-    Ok(measurements)
-}
-
-/// Removes the worktree when dropped, whatever happened in between.
-struct Worktree<'a> {
-    root: &'a Path,
+/// A revision checked out in a git worktree, removed when dropped, whatever happened in
+/// between. It is kept for the whole gate run, so that the base's callgrind files can be
+/// read against the sources they name.
+struct Worktree {
+    root: PathBuf,
     dir: PathBuf,
 }
 
-impl Drop for Worktree<'_> {
-    fn drop(&mut self) {
-        let dir = self.dir.to_string_lossy().into_owned();
-        let _ = crate::git(self.root, &["worktree", "remove", "--force", &dir]);
-        let _ = std::fs::remove_dir_all(&self.dir);
-        let _ = crate::git(self.root, &["worktree", "prune"]);
+impl Worktree {
+    /// Checks `rev` out in `target/xtask-bench/worktree`.
+    fn add(root: &Path, rev: &str) -> anyhow::Result<Self> {
+        let sha = crate::git(
+            root,
+            &[
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                &format!("{rev}^{{commit}}"),
+            ],
+        )
+        .map_err(|_| anyhow::anyhow!("{rev:?} is not a commit in this repository"))?;
+        let dir = root.join("target").join("xtask-bench").join("worktree");
+        if dir.exists() {
+            remove_worktree(root, &dir);
+        }
+        crate::git(
+            root,
+            &[
+                "worktree",
+                "add",
+                "--detach",
+                "--quiet",
+                &dir.to_string_lossy(),
+                &sha,
+            ],
+        )?;
+        let worktree = Worktree {
+            root: root.to_owned(),
+            dir,
+        };
+        if !worktree
+            .dir
+            .join("benches")
+            .join("instructions.rs")
+            .is_file()
+        {
+            bail!("{} has no benches/instructions.rs", short(&sha));
+        }
+        Ok(worktree)
     }
 }
 
-/// Checks `rev` out in a temporary git worktree and measures it with this machine's tools,
-/// leaving gungraun's files under `target/xtask-bench/<label>`.
-fn measure_rev(ctx: &Ctx, rev: &str, label: &str) -> anyhow::Result<Run> {
-    let root = &ctx.root;
-    let sha = crate::git(
-        root,
-        &[
-            "rev-parse",
-            "--verify",
-            "--quiet",
-            &format!("{rev}^{{commit}}"),
-        ],
-    )
-    .map_err(|_| anyhow::anyhow!("{rev:?} is not a commit in this repository"))?;
-    let dir = root.join("target").join("xtask-bench").join("worktree");
-    if dir.exists() {
-        let _ = crate::git(
-            root,
-            &["worktree", "remove", "--force", &dir.to_string_lossy()],
-        );
-        let _ = std::fs::remove_dir_all(&dir);
-        let _ = crate::git(root, &["worktree", "prune"]);
+impl Drop for Worktree {
+    fn drop(&mut self) {
+        remove_worktree(&self.root, &self.dir);
     }
-    crate::git(
+}
+
+fn remove_worktree(root: &Path, dir: &Path) {
+    let _ = crate::git(
         root,
-        &[
-            "worktree",
-            "add",
-            "--detach",
-            "--quiet",
-            &dir.to_string_lossy(),
-            &sha,
-        ],
-    )?;
-    let worktree = Worktree { root, dir };
-    if !worktree
-        .dir
-        .join("benches")
-        .join("instructions.rs")
-        .is_file()
-    {
-        bail!("{} has no benches/instructions.rs", short(&sha));
-    }
+        &["worktree", "remove", "--force", &dir.to_string_lossy()],
+    );
+    let _ = std::fs::remove_dir_all(dir);
+    let _ = crate::git(root, &["worktree", "prune"]);
+}
+
+/// Measures a worktree `runs` times with this machine's tools, leaving gungraun's files
+/// under `target/xtask-bench/<label>-<i>`.
+fn measure_rev(
+    suite: &Suite,
+    worktree: &Worktree,
+    label: &str,
+    runs: usize,
+) -> anyhow::Result<Vec<Run>> {
     // A target directory of its own, kept between runs: cargo's artifact names do not
     // depend on the checkout's path, so a worktree sharing this checkout's target directory
     // can link the other checkout's library and measure the wrong code.
     let target_dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .filter(|d| d.is_absolute())
-        .unwrap_or_else(|| root.join("target"))
+        .unwrap_or_else(|| suite.root.join("target"))
         .join("xtask-bench-base");
-    let measured = measure(ctx, &worktree.dir, &ctx.home(label), Some(&target_dir))?;
-    let checkout = worktree.dir.clone();
-    drop(worktree);
-    Ok((measured, checkout))
+    suite.measure_runs(&worktree.dir, label, Some(&target_dir), runs)
 }
 
 /// The commit whose code the baseline figures describe: the last commit that changed the
@@ -711,7 +843,11 @@ fn cpu_model(cpuinfo: &str) -> Option<String> {
     )
 }
 
-fn capture_environment(valgrind: String, gungraun: String) -> anyhow::Result<Environment> {
+fn capture_environment(
+    valgrind: String,
+    gungraun: String,
+    scheduling: String,
+) -> anyhow::Result<Environment> {
     let rustc = first_line("rustc", &["--version"])
         .context("cannot run `rustc --version`; is a Rust toolchain on PATH?")?;
     let target = Command::new("rustc")
@@ -738,6 +874,7 @@ fn capture_environment(valgrind: String, gungraun: String) -> anyhow::Result<Env
         target,
         cpu,
         glibc,
+        scheduling,
     })
 }
 
@@ -790,28 +927,36 @@ mod tests {
     }
 
     #[test]
-    fn repeated_runs_widen_the_noise_and_the_lowest_run_counts() {
+    fn each_side_is_its_median_run_and_repeated_runs_widen_the_noise() {
         let text = include_str!("../tests/fixtures/bench/baseline.json");
         let baseline = Baseline::parse(text, Path::new("b.json")).unwrap();
-        let run = |v: u64, t: Vec<u64>| {
-            (
-                vec![measurement("execute_baseline::ready::ready", v, t)],
-                PathBuf::from("/c"),
-            )
+        let id = "execute_baseline::ready::ready";
+        let run = |v: u64| Run {
+            measurements: vec![measurement(id, v, vec![v])],
+            checkout: PathBuf::from(format!("/checkout/{v}")),
         };
-        let same = [run(13_304, vec![13_304]), run(13_304, vec![13_304])];
-        let n = noise(&baseline, &[&same[..], &[]])["execute_baseline::ready::ready"];
-        assert_eq!(n, Noise::default());
-        let differ = [run(13_304, vec![13_304]), run(14_634, vec![13_304, 1_330])];
-        let n = noise(&baseline, &[&[], &differ[..]])["execute_baseline::ready::ready"];
-        assert_eq!(n.pct, 9.089); // 1,330 of the median (the upper of two), rounded up
-        assert!(n.multi_threaded);
+        let same: Vec<Run> = [13_304, 13_304, 13_304].map(run).into();
+        let m = medians(&same);
+        assert_eq!(noise(&baseline, &[&m], 3)[id], 0.0);
+
+        // One outlier of three: the median ignores it, and so does the noise of a median.
+        let outlier: Vec<Run> = [13_304, 14_634, 13_305].map(run).into();
+        let m = medians(&outlier);
+        assert_eq!(m[id].measurement.value, 13_305);
+        assert_eq!(m[id].checkout, Path::new("/checkout/13305"));
+        assert_eq!(noise(&baseline, &[&m], 3)[id], 0.0);
+        // Unpinned, the full spread counts: 1,330 of the median, rounded up.
+        assert_eq!(noise(&baseline, &[&m], 1)[id], 9.997);
+
+        // An even count (after a confirmation) takes the lower median.
+        let four: Vec<Run> = [100, 400, 300, 200].map(run).into();
+        assert_eq!(medians(&four)[id].measurement.value, 200);
+
         // The recorded noise of the fixture's timer benchmark is kept.
-        let n = noise(&baseline, &[])["execute_baseline::timer::timer_x10"];
-        assert_eq!((n.pct, n.multi_threaded), (1.116, true));
-        let low = lowest(&differ);
-        assert_eq!(low.len(), 1);
-        assert_eq!(low[0].0.value, 13_304);
+        assert_eq!(
+            noise(&baseline, &[], 3)["execute_baseline::timer::timer_x10"],
+            1.116
+        );
     }
 
     #[test]

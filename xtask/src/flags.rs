@@ -78,18 +78,23 @@ pub(crate) enum Command {
     /// (gungraun) and compare every benchmark with `benches/baseline.json`.
     ///
     /// Checks that Valgrind is installed and that `gungraun-runner` of the version locked in
-    /// Cargo.lock is available (installs it under `target/tools/` once if not). When this
-    /// machine's environment (rustc, Valgrind, gungraun, target, CPU model, glibc) differs from
-    /// the baseline's, the commit that recorded the baseline is measured here in a git worktree
-    /// and compared instead, so an environment change is never reported as a regression.
-    /// A suspected regression is confirmed before it is reported: the baseline's commit is
-    /// measured here and head once more (each side's lower figure counts), which also names
-    /// the functions whose inclusive instruction count grew most.
+    /// Cargo.lock is available (installs it under `target/tools/` once if not). Valgrind runs
+    /// under `chrt --fifo 1` on one CPU with ASLR off, so that work spanning threads
+    /// interleaves the same way in every run (root or RLIMIT_RTPRIO >= 1 is needed; without
+    /// it the suite runs unpinned and says so). Each side's figure is the median of
+    /// `settings.runs` (3) runs of the suite. When this machine's environment (rustc,
+    /// Valgrind, gungraun, target, CPU model, glibc, scheduling) differs from the baseline's,
+    /// the commit that recorded the baseline is measured here in a git worktree and compared
+    /// instead, so an environment change is never reported as a regression. A suspected
+    /// regression is confirmed before it is reported: the baseline's commit and head are
+    /// measured again (each side's median over all its runs counts), which also names the
+    /// functions whose inclusive instruction count grew most.
     ///
     /// Verdicts: regressed / improved above max(threshold % of the baseline, floor); the
-    /// threshold is 0.5 % (or `--threshold`, or a per-benchmark override in the baseline file),
-    /// widened to 3x the noise of benchmarks whose repeated runs disagreed, and to at least
-    /// 10 % (`settings.noisy_min_pct`) for any benchmark whose work spans several threads.
+    /// threshold is 0.5 % (or `--threshold`, or a per-benchmark override in the baseline
+    /// file), widened to 3x the benchmark's noise (how far its median moved over the
+    /// recording runs and this run's repeats); the floor (16) never exceeds 1 % of the
+    /// baseline value.
     ///
     /// Exit codes:
     ///   0  no regression (new, missing and improved benchmarks do not fail);
@@ -210,8 +215,8 @@ pub(crate) struct Bench {
     /// overrides.
     #[arg(long)]
     pub(crate) save: bool,
-    /// How many runs `--save` records (the spread of these runs is each benchmark's noise).
-    #[arg(long, value_name = "N", default_value_t = 5)]
+    /// How many runs `--save` records (each benchmark's noise is measured over these runs).
+    #[arg(long, value_name = "N", default_value_t = 10)]
     pub(crate) save_runs: usize,
     /// Measure REV (a git worktree, built and benched here) and then the working tree, and
     /// compare those instead of the baseline file's figures.
@@ -235,7 +240,8 @@ pub(crate) struct Bench {
     #[arg(long, value_name = "PCT")]
     pub(crate) threshold: Option<f64>,
     /// Absolute floor: changes of at most this many instructions (bytes for DHAT) are never a
-    /// verdict (default: the baseline file's `settings.floor`, 16).
+    /// verdict (default: the baseline file's `settings.floor`, 16), capped at 1 % of each
+    /// benchmark's baseline value.
     #[arg(long, value_name = "N")]
     pub(crate) floor: Option<u64>,
 }

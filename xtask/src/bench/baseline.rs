@@ -28,6 +28,10 @@ pub(crate) struct Environment {
     pub(crate) cpu: String,
     /// The glibc version, e.g. `glibc 2.36`.
     pub(crate) glibc: String,
+    /// How Valgrind's threads were scheduled ([`super::pinning`]): pinned figures of work
+    /// that spans threads are not comparable with unpinned ones.
+    #[serde(default)]
+    pub(crate) scheduling: String,
 }
 
 impl Environment {
@@ -40,6 +44,7 @@ impl Environment {
             ("target", &self.target, &now.target),
             ("cpu", &self.cpu, &now.cpu),
             ("glibc", &self.glibc, &now.glibc),
+            ("scheduling", &self.scheduling, &now.scheduling),
         ];
         pairs
             .into_iter()
@@ -57,15 +62,15 @@ pub(crate) struct Settings {
     pub(crate) threshold_pct: f64,
     /// Changes of at most this many units (instructions, bytes) are never a verdict.
     pub(crate) floor: u64,
-    /// A noisy benchmark's threshold is at least this times its recorded noise.
+    /// A noisy benchmark's threshold is at least this times its noise.
     pub(crate) noise_factor: f64,
-    /// A noisy multi-threaded benchmark's threshold is at least this many percent.
-    #[serde(default = "default_noisy_min_pct")]
-    pub(crate) noisy_min_pct: f64,
+    /// How many runs of the suite make one side's figure (their median).
+    #[serde(default = "default_runs")]
+    pub(crate) runs: usize,
 }
 
-fn default_noisy_min_pct() -> f64 {
-    10.0
+fn default_runs() -> usize {
+    3
 }
 
 impl Default for Settings {
@@ -74,7 +79,7 @@ impl Default for Settings {
             threshold_pct: 0.5,
             floor: 16,
             noise_factor: 3.0,
-            noisy_min_pct: default_noisy_min_pct(),
+            runs: default_runs(),
         }
     }
 }
@@ -105,8 +110,12 @@ pub(crate) struct Recorded {
     pub(crate) value: u64,
     /// The gated metric of every recording run.
     pub(crate) samples: Vec<u64>,
-    /// `(max - min) / median` of `samples`, in percent; 0 for a deterministic benchmark.
+    /// How far the gate's figure, the median of `settings.runs` runs, moved over these
+    /// samples, in percent of the median: 0 for a deterministic benchmark ([`noise_pct`]).
     pub(crate) noise_pct: f64,
+    /// `(max - min) / median` of `samples`, in percent: how far single runs moved.
+    #[serde(default)]
+    pub(crate) spread_pct: f64,
     /// Every integer figure of the first run's total (callgrind events, DHAT figures).
     #[serde(default)]
     pub(crate) metrics: BTreeMap<String, u64>,
@@ -115,36 +124,55 @@ pub(crate) struct Recorded {
     pub(crate) threads: Vec<u64>,
 }
 
-impl Recorded {
-    /// More than one thread did counted work in the recorded run.
-    pub(crate) fn multi_threaded(&self) -> bool {
-        self.threads.iter().filter(|&&n| n > 0).count() > 1
-    }
+/// The median of `samples` (the upper one of an even count); `samples` must not be empty.
+pub(crate) fn median(samples: &[u64]) -> u64 {
+    let mut sorted = samples.to_vec();
+    sorted.sort_unstable();
+    sorted[sorted.len() / 2]
+}
 
-    /// Builds the record of several runs of one benchmark; `samples` must not be empty.
+/// How far a median of `runs` of these samples can move, in percent of their median: the
+/// range of the samples without the `(runs - 1) / 2` highest and lowest, since a median of
+/// `runs` values ignores that many on each side. `runs` = 1 gives the full range.
+///
+/// This is the noise of what the gate compares (each side's median of `runs` runs), so a
+/// threshold above it is not crossed by run-to-run noise; a rare outlier run moves the
+/// full range but not this one.
+pub(crate) fn noise_of_median(samples: &[u64], runs: usize) -> f64 {
+    let mut sorted = samples.to_vec();
+    sorted.sort_unstable();
+    let trim = (runs.max(1) - 1) / 2;
+    if sorted.len() <= 2 * trim {
+        return 0.0;
+    }
+    let spread = sorted[sorted.len() - 1 - trim] - sorted[trim];
+    let value = median(&sorted);
+    if spread == 0 || value == 0 {
+        0.0
+    } else {
+        // Rounded up to 0.001 % so the file stays readable and never under-states noise.
+        (spread as f64 * 100.0 / value as f64 * 1000.0).ceil() / 1000.0
+    }
+}
+
+impl Recorded {
+    /// Builds the record of several runs of one benchmark, judged as medians of `runs`;
+    /// `samples` must not be empty.
     pub(crate) fn from_samples(
         tool: &str,
         metric: &str,
         samples: Vec<u64>,
+        runs: usize,
         metrics: BTreeMap<String, u64>,
         threads: Vec<u64>,
     ) -> Self {
-        let mut sorted = samples.clone();
-        sorted.sort_unstable();
-        let value = sorted[sorted.len() / 2];
-        let spread = sorted[sorted.len() - 1] - sorted[0];
-        let noise_pct = if spread == 0 || value == 0 {
-            0.0
-        } else {
-            // Rounded up to 0.001 % so the file stays readable and never under-states noise.
-            (spread as f64 * 100.0 / value as f64 * 1000.0).ceil() / 1000.0
-        };
         Recorded {
             tool: tool.to_owned(),
             metric: metric.to_owned(),
-            value,
+            value: median(&samples),
+            noise_pct: noise_of_median(&samples, runs),
+            spread_pct: noise_of_median(&samples, 1),
             samples,
-            noise_pct,
             metrics,
             threads,
         }
@@ -224,8 +252,13 @@ impl Baseline {
     fn validate(&self) -> Result<(), String> {
         let pct_ok = |p: f64| p.is_finite() && p >= 0.0;
         let s = &self.settings;
-        if !pct_ok(s.threshold_pct) || !pct_ok(s.noise_factor) || !pct_ok(s.noisy_min_pct) {
+        if !pct_ok(s.threshold_pct) || !pct_ok(s.noise_factor) {
             return Err("settings must be finite, non-negative numbers".to_owned());
+        }
+        if s.runs == 0 || s.runs.is_multiple_of(2) {
+            return Err(
+                "settings.runs must be an odd number ≥ 1 (each side is a median)".to_owned(),
+            );
         }
         for (name, o) in &self.overrides {
             if o.threshold_pct.is_some_and(|p| !pct_ok(p)) {
@@ -341,13 +374,32 @@ mod tests {
             "callgrind",
             "Ir",
             vec![1000, 1010, 990],
+            1,
             BTreeMap::new(),
             vec![],
         );
         assert_eq!(r.value, 1000);
-        assert_eq!(r.noise_pct, 2.0);
-        let r = Recorded::from_samples("callgrind", "Ir", vec![5, 5, 5], BTreeMap::new(), vec![]);
-        assert_eq!((r.value, r.noise_pct), (5, 0.0));
+        assert_eq!((r.noise_pct, r.spread_pct), (2.0, 2.0));
+        let r =
+            Recorded::from_samples("callgrind", "Ir", vec![5, 5, 5], 3, BTreeMap::new(), vec![]);
+        assert_eq!((r.value, r.noise_pct, r.spread_pct), (5, 0.0, 0.0));
+    }
+
+    #[test]
+    fn the_noise_of_a_median_ignores_one_outlier_per_side() {
+        // Ten pinned runs of a timer benchmark: one run in ten took another path.
+        let timer = [
+            34026, 34026, 34165, 34026, 34027, 34026, 34027, 34026, 34027, 34027,
+        ];
+        assert_eq!(noise_of_median(&timer, 1), 0.409); // 139 of 34,027, rounded up
+        assert_eq!(noise_of_median(&timer, 3), 0.003); // 34,026 to 34,027
+        // A median of 5 ignores two per side.
+        let two_high = [100, 100, 100, 100, 100, 100, 100, 100, 150, 160];
+        assert_eq!(noise_of_median(&two_high, 3), 50.0);
+        assert_eq!(noise_of_median(&two_high, 5), 0.0);
+        // Too few samples to trim: no evidence of noise either way.
+        assert_eq!(noise_of_median(&[1, 2], 3), 0.0);
+        assert_eq!(median(&[3, 1, 2, 4]), 3);
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! The verdict rules: a pure function of the base figures, the head figures and the rules.
 //!
 //! - Allowed change = max(threshold % of the base value, the absolute floor).
-//! - Threshold = the benchmark's override, else `--threshold`, else the file's setting; for a
-//!   noisy benchmark (its recording runs, or this run's repeated measurements, disagreed) at
-//!   least `noise_factor` × its noise, and for a multi-threaded one (more than one thread did
-//!   counted work) at least `noisy_min_pct`, even when its recording runs happened to agree:
-//!   cross-thread work follows scheduling, and a handful of runs under-estimates its
-//!   heavy-tailed noise (`naive_execute` recorded 0% once and 5.2% another time).
+//! - Threshold = the benchmark's override, else `--threshold`, else the file's setting, and
+//!   at least `noise_factor` × the benchmark's noise: how far the median that each side's
+//!   figure is moved over the recording runs (or over this run's repeated measurements).
+//!   No rule widens a threshold because work spans threads: pinned scheduling made those
+//!   benchmarks as reproducible as the rest, and their own measured noise says how much.
 //!   An override that sets the threshold replaces all of this.
+//! - Floor = the override's, else `--floor`, else the file's setting, but never more than
+//!   1% of the base value, so a cheap benchmark (131 instructions) is not hidden under it.
 //! - Δ > allowed: regressed; Δ < −allowed: improved; otherwise unchanged.
 //! - In head only: new. In the base only (and matching the filter): missing. Neither fails.
 
@@ -66,7 +67,8 @@ pub(crate) struct Row {
     pub(crate) threshold_pct: f64,
     /// The absolute floor applied.
     pub(crate) floor: u64,
-    /// The baseline's recorded noise, in percent.
+    /// The noise the threshold follows from, in percent: how far the median of a side's
+    /// runs moved over the recording runs or this run's measurements.
     pub(crate) noise_pct: f64,
     pub(crate) verdict: Verdict,
     /// The gated metric per thread in this run (callgrind).
@@ -89,22 +91,19 @@ pub(crate) struct Rules<'a> {
 }
 
 impl Rules<'_> {
-    /// `(threshold %, floor)` for a benchmark with the given noise.
-    pub(crate) fn limits(&self, benchmark: &str, noise: Noise) -> (f64, u64) {
+    /// `(threshold %, floor)` for a benchmark with the given noise (percent) and base value.
+    pub(crate) fn limits(&self, benchmark: &str, noise_pct: f64, base: Option<u64>) -> (f64, u64) {
         let o = self.overrides.get(benchmark);
         let floor = o
             .and_then(|o| o.floor)
             .or(self.floor)
             .unwrap_or(self.settings.floor);
+        let floor = base.map_or(floor, |base| floor.min(base / 100));
         if let Some(pct) = o.and_then(|o| o.threshold_pct) {
             return (pct, floor);
         }
         let pct = self.threshold_pct.unwrap_or(self.settings.threshold_pct);
-        let mut pct = pct.max(self.settings.noise_factor * noise.pct);
-        if noise.multi_threaded {
-            pct = pct.max(self.settings.noisy_min_pct);
-        }
-        (pct, floor)
+        (pct.max(self.settings.noise_factor * noise_pct), floor)
     }
 }
 
@@ -121,30 +120,21 @@ pub(crate) fn judge(base: u64, now: u64, threshold_pct: f64, floor: u64) -> Verd
     }
 }
 
-/// How much a benchmark varies from run to run.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub(crate) struct Noise {
-    /// Spread of repeated runs in percent of the median; 0 when they all agreed.
-    pub(crate) pct: f64,
-    /// More than one thread did counted work.
-    pub(crate) multi_threaded: bool,
-}
-
-/// Compares every benchmark; `noise` gives each benchmark's noise (recorded in the baseline
-/// file, widened by what this run observed). Benchmarks outside `filter`
+/// Compares every benchmark; `noise` gives each benchmark's noise in percent (recorded in the
+/// baseline file, widened by what this run observed). Benchmarks outside `filter`
 /// (a substring of the benchmark id) are not reported missing.
 pub(crate) fn compare(
     base: &BTreeMap<String, Recorded>,
     head: &BTreeMap<String, Recorded>,
-    noise: &BTreeMap<String, Noise>,
+    noise: &BTreeMap<String, f64>,
     rules: &Rules<'_>,
     filter: Option<&str>,
 ) -> Vec<Row> {
     let mut rows = Vec::new();
     for (name, now) in head {
-        let n = noise.get(name).copied().unwrap_or_default();
-        let (threshold_pct, floor) = rules.limits(name, n);
-        let noise_pct = n.pct;
+        let noise_pct = noise.get(name).copied().unwrap_or_default();
+        let base = base.get(name).filter(|b| b.metric == now.metric);
+        let (threshold_pct, floor) = rules.limits(name, noise_pct, base.map(|b| b.value));
         let mut row = Row {
             benchmark: name.clone(),
             tool: now.tool.clone(),
@@ -160,7 +150,7 @@ pub(crate) fn compare(
             threads: now.threads.clone(),
             grew: Vec::new(),
         };
-        if let Some(b) = base.get(name).filter(|b| b.metric == now.metric) {
+        if let Some(b) = base {
             let delta = now.value as i64 - b.value as i64;
             row.baseline = Some(b.value);
             row.delta = Some(delta);
@@ -173,9 +163,8 @@ pub(crate) fn compare(
         if head.contains_key(name) || filter.is_some_and(|f| !name.contains(f)) {
             continue;
         }
-        let n = noise.get(name).copied().unwrap_or_default();
-        let (threshold_pct, floor) = rules.limits(name, n);
-        let noise_pct = n.pct;
+        let noise_pct = noise.get(name).copied().unwrap_or_default();
+        let (threshold_pct, floor) = rules.limits(name, noise_pct, Some(b.value));
         rows.push(Row {
             benchmark: name.clone(),
             tool: b.tool.clone(),
@@ -206,6 +195,7 @@ mod tests {
             value,
             samples: vec![value],
             noise_pct,
+            spread_pct: noise_pct,
             metrics: BTreeMap::new(),
             threads: vec![value],
         }
@@ -254,29 +244,41 @@ mod tests {
     }
 
     #[test]
-    fn noise_and_threads_widen_the_threshold_of_such_benchmarks_only() {
+    fn only_measured_noise_widens_the_threshold() {
         let s = Settings::default();
         let none = BTreeMap::new();
         let r = rules(&s, &none);
-        let single = |pct| Noise {
-            pct,
-            multi_threaded: false,
-        };
-        let multi = |pct| Noise {
-            pct,
-            multi_threaded: true,
-        };
-        assert_eq!(r.limits("det", single(0.0)), (0.5, 16));
-        // Multi-threaded work is never judged as deterministic, even after a quiet recording.
-        assert_eq!(r.limits("threads", multi(0.0)), (10.0, 16));
-        assert_eq!(r.limits("noisy", single(0.1)), (0.5, 16)); // 3 × 0.1 < 0.5
-        let (pct, _) = r.limits("noisy", single(2.0));
+        assert_eq!(r.limits("det", 0.0, Some(50_000)), (0.5, 16));
+        assert_eq!(r.limits("quiet", 0.1, Some(50_000)), (0.5, 16)); // 3 × 0.1 < 0.5
+        let (pct, _) = r.limits("noisy", 2.0, Some(50_000));
         assert_eq!(pct, 6.0);
         assert_eq!(judge(50_000, 52_900, pct, 16), Verdict::Unchanged);
         assert_eq!(judge(50_000, 53_100, pct, 16), Verdict::Regressed);
-        // Multi-threaded and noisy: never under noisy_min_pct, however quiet the recording was.
-        assert_eq!(r.limits("threads", multi(0.2)).0, 10.0);
-        assert_eq!(r.limits("threads", multi(5.0)).0, 15.0);
+    }
+
+    #[test]
+    fn the_floor_never_exceeds_one_percent_of_the_base() {
+        let s = Settings::default();
+        let mut o = BTreeMap::new();
+        o.insert(
+            "wide_floor".to_owned(),
+            Override {
+                floor: Some(500),
+                ..Override::default()
+            },
+        );
+        let r = rules(&s, &o);
+        // One ready execute: 131 instructions, so 2 more per call must not hide under 16.
+        let (pct, floor) = r.limits("global_execute", 0.0, Some(131));
+        assert_eq!(floor, 1);
+        assert_eq!(judge(131, 132, pct, floor), Verdict::Unchanged);
+        assert_eq!(judge(131, 133, pct, floor), Verdict::Regressed);
+        assert_eq!(r.limits("big", 0.0, Some(50_000)).1, 16);
+        assert_eq!(r.limits("wide_floor", 0.0, Some(10_000)).1, 100);
+        // Zero heap bytes: any allocation is a verdict.
+        assert_eq!(r.limits("no_alloc", 0.0, Some(0)).1, 0);
+        // A new benchmark has no base to cap against.
+        assert_eq!(r.limits("new", 0.0, None).1, 16);
     }
 
     #[test]
@@ -303,13 +305,9 @@ mod tests {
             floor: Some(8),
             ..rules(&s, &o)
         };
-        let loud = Noise {
-            pct: 10.0,
-            multi_threaded: true,
-        };
-        assert_eq!(r.limits("pinned", loud), (2.0, 100));
-        assert_eq!(r.limits("floor_only", Noise::default()), (1.0, 1));
-        assert_eq!(r.limits("other", Noise::default()), (1.0, 8));
+        assert_eq!(r.limits("pinned", 10.0, Some(100_000)), (2.0, 100));
+        assert_eq!(r.limits("floor_only", 0.0, Some(100_000)), (1.0, 1));
+        assert_eq!(r.limits("other", 0.0, Some(100_000)), (1.0, 8));
     }
 
     #[test]
@@ -347,7 +345,7 @@ mod tests {
         let none = BTreeMap::new();
         let base = BTreeMap::from([("b".to_owned(), rec(10_000, 0.0))]);
         let head = BTreeMap::from([("b".to_owned(), rec(10_100, 0.0))]);
-        let noise = BTreeMap::from([("b".to_owned(), Noise::default())]);
+        let noise = BTreeMap::from([("b".to_owned(), 0.0)]);
         let rows = compare(&base, &head, &noise, &rules(&s, &none), None);
         let row = &rows[0];
         assert_eq!(row.delta, Some(100));

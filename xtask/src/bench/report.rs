@@ -87,16 +87,13 @@ fn pct(p: Option<f64>) -> String {
     p.map_or_else(|| "-".to_owned(), |p| format!("{p:+.3}%"))
 }
 
+/// The threshold, the floor and the noise the threshold follows from, side by side.
 fn threshold(row: &Row) -> String {
-    let noisy = if row.noise_pct > 0.0 {
-        format!(", noise {:.3}%", row.noise_pct)
-    } else {
-        String::new()
-    };
     format!(
-        "±{:.2}% / {}{noisy}",
+        "±{:.2}% / {} / {:.3}%",
         row.threshold_pct,
-        crate::thousands(row.floor)
+        crate::thousands(row.floor),
+        row.noise_pct
     )
 }
 
@@ -118,7 +115,7 @@ const HEADER: [&str; 7] = [
     "now",
     "Δ",
     "Δ%",
-    "threshold / floor",
+    "threshold / floor / noise",
     "verdict",
 ];
 
@@ -341,12 +338,14 @@ mod tests {
         let table: Vec<&str> = md.lines().filter(|l| l.starts_with("| ")).collect();
         assert_eq!(
             table[0],
-            "| benchmark | baseline | now | Δ | Δ% | threshold / floor | verdict |"
+            "| benchmark | baseline | now | Δ | Δ% | threshold / floor / noise | verdict |"
         );
         assert!(md.contains("|---|---:|---:|---:|---:|---:|---|"));
-        assert!(md.contains("| `g::slow::slow` (Ir) | 13,304 | 13,504 | +200 | +1.503% | ±0.50% / 16 | **regressed** |"), "{md}");
+        assert!(md.contains("| `g::slow::slow` (Ir) | 13,304 | 13,504 | +200 | +1.503% | ±0.50% / 16 / 0.000% | **regressed** |"), "{md}");
         assert!(
-            md.contains("| `g::gone::gone` (Ir) | 5 | - | - | - | ±0.50% / 16 | missing |"),
+            md.contains(
+                "| `g::gone::gone` (Ir) | 5 | - | - | - | ±0.50% / 16 / 0.000% | missing |"
+            ),
             "{md}"
         );
         assert!(md.contains("`instructions::ready::{{closure}}`"));

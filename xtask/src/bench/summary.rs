@@ -40,6 +40,7 @@ impl Measurement {
             &self.tool,
             &self.metric,
             vec![self.value],
+            1,
             self.metrics.clone(),
             self.threads.clone(),
         )

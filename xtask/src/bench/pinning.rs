@@ -1,0 +1,156 @@
+//! How the suite's Valgrind processes are scheduled: the gate's main defence against noise.
+//!
+//! Valgrind runs one guest thread at a time, but it releases its lock around every blocking
+//! syscall (each futex operation, a wake included, `epoll_wait`, `write`), so which thread
+//! runs next is decided by the host kernel. On a multi-core machine that choice follows
+//! which core is free first, so instruction counts of work that spans threads moved by up
+//! to 36% between runs of the same binary.
+//!
+//! Pinned, every Valgrind process runs under `chrt --fifo 1` on one CPU
+//! (`taskset --cpu-list N`), with ASLR off (`setarch ARCH --addr-no-randomize`, which
+//! gungraun would otherwise add itself). A real-time FIFO thread that wakes another of the
+//! same priority keeps the CPU, and the woken thread queues behind it, so the interleaving
+//! is the same in every run; only decisions that read the clock (tokio's timer wheel) can
+//! still differ. Measured over 10 runs: global_one_command 35.7% → 0.08%, FIFO on two CPUs
+//! or one CPU without FIFO helped far less (ARCHITECTURE.md has the table).
+//!
+//! Setting a real-time policy needs root or `RLIMIT_RTPRIO` ≥ 1; without it the suite runs
+//! unpinned, the environment fingerprint says so, and the gate never compares a pinned
+//! figure with an unpinned one.
+
+use std::process::{Command, Stdio};
+
+/// The fingerprint value of a pinned run.
+pub(crate) const PINNED: &str = "SCHED_FIFO 1 on one CPU, ASLR off";
+
+/// The scheduling every Valgrind process of one gate run gets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Pinning {
+    /// The CPU the suite runs on, or why it cannot be pinned.
+    pub(crate) cpu: Result<usize, String>,
+}
+
+impl Pinning {
+    /// Pins to the first CPU this process may run on when `chrt`, `taskset` and `setarch`
+    /// all work here; otherwise says which did not.
+    pub(crate) fn detect() -> Self {
+        let cpu = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|status| first_allowed_cpu(&status))
+            .ok_or_else(|| "cannot read Cpus_allowed_list from /proc/self/status".to_owned())
+            .and_then(|cpu| {
+                let arch = std::env::consts::ARCH;
+                let probes: [&[&str]; 3] = [
+                    &["chrt", "--fifo", "1", "true"],
+                    &["taskset", "--cpu-list", &cpu.to_string(), "true"],
+                    &["setarch", arch, "--addr-no-randomize", "true"],
+                ];
+                match probes.iter().find(|probe| !succeeds(probe)) {
+                    None => Ok(cpu),
+                    Some(probe) => Err(format!(
+                        "`{}` failed (SCHED_FIFO needs root or RLIMIT_RTPRIO >= 1, e.g. \
+                         `sudo prlimit --rtprio=1 --pid $$`)",
+                        probe.join(" ")
+                    )),
+                }
+            });
+        Pinning { cpu }
+    }
+
+    /// The environment fingerprint's `scheduling` field.
+    pub(crate) fn fingerprint(&self) -> String {
+        match &self.cpu {
+            Ok(_) => PINNED.to_owned(),
+            Err(_) => "unpinned (the kernel's default scheduling)".to_owned(),
+        }
+    }
+
+    /// gungraun runner arguments that start Valgrind through the wrappers, one token per
+    /// `--tool-runner-args` so that nothing is split on spaces.
+    pub(crate) fn runner_args(&self) -> Vec<String> {
+        let Ok(cpu) = &self.cpu else {
+            return Vec::new();
+        };
+        let wrapper = [
+            "--fifo",
+            "1",
+            "taskset",
+            "--cpu-list",
+            &cpu.to_string(),
+            "setarch",
+            std::env::consts::ARCH,
+            "--addr-no-randomize",
+        ]
+        .map(|arg| format!("--tool-runner-args={arg}"));
+        std::iter::once("--tool-runner=chrt".to_owned())
+            .chain(wrapper)
+            .collect()
+    }
+}
+
+fn succeeds(argv: &[&str]) -> bool {
+    Command::new(argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// The first CPU of the `Cpus_allowed_list` line of `/proc/self/status` (`0-1`, `2,5-7`).
+fn first_allowed_cpu(status: &str) -> Option<usize> {
+    let list = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))?;
+    let first = list.trim().split([',', '-']).next()?;
+    first.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_first_allowed_cpu() {
+        let cases = [
+            ("Name:\tx\nCpus_allowed_list:\t0-1\n", Some(0)),
+            ("Cpus_allowed_list:\t2,5-7\n", Some(2)),
+            ("Cpus_allowed_list:\t3\n", Some(3)),
+            ("Cpus_allowed:\tff\n", None),
+        ];
+        for (status, want) in cases {
+            assert_eq!(first_allowed_cpu(status), want, "{status:?}");
+        }
+    }
+
+    #[test]
+    fn pinned_runs_wrap_valgrind_one_token_at_a_time() {
+        let pinned = Pinning { cpu: Ok(1) };
+        let args = pinned.runner_args();
+        assert_eq!(args[0], "--tool-runner=chrt");
+        let tokens: Vec<&str> = args[1..]
+            .iter()
+            .map(|a| a.strip_prefix("--tool-runner-args=").unwrap())
+            .collect();
+        assert_eq!(
+            tokens,
+            [
+                "--fifo",
+                "1",
+                "taskset",
+                "--cpu-list",
+                "1",
+                "setarch",
+                std::env::consts::ARCH,
+                "--addr-no-randomize"
+            ]
+        );
+        assert_eq!(pinned.fingerprint(), PINNED);
+        let unpinned = Pinning {
+            cpu: Err("no chrt".to_owned()),
+        };
+        assert!(unpinned.runner_args().is_empty());
+        assert_ne!(unpinned.fingerprint(), PINNED);
+    }
+}
