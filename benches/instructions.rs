@@ -430,6 +430,25 @@ fn handle_block_on(rt: tokio::runtime::Runtime) -> (u64, tokio::runtime::Runtime
     (n, rt)
 }
 
+// The runtime-less bridges: no runtime context to enter, a waker of their own. Each makes
+// one uncounted call first, as the rows above do in setup, so the count is a steady-state
+// call (futures-executor builds its thread-local waker on a thread's first call).
+#[cfg(target_os = "linux")]
+#[library_benchmark]
+#[bench::futures_block_on()]
+fn futures_block_on() -> u64 {
+    futures_executor::block_on(async { black_box(1u64) });
+    counted(|| futures_executor::block_on(async { black_box(42u64) }))
+}
+
+#[cfg(target_os = "linux")]
+#[library_benchmark]
+#[bench::pollster_block_on()]
+fn pollster_block_on() -> u64 {
+    pollster::block_on(async { black_box(1u64) });
+    counted(|| pollster::block_on(async { black_box(42u64) }))
+}
+
 // The same pair on a future that is pending at its first poll: execute's slow path
 // (no-op first poll, then its own park loop) against block_on doing the same work.
 #[cfg(target_os = "linux")]
@@ -462,7 +481,8 @@ library_benchmark_group!(
     name = naive_vs_global;
     config = all_threads();
     benchmarks = naive_execute, global_execute, runtime_block_on, handle_block_on,
-        global_execute_yield_once, runtime_block_on_yield_once
+        futures_block_on, pollster_block_on, global_execute_yield_once,
+        runtime_block_on_yield_once
 );
 
 // ---------------------------------------------------------------------------------------

@@ -16,7 +16,9 @@
 //!   judges `thread_cpu/10` and shows `threads/10` beside it.
 //! - `naive_vs_global`: the same ready future through `naive::execute` (a runtime per
 //!   call), `execute`, and, for reference, plain `Runtime::block_on` on a runtime built
-//!   like the shared one and `Handle::block_on` on the shared runtime's handle.
+//!   like the shared one, `Handle::block_on` on the shared runtime's handle, and the
+//!   runtime-less bridges `futures_executor::block_on` (a thread-local waker) and
+//!   `pollster::block_on` (a waker allocated per call), which enter no runtime at all.
 //! - `realistic_workloads`: the demo's command mix (`examples/support/workload.rs`), one
 //!   command and the 280-command batch, through `execute` and through `naive::execute`.
 //! - `memory_pressure`: memory, not time, so it is not a criterion group: bytes
@@ -438,6 +440,12 @@ fn naive_vs_global(c: &mut Criterion) {
     });
     group.bench_function("handle_block_on", |b| {
         b.iter(|| shared_handle.block_on(async { black_box(42_u64) }))
+    });
+    group.bench_function("futures_block_on", |b| {
+        b.iter(|| futures_executor::block_on(async { black_box(42_u64) }))
+    });
+    group.bench_function("pollster_block_on", |b| {
+        b.iter(|| pollster::block_on(async { black_box(42_u64) }))
     });
     // Times: `Runtime::new()` + `block_on` + drop, per call.
     group.bench_function("naive_execute", |b| {

@@ -7,8 +7,9 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::figures::{Estimate, Figures};
 use super::table::{
-    CONCURRENT_CPU, CONCURRENT_THREADS, CONCURRENT_WALL, NVG_EXECUTE, NVG_HANDLE_BLOCK_ON,
-    NVG_NAIVE, NVG_RUNTIME_BLOCK_ON, concurrent_id, format_nanos,
+    CONCURRENT_CPU, CONCURRENT_THREADS, CONCURRENT_WALL, NVG_EXECUTE, NVG_FUTURES_BLOCK_ON,
+    NVG_HANDLE_BLOCK_ON, NVG_NAIVE, NVG_POLLSTER_BLOCK_ON, NVG_RUNTIME_BLOCK_ON, concurrent_id,
+    format_nanos,
 };
 
 const SIZE: (u32, u32) = (900, 520);
@@ -42,9 +43,12 @@ fn estimates(figures: &Figures, ids: &[&str]) -> anyhow::Result<Vec<Estimate>> {
         .collect()
 }
 
-/// Per-call cost of the same ready future through each path, log scale.
+/// Per-call cost of the same ready future through each path, log scale: the runtime-less
+/// bridges, `execute`, tokio's own `block_on`s, a runtime per call.
 pub(crate) fn per_call_cost(figures: &Figures) -> anyhow::Result<String> {
-    const BARS: [(&str, &str); 4] = [
+    const BARS: [(&str, &str); 6] = [
+        ("futures_executor::block_on", NVG_FUTURES_BLOCK_ON),
+        ("pollster::block_on", NVG_POLLSTER_BLOCK_ON),
         ("globalrt::execute", NVG_EXECUTE),
         ("Handle::block_on", NVG_HANDLE_BLOCK_ON),
         ("Runtime::block_on", NVG_RUNTIME_BLOCK_ON),
@@ -68,7 +72,7 @@ pub(crate) fn per_call_cost(figures: &Figures) -> anyhow::Result<String> {
             .x_label_area_size(40)
             .y_label_area_size(90)
             .build_cartesian_2d(
-                // A segmented range's end is inclusive: 0..3 gives four bars.
+                // A segmented range's end is inclusive: 0..5 gives six bars.
                 (0..BARS.len() as i32 - 1).into_segmented(),
                 (y_min..y_max).log_scale(),
             )?;

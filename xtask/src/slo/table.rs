@@ -267,6 +267,8 @@ pub(crate) const EXECUTE_READY: &str = "execute_baseline/ready";
 pub(crate) const NVG_EXECUTE: &str = "naive_vs_global/execute";
 pub(crate) const NVG_RUNTIME_BLOCK_ON: &str = "naive_vs_global/runtime_block_on";
 pub(crate) const NVG_HANDLE_BLOCK_ON: &str = "naive_vs_global/handle_block_on";
+pub(crate) const NVG_FUTURES_BLOCK_ON: &str = "naive_vs_global/futures_block_on";
+pub(crate) const NVG_POLLSTER_BLOCK_ON: &str = "naive_vs_global/pollster_block_on";
 pub(crate) const NVG_NAIVE: &str = "naive_vs_global/naive_execute";
 /// `execute_concurrent/threads/N`: wall-clock latency per call, one caller of N.
 pub(crate) const CONCURRENT_WALL: &str = "execute_concurrent/threads/";
@@ -501,6 +503,16 @@ fn context_rows(figures: &Figures) -> Vec<Row> {
             "Handle::block_on (shared runtime), ready future",
             NVG_HANDLE_BLOCK_ON,
             est(NVG_HANDLE_BLOCK_ON),
+        ),
+        context_row(
+            "futures_executor::block_on (no runtime), ready future",
+            NVG_FUTURES_BLOCK_ON,
+            est(NVG_FUTURES_BLOCK_ON),
+        ),
+        context_row(
+            "pollster::block_on (no runtime), ready future",
+            NVG_POLLSTER_BLOCK_ON,
+            est(NVG_POLLSTER_BLOCK_ON),
         ),
         context_row("naive::execute, ready future", NVG_NAIVE, est(NVG_NAIVE)),
     ];

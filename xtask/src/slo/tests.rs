@@ -88,7 +88,9 @@ fn criterion_results_are_found_by_full_id() {
     assert!(found.contains_key("execute_concurrent/threads/10"));
     assert!(found.contains_key("startup_time/demo_process_1_command/naive"));
     assert!(found.contains_key("execute_concurrent/thread_cpu/10"));
-    assert_eq!(found.len(), 27, "{:?}", found.keys().collect::<Vec<_>>());
+    assert!(found.contains_key(table::NVG_FUTURES_BLOCK_ON));
+    assert!(found.contains_key(table::NVG_POLLSTER_BLOCK_ON));
+    assert_eq!(found.len(), 29, "{:?}", found.keys().collect::<Vec<_>>());
     assert!(found.values().all(Result::is_ok));
 }
 
@@ -293,6 +295,48 @@ fn a_missing_benchmark_is_not_measured_with_its_reason() {
         reasons[1].contains("no criterion result for startup_time/"),
         "{reasons:?}"
     );
+}
+
+#[test]
+fn every_reference_bridge_is_a_context_row_and_a_chart_bar() {
+    // The ready-future peers `execute` is read against, with the name the chart gives each.
+    const BRIDGES: [(&str, &str); 4] = [
+        (table::NVG_RUNTIME_BLOCK_ON, "Runtime::block_on"),
+        (table::NVG_HANDLE_BLOCK_ON, "Handle::block_on"),
+        (table::NVG_FUTURES_BLOCK_ON, "futures_executor::block_on"),
+        (table::NVG_POLLSTER_BLOCK_ON, "pollster::block_on"),
+    ];
+    let figures = fixture_figures("no-such-summary.json");
+    let report = table::evaluate(&figures);
+    let chart = super::chart::per_call_cost(&figures).unwrap();
+    let row_from = |report: &table::Report, id: &str| {
+        report
+            .context
+            .iter()
+            .find(|row| row.source == id)
+            .unwrap_or_else(|| panic!("no context row from {id}"))
+            .clone()
+    };
+    for (id, name) in BRIDGES {
+        let row = row_from(&report, id);
+        assert!(row.name.contains(name), "{row:?}");
+        let measured = row.measured.as_ref().unwrap();
+        assert_eq!(measured.value, figures.estimate(id).unwrap().point);
+        assert!(chart.contains(name), "no bar named {name}");
+
+        // A missing figure stays in the table as not measured, and leaves the chart out.
+        let mut partial = figures.clone();
+        partial.criterion.remove(id);
+        let report = table::evaluate(&partial);
+        assert!(row_from(&report, id).measured.is_err());
+        let text = table::render(&report, &[], false);
+        assert!(
+            text.contains(&format!("not measured: no criterion result for {id}")),
+            "{text}"
+        );
+        let err = super::chart::per_call_cost(&partial).unwrap_err();
+        assert!(err.to_string().contains(id), "{err}");
+    }
 }
 
 #[test]
