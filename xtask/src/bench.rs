@@ -20,6 +20,7 @@
 pub(crate) mod baseline;
 pub(crate) mod callgrind;
 pub(crate) mod compare;
+pub(crate) mod flamegraph;
 pub(crate) mod pinning;
 pub(crate) mod report;
 pub(crate) mod summary;

@@ -1,37 +1,145 @@
-//! Inclusive instruction counts per function, read from callgrind's own output format
-//! (<https://valgrind.org/docs/manual/cl-format.html>), and the functions that grew most.
+//! Callgrind's own output format (<https://valgrind.org/docs/manual/cl-format.html>) read
+//! into one call graph per thread, the inclusive instruction count per function, and the
+//! functions that grew most.
 //!
 //! Parsing the data files rather than `callgrind_annotate`'s text keeps this independent of
 //! the annotate script's layout, which changes between Valgrind versions. Handled: name
-//! compression (`(id) name`, `(id)`), any number of position columns, `fi=`/`fe=` inlined
-//! file switches, `calls=` lines (the next line is the call's inclusive cost). A function's
-//! inclusive count is its self cost plus the cost of its calls to *other* functions, summed
-//! over every thread's file, so direct recursion is not counted twice.
+//! compression (`(id) name`, `(id)`), any number of position columns, line numbers relative
+//! to the previous cost line (`+N`, `-N`, `*`), `fi=`/`fe=` inlined file switches, `calls=`
+//! lines (the next line is the call's inclusive cost) and `jump=`/`jcnd=` lines (the next
+//! line is a bare position). A function's inclusive count is its self cost plus the cost of
+//! its calls to *other* functions, summed over every thread's file, so direct recursion is
+//! not counted twice.
+//!
+//! Self cost is kept per source line because inlined code carries the file and line it was
+//! written at but not its function: for the checkout's own files, [`enclosing_fn`] names the
+//! `fn` around the line, so code of `globalrt::execute` inlined into a benchmark's closure is
+//! reported as `src/execute.rs Global::execute`, not as the closure.
+
+mod enclosing_fn;
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt;
 use std::path::Path;
 
 use anyhow::{Context, bail};
 
 use super::compare::FunctionDelta;
+use enclosing_fn::FnLines;
 
-/// Per function: inclusive cost, and self cost per source file (inlined code shows here).
+/// One callgrind data file (one thread): each function's own cost and its calls.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct CallGraph {
+    pub(crate) functions: BTreeMap<String, Function>,
+}
+
+/// A function's costs in one [`CallGraph`].
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Function {
+    /// Self cost per source line; inlined code keeps the file and line it was written at.
+    pub(crate) own: BTreeMap<SourceLine, u64>,
+    /// Inclusive cost of the calls to each other function. Calls to itself are left out:
+    /// the inner activation's costs are already in this function's own and calls.
+    pub(crate) calls: BTreeMap<String, u64>,
+}
+
+impl Function {
+    /// Self cost over every line.
+    pub(crate) fn own_cost(&self) -> u64 {
+        self.own.values().sum()
+    }
+
+    /// Self cost plus the cost of the calls to other functions.
+    pub(crate) fn inclusive(&self) -> u64 {
+        self.own_cost() + self.calls.values().sum::<u64>()
+    }
+}
+
+/// A source position as the debug info gives it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct SourceLine {
+    /// The path as callgrind writes it.
+    pub(crate) file: String,
+    /// 1-based; 0 where the debug info has no line.
+    pub(crate) line: usize,
+}
+
+/// Per function, over every thread: inclusive cost, and self cost per [`Place`].
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Profile {
     pub(crate) inclusive: BTreeMap<String, u64>,
-    pub(crate) self_by_file: BTreeMap<String, BTreeMap<String, u64>>,
+    pub(crate) self_by_place: BTreeMap<String, BTreeMap<Place, u64>>,
+}
+
+/// Where self cost went: a source file named alike for base and head ([`short_file`]),
+/// narrowed to the `fn` around the line for the files of the measured checkout.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Place {
+    pub(crate) file: String,
+    pub(crate) function: Option<String>,
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.function {
+            Some(function) => write!(f, "{} {function}", self.file),
+            None => f.write_str(&self.file),
+        }
+    }
 }
 
 impl Profile {
-    fn merge(&mut self, other: Profile) {
-        for (f, c) in other.inclusive {
-            *self.inclusive.entry(f).or_default() += c;
-        }
-        for (f, files) in other.self_by_file {
-            let into = self.self_by_file.entry(f).or_default();
-            for (file, c) in files {
-                *into.entry(file).or_default() += c;
+    /// Sums the threads' call graphs of one run in the checkout at `root`, whose sources
+    /// name the functions of inlined code.
+    pub(crate) fn new(graphs: &[CallGraph], root: &Path) -> Profile {
+        let mut checkout = Checkout::new(root);
+        let mut profile = Profile::default();
+        for graph in graphs {
+            for (name, function) in &graph.functions {
+                *profile.inclusive.entry(name.clone()).or_default() += function.inclusive();
+                let places = profile.self_by_place.entry(name.clone()).or_default();
+                for (at, &cost) in &function.own {
+                    *places.entry(checkout.place(at)).or_default() += cost;
+                }
             }
+        }
+        profile
+    }
+}
+
+/// The checkout a profile was measured in. Base is measured in a worktree and head in this
+/// checkout, so each side's lines are read from its own sources.
+struct Checkout {
+    root: String,
+    /// Per checkout-relative file, its `fn`s, parsed once; `None` if it cannot be read or
+    /// parsed, and then its cost keeps the bare file name, which is coarser but still true.
+    fn_lines: HashMap<String, Option<FnLines>>,
+}
+
+impl Checkout {
+    fn new(root: &Path) -> Checkout {
+        Checkout {
+            root: root.to_string_lossy().into_owned(),
+            fn_lines: HashMap::new(),
+        }
+    }
+
+    fn place(&mut self, at: &SourceLine) -> Place {
+        let root = &self.root;
+        let function = checkout_relative(&at.file, root).and_then(|relative| {
+            self.fn_lines
+                .entry(relative.to_owned())
+                .or_insert_with(|| {
+                    let text = std::fs::read_to_string(Path::new(root).join(relative)).ok()?;
+                    FnLines::parse(&text).ok()
+                })
+                .as_ref()?
+                .at(at.line)
+                .map(str::to_owned)
+        });
+        Place {
+            file: short_file(&at.file, root),
+            function,
         }
     }
 }
@@ -58,11 +166,16 @@ impl Names {
     }
 }
 
+/// `path` relative to the checkout `root`, if it lies inside it.
+fn checkout_relative<'a>(path: &'a str, root: &str) -> Option<&'a str> {
+    path.strip_prefix(root.trim_end_matches('/'))?
+        .strip_prefix('/')
+}
+
 /// Shortens a source path so base (a worktree) and head (this checkout) name files alike:
 /// the checkout `root` prefix, cargo's registry prefix and rustc's `/rustc/<hash>/` go.
 pub(crate) fn short_file(path: &str, root: &str) -> String {
-    let root = root.trim_end_matches('/');
-    if let Some(rest) = path.strip_prefix(root).and_then(|r| r.strip_prefix('/')) {
+    if let Some(rest) = checkout_relative(path, root) {
         return rest.to_owned();
     }
     if let Some(i) = path.find("/registry/src/") {
@@ -79,28 +192,49 @@ pub(crate) fn short_file(path: &str, root: &str) -> String {
     path.to_owned()
 }
 
-/// Parses one callgrind data file, counting `event` (e.g. `Ir`); file names are shortened
-/// with [`short_file`] against `root`.
-pub(crate) fn parse(text: &str, event: &str, root: &str) -> anyhow::Result<Profile> {
+/// What the next position line is, by the line before it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Next {
+    /// Self cost of the current function.
+    Cost,
+    /// After `calls=`: the inclusive cost of that call.
+    CallCost,
+    /// After `jump=`/`jcnd=`: the jump's source position, without cost.
+    JumpSource,
+}
+
+/// A line-number column: absolute, or relative to the previous cost line's (`+N`, `-N`, `*`).
+fn line_number(token: &str, last: usize) -> anyhow::Result<usize> {
+    let bad = || format!("bad line number {token:?}");
+    Ok(if token == "*" {
+        last
+    } else if let Some(n) = token.strip_prefix('+') {
+        last + n.parse::<usize>().with_context(bad)?
+    } else if let Some(n) = token.strip_prefix('-') {
+        last.checked_sub(n.parse::<usize>().with_context(bad)?)
+            .with_context(bad)?
+    } else {
+        token.parse::<usize>().with_context(bad)?
+    })
+}
+
+/// Parses one callgrind data file, counting `event` (e.g. `Ir`).
+pub(crate) fn parse(text: &str, event: &str) -> anyhow::Result<CallGraph> {
+    // Without a `positions:` header, a position is a line number alone.
     let mut positions = 1usize;
+    let mut line_column = Some(0);
     let mut event_index = None;
     let mut fns = Names::default();
     let mut files = Names::default();
-    let mut profile = Profile::default();
+    let mut graph = CallGraph::default();
     let mut current_fn: Option<String> = None;
     let mut fn_file = String::new();
     let mut cost_file = String::new();
     let mut callee: Option<String> = None;
-    let mut call_cost_next = false;
-
-    let cost_of = |line: &str, positions: usize, index: usize| -> anyhow::Result<u64> {
-        match line.split_whitespace().nth(positions + index) {
-            None => Ok(0),
-            Some(tok) => tok
-                .parse::<u64>()
-                .with_context(|| format!("bad cost {tok:?} in line {line:?}")),
-        }
-    };
+    let mut next = Next::Cost;
+    // Callgrind writes a relative line against the last *self cost* line of the function;
+    // call and jump lines do not move it, and it starts from 0 at each `fn=`.
+    let mut last_line = 0usize;
 
     for line in text.lines() {
         let line = line.trim_end();
@@ -108,72 +242,96 @@ pub(crate) fn parse(text: &str, event: &str, root: &str) -> anyhow::Result<Profi
             continue;
         }
         if let Some(rest) = line.strip_prefix("positions:") {
-            positions = rest.split_whitespace().count().max(1);
+            let columns: Vec<&str> = rest.split_whitespace().collect();
+            positions = columns.len().max(1);
+            line_column = columns.iter().position(|c| *c == "line");
         } else if let Some(rest) = line.strip_prefix("events:") {
             event_index = rest.split_whitespace().position(|e| e == event);
             if event_index.is_none() {
                 bail!("callgrind file has no {event} event (events:{rest})");
             }
         } else if let Some(rest) = line.strip_prefix("fn=") {
-            let name = fns.resolve(rest);
-            current_fn = Some(name);
+            current_fn = Some(fns.resolve(rest));
             cost_file = fn_file.clone();
             callee = None;
+            last_line = 0;
         } else if let Some(rest) = line.strip_prefix("fl=") {
-            fn_file = short_file(&files.resolve(rest), root);
+            fn_file = files.resolve(rest);
             cost_file = fn_file.clone();
         } else if let Some(rest) = line
             .strip_prefix("fi=")
             .or_else(|| line.strip_prefix("fe="))
         {
-            cost_file = short_file(&files.resolve(rest), root);
+            cost_file = files.resolve(rest);
         } else if let Some(rest) = line.strip_prefix("cfn=") {
             callee = Some(fns.resolve(rest));
         } else if let Some(rest) = line
             .strip_prefix("cfi=")
             .or_else(|| line.strip_prefix("cfl="))
+            .or_else(|| line.strip_prefix("jfi="))
         {
             files.resolve(rest);
+        } else if let Some(rest) = line.strip_prefix("jfn=") {
+            fns.resolve(rest);
         } else if line.starts_with("calls=") {
-            call_cost_next = true;
+            next = Next::CallCost;
+        } else if line.starts_with("jump=") || line.starts_with("jcnd=") {
+            next = Next::JumpSource;
         } else if line.starts_with(|c: char| c.is_ascii_digit() || "+-*".contains(c)) {
+            let kind = std::mem::replace(&mut next, Next::Cost);
+            if kind == Next::JumpSource {
+                continue;
+            }
             let Some(index) = event_index else {
                 bail!("callgrind cost line before the `events:` header");
             };
-            let Some(function) = current_fn.clone() else {
+            let Some(name) = &current_fn else {
                 bail!("callgrind cost line outside a function");
             };
-            let cost = cost_of(line, positions, index)?;
-            if call_cost_next {
-                call_cost_next = false;
-                if callee.as_deref() != Some(function.as_str()) {
-                    *profile.inclusive.entry(function).or_default() += cost;
+            let tokens: Vec<&str> = line.split_whitespace().collect();
+            let cost = match tokens.get(positions + index) {
+                None => 0,
+                Some(tok) => tok
+                    .parse::<u64>()
+                    .with_context(|| format!("bad cost {tok:?} in line {line:?}"))?,
+            };
+            let function = graph.functions.entry(name.clone()).or_default();
+            if kind == Next::CallCost {
+                let Some(callee) = &callee else {
+                    bail!("callgrind `calls=` line without a `cfn=` before it");
+                };
+                if callee != name {
+                    *function.calls.entry(callee.clone()).or_default() += cost;
                 }
-            } else {
-                *profile.inclusive.entry(function.clone()).or_default() += cost;
-                *profile
-                    .self_by_file
-                    .entry(function)
-                    .or_default()
-                    .entry(cost_file.clone())
-                    .or_default() += cost;
+                continue;
             }
+            if let Some(column) = line_column {
+                let token = tokens
+                    .get(column)
+                    .with_context(|| format!("no line number in {line:?}"))?;
+                last_line = line_number(token, last_line)?;
+            }
+            *function
+                .own
+                .entry(SourceLine {
+                    file: cost_file.clone(),
+                    line: last_line,
+                })
+                .or_default() += cost;
         }
-        // Other header lines (version, creator, pid, cmd, part, desc, summary, totals, …)
-        // carry nothing needed here.
+        // Other header lines (version, creator, pid, cmd, part, desc, summary, totals, ob,
+        // cob, …) carry nothing needed here.
     }
     if event_index.is_none() {
         bail!("not a callgrind data file (no `events:` header)");
     }
-    Ok(profile)
+    Ok(graph)
 }
 
-/// Sums the profiles of every callgrind data file in `dir` (one per thread with
+/// The call graph of every callgrind data file in `dir` (one per thread with
 /// `--separate-threads=yes`); `.old` files from earlier runs are skipped.
-pub(crate) fn profile_dir(dir: &Path, event: &str, root: &Path) -> anyhow::Result<Profile> {
-    let root = root.to_string_lossy();
-    let mut total = Profile::default();
-    let mut found = false;
+pub(crate) fn read_dir(dir: &Path, event: &str) -> anyhow::Result<Vec<CallGraph>> {
+    let mut graphs = Vec::new();
     let entries =
         std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
     for entry in entries {
@@ -187,18 +345,22 @@ pub(crate) fn profile_dir(dir: &Path, event: &str, root: &Path) -> anyhow::Resul
         }
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        let profile = parse(&text, event, &root).with_context(|| format!("{}", path.display()))?;
-        total.merge(profile);
-        found = true;
+        graphs.push(parse(&text, event).with_context(|| format!("{}", path.display()))?);
     }
-    if !found {
+    if graphs.is_empty() {
         bail!("no callgrind data file in {}", dir.display());
     }
-    Ok(total)
+    Ok(graphs)
+}
+
+/// The profile of one benchmark's run: its callgrind files in `dir`, measured in the
+/// checkout at `root`.
+pub(crate) fn profile_dir(dir: &Path, event: &str, root: &Path) -> anyhow::Result<Profile> {
+    Ok(Profile::new(&read_dir(dir, event)?, root))
 }
 
 /// The `n` functions whose inclusive count grew most from `base` to `head`, each with the
-/// source files whose (possibly inlined) self cost grew most inside it.
+/// places whose (possibly inlined) self cost grew most inside it.
 pub(crate) fn grew_most(base: &Profile, head: &Profile, n: usize) -> Vec<FunctionDelta> {
     let mut deltas: Vec<FunctionDelta> = head
         .inclusive
@@ -210,7 +372,7 @@ pub(crate) fn grew_most(base: &Profile, head: &Profile, n: usize) -> Vec<Functio
                 base: before,
                 now,
                 delta: now as i64 - before as i64,
-                files: files_that_grew(base, head, function),
+                files: places_that_grew(base, head, function),
             })
         })
         .collect();
@@ -219,18 +381,18 @@ pub(crate) fn grew_most(base: &Profile, head: &Profile, n: usize) -> Vec<Functio
     deltas
 }
 
-fn files_that_grew(base: &Profile, head: &Profile, function: &str) -> Vec<String> {
+fn places_that_grew(base: &Profile, head: &Profile, function: &str) -> Vec<String> {
     let empty = BTreeMap::new();
-    let before = base.self_by_file.get(function).unwrap_or(&empty);
-    let Some(now) = head.self_by_file.get(function) else {
+    let before = base.self_by_place.get(function).unwrap_or(&empty);
+    let Some(now) = head.self_by_place.get(function) else {
         return Vec::new();
     };
-    let mut grown: Vec<(i64, &String)> = now
+    let mut grown: Vec<(i64, &Place)> = now
         .iter()
-        .map(|(file, &c)| {
+        .map(|(place, &c)| {
             (
-                c as i64 - before.get(file).copied().unwrap_or(0) as i64,
-                file,
+                c as i64 - before.get(place).copied().unwrap_or(0) as i64,
+                place,
             )
         })
         .filter(|(d, _)| *d > 0)
@@ -239,7 +401,7 @@ fn files_that_grew(base: &Profile, head: &Profile, function: &str) -> Vec<String
     grown
         .into_iter()
         .take(2)
-        .map(|(d, file)| format!("{file} (+{d})"))
+        .map(|(d, place)| format!("{place} (+{d})"))
         .collect()
 }
 
@@ -250,23 +412,35 @@ mod tests {
     const BASE: &str = include_str!("../../tests/fixtures/bench/callgrind.base.out");
     const HEAD: &str = include_str!("../../tests/fixtures/bench/callgrind.head.out");
 
+    fn profile(text: &str, root: &str) -> Profile {
+        Profile::new(&[parse(text, "Ir").unwrap()], Path::new(root))
+    }
+
+    fn place(file: &str) -> Place {
+        Place {
+            file: file.to_owned(),
+            function: None,
+        }
+    }
+
     #[test]
     fn inclusive_counts_follow_calls() {
-        let p = parse(BASE, "Ir", "/work/x").unwrap();
+        let p = profile(BASE, "/work/x");
         // main: self 10 + 3, calls work (inclusive 120) and helper (7).
         assert_eq!(p.inclusive["main"], 140);
         assert_eq!(p.inclusive["work"], 120);
         assert_eq!(p.inclusive["helper"], 7);
         // Direct recursion is not counted twice.
         assert_eq!(p.inclusive["recurse"], 50);
-        assert_eq!(p.self_by_file["work"]["src/lib.rs"], 100);
-        assert_eq!(p.self_by_file["work"]["src/inlined.rs"], 20);
+        // /work/x does not exist, so its files cannot name functions: the bare file stays.
+        assert_eq!(p.self_by_place["work"][&place("src/lib.rs")], 100);
+        assert_eq!(p.self_by_place["work"][&place("src/inlined.rs")], 20);
     }
 
     #[test]
     fn the_function_that_grew_is_named_with_its_file() {
-        let base = parse(BASE, "Ir", "/work/x").unwrap();
-        let head = parse(HEAD, "Ir", "/work/x").unwrap();
+        let base = profile(BASE, "/work/x");
+        let head = profile(HEAD, "/work/x");
         let grew = grew_most(&base, &head, 5);
         assert_eq!(grew[0].function, "main");
         assert_eq!(grew[1].function, "work");
@@ -275,10 +449,224 @@ mod tests {
         assert!(grew.iter().all(|g| g.function != "helper"));
     }
 
+    /// The checkout whose `src/execute.rs` the breakdown reads.
+    fn checkout() -> String {
+        format!(
+            "{}/tests/fixtures/bench/checkout",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    }
+
+    /// A callgrind file from `body`: `@ROOT` becomes the fixture checkout and `@name` the
+    /// line marked `mark: name` in its `src/execute.rs`.
+    fn callgrind(body: &str) -> String {
+        let root = checkout();
+        let source = std::fs::read_to_string(format!("{root}/src/execute.rs")).unwrap();
+        let mut text = format!(
+            "# callgrind format\nversion: 1\npositions: line\nevents: Ir\n\n{}",
+            body.replace("@ROOT", &root)
+        );
+        for (i, line) in source.lines().enumerate() {
+            if let Some((_, name)) = line.split_once("// mark: ") {
+                text = text.replace(&format!("@{name} "), &format!("{} ", i + 1));
+            }
+        }
+        assert!(!text.contains('@'), "a marker the fixture lacks:\n{text}");
+        text
+    }
+
+    /// The benchmark's closure with `globalrt::execute` and `Global::execute` inlined into
+    /// it, and `finish`, which is not inlined.
+    const INLINED_BASE: &str = "\
+fl=/elsewhere/benches/instructions.rs
+fn=instructions::support::counted
+10 5
+fi=@ROOT/src/execute.rs
+@execute 100
+@Global::execute 200
+fe=/elsewhere/benches/instructions.rs
+11 5
+
+fl=@ROOT/src/execute.rs
+fn=globalrt::execute::finish
+@finish 100
+";
+
+    #[test]
+    fn inlined_workspace_code_is_named_by_its_fn() {
+        type Grew = &'static [(&'static str, &'static [&'static str])];
+        let cases: &[(&str, &str, Grew)] = &[
+            (
+                "the inlined method grew",
+                "\
+fl=/elsewhere/benches/instructions.rs
+fn=instructions::support::counted
+10 5
+fi=@ROOT/src/execute.rs
+@execute 100
+@Global::execute 700
+fe=/elsewhere/benches/instructions.rs
+11 5
+",
+                &[(
+                    "instructions::support::counted",
+                    &["src/execute.rs Global::execute (+500)"],
+                )],
+            ),
+            (
+                "relative lines count from the previous cost line",
+                "\
+fl=/elsewhere/benches/instructions.rs
+fn=instructions::support::counted
+10 5
+fi=@ROOT/src/execute.rs
+@execute 100
+@Global::execute 200
+* 300
++1 200
+fe=/elsewhere/benches/instructions.rs
+11 5
+",
+                &[(
+                    "instructions::support::counted",
+                    &["src/execute.rs Global::execute (+500)"],
+                )],
+            ),
+            (
+                "call lines do not move the relative line",
+                "\
+fl=/elsewhere/benches/instructions.rs
+fn=instructions::support::counted
+10 5
+fi=@ROOT/src/execute.rs
+@execute 100
+@Global::execute 200
+cfn=tokio::runtime::handle::Handle::enter
+calls=1 +40
+* 1000
+* 500
+fe=/elsewhere/benches/instructions.rs
+11 5
+",
+                &[(
+                    "instructions::support::counted",
+                    &["src/execute.rs Global::execute (+500)"],
+                )],
+            ),
+            (
+                "a line outside every fn keeps the bare file",
+                "\
+fl=/elsewhere/benches/instructions.rs
+fn=instructions::support::counted
+10 5
+fi=@ROOT/src/execute.rs
+@execute 100
+@Global::execute 200
+@outside 40
+fe=/elsewhere/benches/instructions.rs
+11 5
+",
+                &[("instructions::support::counted", &["src/execute.rs (+40)"])],
+            ),
+            (
+                "a one-line method between two others",
+                "\
+fl=/elsewhere/benches/instructions.rs
+fn=instructions::support::counted
+10 5
+fi=@ROOT/src/execute.rs
+@execute 100
+@Global::execute 200
+@Global::running_handle 70
+fe=/elsewhere/benches/instructions.rs
+11 5
+",
+                &[(
+                    "instructions::support::counted",
+                    &["src/execute.rs Global::running_handle (+70)"],
+                )],
+            ),
+            (
+                "a file outside the checkout keeps the bare file",
+                "\
+fl=/elsewhere/benches/instructions.rs
+fn=instructions::support::counted
+10 5
+fi=@ROOT/src/execute.rs
+@execute 100
+@Global::execute 200
+fi=/root/.cargo/registry/src/index.crates.io-1/tokio-1.54.1/src/runtime/handle.rs
+86 60
+fe=/elsewhere/benches/instructions.rs
+11 5
+",
+                &[(
+                    "instructions::support::counted",
+                    &["tokio-1.54.1/src/runtime/handle.rs (+60)"],
+                )],
+            ),
+            (
+                "a workspace fn that is not inlined keeps its own name",
+                "\
+fl=/elsewhere/benches/instructions.rs
+fn=instructions::support::counted
+10 5
+fi=@ROOT/src/execute.rs
+@execute 100
+@Global::execute 200
+fe=/elsewhere/benches/instructions.rs
+11 5
+
+fl=@ROOT/src/execute.rs
+fn=globalrt::execute::finish
+@finish 130
+",
+                &[(
+                    "globalrt::execute::finish",
+                    &["src/execute.rs finish (+30)"],
+                )],
+            ),
+        ];
+        let root = checkout();
+        let base = profile(&callgrind(INLINED_BASE), &root);
+        for (case, head, want) in cases {
+            let head = profile(&callgrind(head), &root);
+            let got: Vec<(String, Vec<String>)> = grew_most(&base, &head, 5)
+                .into_iter()
+                .map(|d| (d.function, d.files))
+                .collect();
+            let want: Vec<(String, Vec<String>)> = want
+                .iter()
+                .map(|(f, files)| {
+                    (
+                        (*f).to_owned(),
+                        files.iter().map(|s| (*s).to_owned()).collect(),
+                    )
+                })
+                .collect();
+            assert_eq!(got, want, "{case}");
+        }
+    }
+
+    #[test]
+    fn jump_lines_carry_no_cost() {
+        let text = "positions: line\nevents: Ir\nfl=a.rs\nfn=f\n3 10\njump=2 +4\n+2\n+1 5\n";
+        let graph = parse(text, "Ir").unwrap();
+        let own = &graph.functions["f"].own;
+        let at = |line| SourceLine {
+            file: "a.rs".to_owned(),
+            line,
+        };
+        assert_eq!(own.get(&at(3)), Some(&10));
+        assert_eq!(own.get(&at(4)), Some(&5));
+        assert_eq!(own.len(), 2);
+    }
+
     #[test]
     fn not_callgrind_is_an_error() {
-        assert!(parse("hello\n", "Ir", "/").is_err());
-        assert!(parse("events: Dr\nfn=a\n1 2\n", "Ir", "/").is_err());
+        assert!(parse("hello\n", "Ir").is_err());
+        assert!(parse("events: Dr\nfn=a\n1 2\n", "Ir").is_err());
+        assert!(parse("events: Ir\nfn=a\n-3 2\n", "Ir").is_err());
     }
 
     #[test]
