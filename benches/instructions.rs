@@ -207,8 +207,12 @@ mod support {
     }
 
     /// A scratch directory for the demo's command mix, removed in teardown.
+    ///
+    /// Its name has the same length in every run (the process id zero-padded): the commands
+    /// format and copy paths inside it, and a process id one digit longer counted up to 1,387
+    /// more instructions in global_batch_10.
     pub(crate) fn scratch_dir() -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("globalrt-bench-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("globalrt-bench-{:010}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("benches: cannot create a scratch directory");
         dir
     }

@@ -134,7 +134,7 @@ impl flags::Bench {
             }
         };
         let runs = self.save_runs.max(1);
-        let all = ctx.measure_runs(root, "save", None, runs)?;
+        let all = ctx.measure_runs(root, "save", Side::Head, runs)?;
         let mut benchmarks = BTreeMap::new();
         for first in &all[0].measurements {
             let samples: Vec<u64> = all
@@ -254,19 +254,51 @@ impl Suite {
         &self,
         checkout: &Path,
         label: &str,
-        target_dir: Option<&Path>,
+        side: Side,
         runs: usize,
     ) -> anyhow::Result<Vec<Run>> {
+        let target_dir = self.build_dir(side)?;
         (1..=runs)
             .map(|i| {
                 eprintln!("xtask bench: {label} run {i} of {runs}");
                 let home = self.home(&format!("{label}-{i}"));
                 Ok(Run {
-                    measurements: self.measure(checkout, &home, target_dir)?,
+                    measurements: self.measure(checkout, &home, &target_dir)?,
                     checkout: checkout.to_owned(),
                 })
             })
             .collect()
+    }
+
+    /// Where one side's suite is built, reached through a path of the same length for
+    /// every checkout on every machine: `/tmp/globalrt-bench-<16 hex digits>/<side>`, a
+    /// symlink (named by a hash of this checkout's path) to `target/xtask-bench-build`.
+    ///
+    /// The benchmark binary's path is its `argv[0]`, whose length shifts the process's
+    /// initial stack, and stack alignment changes instruction counts: the naive runtime
+    /// counted 32 instructions fewer when built in a longer target directory. A separate
+    /// directory per side also keeps the base's artifacts from replacing head's: cargo's
+    /// artifact names do not depend on the checkout's path.
+    fn build_dir(&self, side: Side) -> anyhow::Result<PathBuf> {
+        let real = self.root.join("target").join("xtask-bench-build");
+        std::fs::create_dir_all(&real)
+            .with_context(|| format!("cannot create {}", real.display()))?;
+        #[cfg(unix)]
+        {
+            let link = PathBuf::from(format!(
+                "/tmp/globalrt-bench-{:016x}",
+                fnv1a(self.root.to_string_lossy().as_bytes())
+            ));
+            if std::fs::read_link(&link).ok().as_deref() != Some(real.as_path()) {
+                let _ = std::fs::remove_file(&link);
+                std::os::unix::fs::symlink(&real, &link).with_context(|| {
+                    format!("cannot link {} to {}", link.display(), real.display())
+                })?;
+            }
+            Ok(link.join(side.name()))
+        }
+        #[cfg(not(unix))]
+        Ok(real.join(side.name()))
     }
 
     /// Runs the suite once in `checkout` (this workspace or a worktree) and reads its summaries.
@@ -274,7 +306,7 @@ impl Suite {
         &self,
         checkout: &Path,
         home: &Path,
-        target_dir: Option<&Path>,
+        target_dir: &Path,
     ) -> anyhow::Result<Vec<Measurement>> {
         if home.exists() {
             std::fs::remove_dir_all(home)
@@ -292,15 +324,13 @@ impl Suite {
             .arg(format!("--home={}", home.display()))
             .args(self.pinning.runner_args())
             .env("PATH", path)
+            .env("CARGO_TARGET_DIR", target_dir)
             .env_remove("GUNGRAUN_RUNNER")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         if let Some(filter) = &self.filter {
             cmd.arg(format!("*{filter}*"));
-        }
-        if let Some(dir) = target_dir {
-            cmd.env("CARGO_TARGET_DIR", dir);
         }
         let started = std::time::Instant::now();
         let output = cmd
@@ -332,6 +362,30 @@ impl Suite {
         );
         Ok(measurements)
     }
+}
+
+/// Which side of the comparison a build is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Side {
+    Head,
+    Base,
+}
+
+impl Side {
+    /// The build directory's name; both have the same length.
+    fn name(self) -> &'static str {
+        match self {
+            Side::Head => "head",
+            Side::Base => "base",
+        }
+    }
+}
+
+/// 64-bit FNV-1a: a stable, dependency-free hash for naming a directory after a path.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// One run of the suite and the checkout it ran in (source paths in its callgrind files
@@ -459,6 +513,8 @@ impl<'a> Gate<'a> {
             }
             None => None,
         };
+        // Flamegraphs of an earlier run would be read as this run's.
+        let _ = std::fs::remove_dir_all(suite.home("flamegraphs"));
         let mut gate = Gate {
             suite,
             baseline,
@@ -473,7 +529,7 @@ impl<'a> Gate<'a> {
             gate.measure_base(&rev, "base")
                 .map_err(|err| anyhow::anyhow!("cannot measure {rev}: {err:#}"))?;
         }
-        gate.head_runs = suite.measure_runs(root, "head", None, runs)?;
+        gate.head_runs = suite.measure_runs(root, "head", Side::Head, runs)?;
         Ok(gate)
     }
 
@@ -548,7 +604,9 @@ impl<'a> Gate<'a> {
                  against the file alone and have no function breakdown: {err:#}"
             )),
         }
-        let again = self.suite.measure_runs(root, "head-again", None, runs)?;
+        let again = self
+            .suite
+            .measure_runs(root, "head-again", Side::Head, runs)?;
         self.head_runs.extend(again);
         self.notes.push(format!(
             "a regression was suspected, so head was measured {} times and the base {} time(s); \
@@ -586,6 +644,25 @@ impl<'a> Gate<'a> {
                     .notes
                     .push(format!("{}: no function breakdown: {err:#}", row.benchmark)),
             }
+            let svg = self
+                .suite
+                .home("flamegraphs")
+                .join(format!("{}.diff.svg", row.benchmark.replace("::", ".")));
+            let title = format!("{}: base → head (red grew)", row.benchmark);
+            let drawn = flamegraph::write_differential(
+                &b.measurement.output_dir,
+                &h.measurement.output_dir,
+                &title,
+                &svg,
+            );
+            self.notes.push(match drawn {
+                Ok(()) => format!(
+                    "{}: differential flamegraph in {}",
+                    row.benchmark,
+                    svg.display()
+                ),
+                Err(err) => format!("{}: no differential flamegraph: {err:#}", row.benchmark),
+            });
         }
     }
 }
@@ -698,15 +775,7 @@ fn measure_rev(
     label: &str,
     runs: usize,
 ) -> anyhow::Result<Vec<Run>> {
-    // A target directory of its own, kept between runs: cargo's artifact names do not
-    // depend on the checkout's path, so a worktree sharing this checkout's target directory
-    // can link the other checkout's library and measure the wrong code.
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .filter(|d| d.is_absolute())
-        .unwrap_or_else(|| suite.root.join("target"))
-        .join("xtask-bench-base");
-    suite.measure_runs(&worktree.dir, label, Some(&target_dir), runs)
+    suite.measure_runs(&worktree.dir, label, Side::Base, runs)
 }
 
 /// The commit whose code the baseline figures describe: the last commit that changed the
@@ -958,6 +1027,14 @@ mod tests {
             noise(&baseline, &[], 3)["execute_baseline::timer::timer_x10"],
             1.116
         );
+    }
+
+    #[test]
+    fn fnv1a_matches_the_reference_values() {
+        // From the FNV reference test suite.
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a(b"foobar"), 0x8594_4171_f739_67e8);
     }
 
     #[test]

@@ -26,7 +26,6 @@ const MIN_SHARE: f64 = 1e-4;
 /// Writes an SVG differential flamegraph of instructions (`Ir`) from `base_dir` to
 /// `head_dir`, each a gungraun output directory of one benchmark (one callgrind file per
 /// thread), to `out`.
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn write_differential(
     base_dir: &Path,
     head_dir: &Path,

@@ -12,7 +12,7 @@
 //! same priority keeps the CPU, and the woken thread queues behind it, so the interleaving
 //! is the same in every run; only decisions that read the clock (tokio's timer wheel) can
 //! still differ. Measured over 10 runs: global_one_command 35.7% → 0.08%, FIFO on two CPUs
-//! or one CPU without FIFO helped far less (ARCHITECTURE.md has the table).
+//! or one CPU without FIFO helped far less (README.md has the table).
 //!
 //! Setting a real-time policy needs root or `RLIMIT_RTPRIO` ≥ 1; without it the suite runs
 //! unpinned, the environment fingerprint says so, and the gate never compares a pinned
@@ -40,7 +40,8 @@ impl Pinning {
             .ok_or_else(|| "cannot read Cpus_allowed_list from /proc/self/status".to_owned())
             .and_then(|cpu| {
                 let arch = std::env::consts::ARCH;
-                let probes: [&[&str]; 3] = [
+                let probes: [&[&str]; 4] = [
+                    &["env", "--unset=GUNGRAUN_TR_HOME", "true"],
                     &["chrt", "--fifo", "1", "true"],
                     &["taskset", "--cpu-list", &cpu.to_string(), "true"],
                     &["setarch", arch, "--addr-no-randomize", "true"],
@@ -67,11 +68,21 @@ impl Pinning {
 
     /// gungraun runner arguments that start Valgrind through the wrappers, one token per
     /// `--tool-runner-args` so that nothing is split on spaces.
+    ///
+    /// The chain starts with `env --unset` of the variables gungraun gives a tool runner:
+    /// they would reach the benchmark process, and their values (output paths, the
+    /// checkout's root) change the size of its initial stack, which moved the naive
+    /// runtime's count by up to 75 instructions between checkouts.
     pub(crate) fn runner_args(&self) -> Vec<String> {
         let Ok(cpu) = &self.cpu else {
             return Vec::new();
         };
         let wrapper = [
+            "--unset=GUNGRAUN_TR_DEST_DIR",
+            "--unset=GUNGRAUN_TR_HOME",
+            "--unset=GUNGRAUN_TR_WORKSPACE_ROOT",
+            "--unset=GUNGRAUN_ALLOW_ASLR",
+            "chrt",
             "--fifo",
             "1",
             "taskset",
@@ -82,7 +93,7 @@ impl Pinning {
             "--addr-no-randomize",
         ]
         .map(|arg| format!("--tool-runner-args={arg}"));
-        std::iter::once("--tool-runner=chrt".to_owned())
+        std::iter::once("--tool-runner=env".to_owned())
             .chain(wrapper)
             .collect()
     }
@@ -128,7 +139,7 @@ mod tests {
     fn pinned_runs_wrap_valgrind_one_token_at_a_time() {
         let pinned = Pinning { cpu: Ok(1) };
         let args = pinned.runner_args();
-        assert_eq!(args[0], "--tool-runner=chrt");
+        assert_eq!(args[0], "--tool-runner=env");
         let tokens: Vec<&str> = args[1..]
             .iter()
             .map(|a| a.strip_prefix("--tool-runner-args=").unwrap())
@@ -136,6 +147,11 @@ mod tests {
         assert_eq!(
             tokens,
             [
+                "--unset=GUNGRAUN_TR_DEST_DIR",
+                "--unset=GUNGRAUN_TR_HOME",
+                "--unset=GUNGRAUN_TR_WORKSPACE_ROOT",
+                "--unset=GUNGRAUN_ALLOW_ASLR",
+                "chrt",
                 "--fifo",
                 "1",
                 "taskset",
