@@ -7,7 +7,7 @@
 //! and the workspace `fn` is never named. With `--dump-instr=yes` each cost line carries
 //! the instruction's address, and the debug info at that address lists every frame of the
 //! inline chain: the innermost one written in the measured checkout is where the cost
-//! belongs (`src/naive.rs:23`, the `black_box` call inside `naive::execute`).
+//! belongs (the line in `src/naive.rs` that calls `black_box`, inside `naive::execute`).
 //!
 //! Callgrind writes an address relative to its object's load bias, so it is the ELF's own
 //! virtual address and needs no adjusting. The binary is read after the run, so it may have
