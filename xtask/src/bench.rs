@@ -322,6 +322,9 @@ impl Suite {
             .args(["bench", "--package", "globalrt", "--bench", BENCH, "--"])
             .arg("--output-format=json")
             .arg(format!("--home={}", home.display()))
+            // Instruction addresses on cost lines, so the breakdown can read inline chains;
+            // the counts themselves do not change.
+            .arg("--callgrind-args=--dump-instr=yes")
             .args(self.pinning.runner_args())
             .env("PATH", path)
             .env("CARGO_TARGET_DIR", target_dir)

@@ -4,8 +4,9 @@
 //!
 //! Parsing the data files rather than `callgrind_annotate`'s text keeps this independent of
 //! the annotate script's layout, which changes between Valgrind versions. Handled: name
-//! compression (`(id) name`, `(id)`), any number of position columns, line numbers relative
-//! to the previous cost line (`+N`, `-N`, `*`), `fi=`/`fe=` inlined file switches, `calls=`
+//! compression (`(id) name`, `(id)`), any number of position columns (`instr` and `line`
+//! are read), positions relative to the previous cost line's (`+N`, `-N`, `*`), `ob=`
+//! object switches, `fi=`/`fe=` inlined file switches, `calls=`
 //! lines (the next line is the call's inclusive cost) and `jump=`/`jcnd=` lines (the next
 //! line is a bare position). A function's inclusive count is its self cost plus the cost of
 //! its calls to *other* functions, summed over every thread's file, so direct recursion is
@@ -15,8 +16,15 @@
 //! written at but not its function: for the checkout's own files, [`enclosing_fn`] names the
 //! `fn` around the line, so code of `globalrt::execute` inlined into a benchmark's closure is
 //! reported as `src/execute.rs Global::execute`, not as the closure.
+//!
+//! Callgrind gives only the innermost inlined frame's line, though: a `black_box` loop
+//! added to an inlined workspace `fn` would be reported as `library/core/src/hint.rs`. With
+//! `--dump-instr=yes` a cost line also carries its instruction's address, and
+//! [`inline_chain`] reads the binary's inline chain there, so the cost is charged to the
+//! innermost line written in the checkout (`src/naive.rs execute`).
 
 mod enclosing_fn;
+mod inline_chain;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -26,18 +34,21 @@ use anyhow::{Context, bail};
 
 use super::compare::FunctionDelta;
 use enclosing_fn::FnLines;
+use inline_chain::Binaries;
 
 /// One callgrind data file (one thread): each function's own cost and its calls.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct CallGraph {
     pub(crate) functions: BTreeMap<String, Function>,
+    /// The objects (`ob=`) that [`Instr::object`] indexes.
+    pub(crate) objects: Vec<String>,
 }
 
 /// A function's costs in one [`CallGraph`].
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Function {
-    /// Self cost per source line; inlined code keeps the file and line it was written at.
-    pub(crate) own: BTreeMap<SourceLine, u64>,
+    /// Self cost per site; inlined code keeps the file and line it was written at.
+    pub(crate) own: BTreeMap<Site, u64>,
     /// Inclusive cost of the calls to each other function. Calls to itself are left out:
     /// the inner activation's costs are already in this function's own and calls.
     pub(crate) calls: BTreeMap<String, u64>,
@@ -53,6 +64,24 @@ impl Function {
     pub(crate) fn inclusive(&self) -> u64 {
         self.own_cost() + self.calls.values().sum::<u64>()
     }
+}
+
+/// Where self cost was spent, as callgrind records it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Site {
+    /// The innermost inlined frame's position.
+    pub(crate) at: SourceLine,
+    /// The instruction, when the file has an `instr` position column (`--dump-instr=yes`).
+    pub(crate) instr: Option<Instr>,
+}
+
+/// An instruction: its address in the object it belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Instr {
+    /// Index into [`CallGraph::objects`].
+    pub(crate) object: usize,
+    /// The object's own virtual address (callgrind leaves out the load bias).
+    pub(crate) address: u64,
 }
 
 /// A source position as the debug info gives it.
@@ -90,15 +119,26 @@ impl fmt::Display for Place {
 
 impl Profile {
     /// Sums the threads' call graphs of one run in the checkout at `root`, whose sources
-    /// name the functions of inlined code.
+    /// name the functions of inlined code, and whose binaries give the inline chain of an
+    /// instruction.
     pub(crate) fn new(graphs: &[CallGraph], root: &Path) -> Profile {
         let mut checkout = Checkout::new(root);
+        let mut binaries = Binaries::default();
         let mut profile = Profile::default();
         for graph in graphs {
             for (name, function) in &graph.functions {
                 *profile.inclusive.entry(name.clone()).or_default() += function.inclusive();
                 let places = profile.self_by_place.entry(name.clone()).or_default();
-                for (at, &cost) in &function.own {
+                for (site, &cost) in &function.own {
+                    let inlined_from = site.instr.and_then(|instr| {
+                        binaries.workspace_line(
+                            &graph.objects[instr.object],
+                            instr.address,
+                            &site.at,
+                            &checkout.root,
+                        )
+                    });
+                    let at = inlined_from.as_ref().unwrap_or(&site.at);
                     *places.entry(checkout.place(at)).or_default() += cost;
                 }
             }
@@ -203,18 +243,25 @@ enum Next {
     JumpSource,
 }
 
-/// A line-number column: absolute, or relative to the previous cost line's (`+N`, `-N`, `*`).
-fn line_number(token: &str, last: usize) -> anyhow::Result<usize> {
-    let bad = || format!("bad line number {token:?}");
+/// A position column (`line` or `instr`): absolute, or relative to the previous cost line's
+/// (`+N`, `-N`, `*`); a number is decimal or `0x` hexadecimal.
+fn subposition(token: &str, last: u64) -> anyhow::Result<u64> {
+    let bad = || format!("bad position {token:?}");
+    let number = |n: &str| {
+        match n.strip_prefix("0x") {
+            Some(hex) => u64::from_str_radix(hex, 16),
+            None => n.parse::<u64>(),
+        }
+        .with_context(bad)
+    };
     Ok(if token == "*" {
         last
     } else if let Some(n) = token.strip_prefix('+') {
-        last + n.parse::<usize>().with_context(bad)?
+        last.checked_add(number(n)?).with_context(bad)?
     } else if let Some(n) = token.strip_prefix('-') {
-        last.checked_sub(n.parse::<usize>().with_context(bad)?)
-            .with_context(bad)?
+        last.checked_sub(number(n)?).with_context(bad)?
     } else {
-        token.parse::<usize>().with_context(bad)?
+        number(token)?
     })
 }
 
@@ -223,18 +270,23 @@ pub(crate) fn parse(text: &str, event: &str) -> anyhow::Result<CallGraph> {
     // Without a `positions:` header, a position is a line number alone.
     let mut positions = 1usize;
     let mut line_column = Some(0);
+    let mut instr_column = None;
     let mut event_index = None;
     let mut fns = Names::default();
     let mut files = Names::default();
+    let mut objects = Names::default();
     let mut graph = CallGraph::default();
+    let mut object: Option<usize> = None;
     let mut current_fn: Option<String> = None;
     let mut fn_file = String::new();
     let mut cost_file = String::new();
     let mut callee: Option<String> = None;
     let mut next = Next::Cost;
     // Callgrind writes a relative line against the last *self cost* line of the function;
-    // call and jump lines do not move it, and it starts from 0 at each `fn=`.
-    let mut last_line = 0usize;
+    // call and jump lines do not move it, and it starts from 0 at each `fn=`. Likewise the
+    // address.
+    let mut last_line = 0u64;
+    let mut last_address = 0u64;
 
     for line in text.lines() {
         let line = line.trim_end();
@@ -245,6 +297,7 @@ pub(crate) fn parse(text: &str, event: &str) -> anyhow::Result<CallGraph> {
             let columns: Vec<&str> = rest.split_whitespace().collect();
             positions = columns.len().max(1);
             line_column = columns.iter().position(|c| *c == "line");
+            instr_column = columns.iter().position(|c| *c == "instr");
         } else if let Some(rest) = line.strip_prefix("events:") {
             event_index = rest.split_whitespace().position(|e| e == event);
             if event_index.is_none() {
@@ -255,6 +308,20 @@ pub(crate) fn parse(text: &str, event: &str) -> anyhow::Result<CallGraph> {
             cost_file = fn_file.clone();
             callee = None;
             last_line = 0;
+            last_address = 0;
+        } else if let Some(rest) = line.strip_prefix("ob=") {
+            let name = objects.resolve(rest);
+            object = Some(
+                match graph.objects.iter().position(|known| *known == name) {
+                    Some(index) => index,
+                    None => {
+                        graph.objects.push(name);
+                        graph.objects.len() - 1
+                    }
+                },
+            );
+        } else if let Some(rest) = line.strip_prefix("cob=") {
+            objects.resolve(rest);
         } else if let Some(rest) = line.strip_prefix("fl=") {
             fn_file = files.resolve(rest);
             cost_file = fn_file.clone();
@@ -305,22 +372,30 @@ pub(crate) fn parse(text: &str, event: &str) -> anyhow::Result<CallGraph> {
                 }
                 continue;
             }
-            if let Some(column) = line_column {
-                let token = tokens
-                    .get(column)
-                    .with_context(|| format!("no line number in {line:?}"))?;
-                last_line = line_number(token, last_line)?;
+            let column = |index: usize| {
+                tokens
+                    .get(index)
+                    .with_context(|| format!("no position {index} in {line:?}"))
+            };
+            if let Some(index) = line_column {
+                last_line = subposition(column(index)?, last_line)?;
             }
-            *function
-                .own
-                .entry(SourceLine {
-                    file: cost_file.clone(),
-                    line: last_line,
-                })
-                .or_default() += cost;
+            let mut instr = None;
+            if let Some(index) = instr_column {
+                last_address = subposition(column(index)?, last_address)?;
+                instr = object.map(|object| Instr {
+                    object,
+                    address: last_address,
+                });
+            }
+            let at = SourceLine {
+                file: cost_file.clone(),
+                line: usize::try_from(last_line).with_context(|| format!("line {last_line}"))?,
+            };
+            *function.own.entry(Site { at, instr }).or_default() += cost;
         }
-        // Other header lines (version, creator, pid, cmd, part, desc, summary, totals, ob,
-        // cob, …) carry nothing needed here.
+        // Other header lines (version, creator, pid, cmd, part, desc, summary, totals, …)
+        // carry nothing needed here.
     }
     if event_index.is_none() {
         bail!("not a callgrind data file (no `events:` header)");
@@ -408,6 +483,7 @@ fn places_that_grew(base: &Profile, head: &Profile, function: &str) -> Vec<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     const BASE: &str = include_str!("../../tests/fixtures/bench/callgrind.base.out");
     const HEAD: &str = include_str!("../../tests/fixtures/bench/callgrind.head.out");
@@ -653,13 +729,196 @@ fn=globalrt::execute::finish
         let text = "positions: line\nevents: Ir\nfl=a.rs\nfn=f\n3 10\njump=2 +4\n+2\n+1 5\n";
         let graph = parse(text, "Ir").unwrap();
         let own = &graph.functions["f"].own;
-        let at = |line| SourceLine {
-            file: "a.rs".to_owned(),
-            line,
+        let at = |line| Site {
+            at: SourceLine {
+                file: "a.rs".to_owned(),
+                line,
+            },
+            instr: None,
         };
         assert_eq!(own.get(&at(3)), Some(&10));
         assert_eq!(own.get(&at(4)), Some(&5));
         assert_eq!(own.len(), 2);
+    }
+
+    #[test]
+    fn instruction_addresses_are_read_with_their_object() {
+        let text = "\
+positions: instr line
+events: Ir
+ob=(1) /bin/a
+fl=a.rs
+fn=f
+0x1000 3 10
++4 * 5
+cob=(2) /lib/b.so
+cfn=g
+calls=1 0x20 7
+* * 100
++2 +1 1
+ob=(2)
+fn=h
+0x30 9 2
+-16 -1 3
+ob=(1)
+fn=k
+0x1010 4 1
+";
+        let graph = parse(text, "Ir").unwrap();
+        assert_eq!(graph.objects, ["/bin/a", "/lib/b.so"]);
+        let own = |function: &str| -> Vec<(u64, usize, usize, u64)> {
+            graph.functions[function]
+                .own
+                .iter()
+                .map(|(site, &cost)| {
+                    let instr = site.instr.unwrap();
+                    (instr.address, instr.object, site.at.line, cost)
+                })
+                .collect()
+        };
+        // The call's cost line moves neither the address nor the line.
+        assert_eq!(
+            own("f"),
+            [(0x1000, 0, 3, 10), (0x1004, 0, 3, 5), (0x1006, 0, 4, 1)]
+        );
+        assert_eq!(own("h"), [(0x20, 1, 8, 3), (0x30, 1, 9, 2)]);
+        assert_eq!(own("k"), [(0x1010, 0, 4, 1)]);
+        assert_eq!(graph.functions["f"].calls["g"], 100);
+    }
+
+    /// `tests/fixtures/bench/inlined/src/main.rs`, compiled with rustc with debug info into
+    /// a scratch directory that is removed when this is dropped: std's `black_box` inlined
+    /// into `grown`, inlined into `measured`.
+    struct Inlined {
+        /// The checkout that the fixture's sources lie in.
+        root: String,
+        work: PathBuf,
+        exe: PathBuf,
+    }
+
+    impl Inlined {
+        fn compile(name: &str) -> Inlined {
+            let root = format!(
+                "{}/tests/fixtures/bench/inlined",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let work =
+                std::env::temp_dir().join(format!("xtask-inlined-{name}-{}", std::process::id()));
+            std::fs::create_dir_all(&work).unwrap();
+            let exe = work.join("inlined");
+            let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+            let status = std::process::Command::new(rustc)
+                .args(["--edition", "2024", "-C", "opt-level=2", "-g", "-o"])
+                .arg(&exe)
+                .arg(format!("{root}/src/main.rs"))
+                .status()
+                .unwrap();
+            assert!(status.success(), "compiling the fixture");
+            Inlined { root, work, exe }
+        }
+    }
+
+    impl Drop for Inlined {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.work);
+        }
+    }
+
+    /// Callgrind records `hint.rs` for the `black_box` loop's instructions; the binary's
+    /// inline chain names `grown`.
+    #[test]
+    fn inlined_std_code_is_charged_to_the_checkout_fn_it_was_inlined_from() {
+        let fixture = Inlined::compile("chain");
+        let root = &fixture.root;
+        // A `black_box` instruction inside `measured`, found by symbol and line table alone.
+        let loader = addr2line::Loader::new(&fixture.exe).unwrap();
+        let text = loader.get_section_range(b".text").unwrap();
+        let (address, hint) = loader
+            .find_location_range(text.begin, text.end)
+            .unwrap()
+            .find_map(|(address, _, location)| {
+                let file = location.file?;
+                let in_measured = loader.find_symbol(address)?.contains("measured");
+                let hint = SourceLine {
+                    file: file.to_owned(),
+                    line: location.line.unwrap_or(0) as usize,
+                };
+                (in_measured && file.ends_with("core/src/hint.rs")).then_some((address, hint))
+            })
+            .expect("black_box inlined into `measured`");
+        let exe = fixture.exe.to_string_lossy().into_owned();
+        let cases = [
+            (
+                "the chain names the checkout fn",
+                exe.as_str(),
+                hint.line,
+                Some("src/main.rs grown"),
+            ),
+            (
+                "a binary that no longer matches the line callgrind recorded",
+                exe.as_str(),
+                hint.line + 1,
+                None,
+            ),
+            (
+                "an object that cannot be read",
+                "/nonexistent/inlined",
+                hint.line,
+                None,
+            ),
+        ];
+        for (case, object, line, want) in cases {
+            let callgrind = format!(
+                "positions: instr line\nevents: Ir\nob={object}\nfl={root}/src/main.rs\n\
+                 fn=inlined::measured\nfi={}\n{address:#x} {line} 500\n",
+                hint.file
+            );
+            let profile = profile(&callgrind, root);
+            let places: Vec<String> = profile.self_by_place["inlined::measured"]
+                .keys()
+                .map(Place::to_string)
+                .collect();
+            let bare = short_file(&hint.file, root);
+            assert_eq!(places, [want.unwrap_or(&bare)], "{case}");
+        }
+    }
+
+    /// End to end: callgrind's own output for the fixture, positions compressed as by
+    /// default, with the binary loaded where Valgrind puts it. Ignored by default: it needs
+    /// Valgrind. Run it with `cargo test -p xtask -- --ignored`.
+    #[test]
+    #[ignore = "needs Valgrind; run with `cargo test -p xtask -- --ignored`"]
+    fn callgrind_output_of_inlined_code_names_the_checkout_fn() {
+        let fixture = Inlined::compile("valgrind");
+        // `measured` loops once per argument.
+        let status = std::process::Command::new("valgrind")
+            .args(["--tool=callgrind", "--dump-instr=yes"])
+            .arg(format!(
+                "--callgrind-out-file={}",
+                fixture.work.join("callgrind.out").display()
+            ))
+            .arg(&fixture.exe)
+            .args(std::iter::repeat_n("x", 200))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "valgrind");
+        let graphs = read_dir(&fixture.work, "Ir").unwrap();
+        let profile = Profile::new(&graphs, Path::new(&fixture.root));
+        let (_, measured) = profile
+            .self_by_place
+            .iter()
+            .find(|(name, _)| name.ends_with("::measured"))
+            .expect("`measured` in the callgrind file");
+        let grown = Place {
+            file: "src/main.rs".to_owned(),
+            function: Some("grown".to_owned()),
+        };
+        let all: u64 = measured.values().sum();
+        // Nearly all of it is the loop; a few compiler-made instructions without a line in
+        // the checkout may stay with std's files.
+        assert!(measured[&grown] * 10 > all * 9, "{measured:?}");
     }
 
     #[test]
