@@ -55,11 +55,27 @@ where
     match Handle::try_current().map(|outer| outer.runtime_flavor()) {
         // A plain thread, or one only holding a runtime *context* (spawn_blocking,
         // `Runtime::enter`): nothing else runs here, so park this thread.
-        Err(_) => block_on(handle, future),
-        // A multi-thread runtime's worker or `block_on` thread: `block_in_place` hands the
-        // worker's queue to another thread first, so that runtime keeps running; outside a
-        // worker it just calls the closure.
-        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(|| block_on(handle, future)),
+        Err(_) => block_on(handle, future, Parker::new()),
+        // A thread of a multi-thread runtime. A worker that holds its core has a queue
+        // of other tasks: `block_in_place` hands it to another thread first, so that
+        // runtime keeps running. Any other thread (the one in `Runtime::block_on`, a
+        // `LocalSet` driven there, a worker already inside `block_in_place`) has no
+        // queue to hand off, and `block_in_place` would panic inside a `LocalSet`, so
+        // park it directly, outside the coop budget of the task or `block_on` it is in
+        // (as `block_in_place` would): a spent budget would make every tokio resource
+        // return `Pending` forever.
+        Ok(RuntimeFlavor::MultiThread) => {
+            let parker = Parker::new();
+            if parker.holds_worker_core() {
+                tokio::task::block_in_place(|| block_on(handle, future, parker))
+            } else {
+                block_on(
+                    handle,
+                    pin!(tokio::task::coop::unconstrained(future)),
+                    parker,
+                )
+            }
+        }
         // A current_thread runtime (`#[tokio::test]`, `flavor = "current_thread"`), or a
         // flavour this version does not know: this thread is the runtime's only driver and
         // tokio may defer wake-ups to it, so blocking it could deadlock. Drive the future on
@@ -67,7 +83,7 @@ where
         Ok(_) => thread::scope(|scope| {
             thread::Builder::new()
                 .name("globalrt-scoped".to_owned())
-                .spawn_scoped(scope, || block_on(handle, future))
+                .spawn_scoped(scope, || block_on(handle, future, Parker::new()))
                 .expect(
                     "globalrt: cannot spawn a helper thread to wait on a current_thread runtime",
                 )
@@ -79,12 +95,9 @@ where
 
 /// A minimal executor: poll, park until woken, repeat. Timers and I/O are driven by the
 /// shared runtime's workers; `Handle::enter` makes `tokio::spawn` and friends find it.
-fn block_on<F: Future>(handle: &Handle, mut future: Pin<&mut F>) -> F::Output {
+/// `parker` must have been created on this thread.
+fn block_on<F: Future>(handle: &Handle, mut future: Pin<&mut F>, parker: Arc<Parker>) -> F::Output {
     let _context = handle.enter();
-    let parker = Arc::new(Parker {
-        thread: thread::current(),
-        notified: AtomicBool::new(false),
-    });
     let waker = Waker::from(Arc::clone(&parker));
     let mut cx = Context::from_waker(&waker);
     loop {
@@ -102,10 +115,31 @@ struct Parker {
 }
 
 impl Parker {
+    fn new() -> Arc<Self> {
+        Arc::new(Parker {
+            thread: thread::current(),
+            notified: AtomicBool::new(false),
+        })
+    }
+
     fn park(&self) {
         while !self.notified.swap(false, Ordering::Acquire) {
             thread::park();
         }
+    }
+
+    /// Whether this thread is a multi-thread runtime's worker holding its core, the one
+    /// case where `block_in_place` is needed (and cannot panic).
+    ///
+    /// tokio has no public query for this, but `yield_now` shows it: a worker with a core
+    /// defers the wake-up to its queue, and everywhere else (a thread in `block_on` or in
+    /// a `LocalSet`, a worker inside `block_in_place`, a plain thread) it wakes at once.
+    /// A deferred wake-up reaches this parker later and costs one spare poll.
+    fn holds_worker_core(self: &Arc<Self>) -> bool {
+        let waker = Waker::from(Arc::clone(self));
+        let mut probe = pin!(tokio::task::yield_now());
+        let _ = probe.as_mut().poll(&mut Context::from_waker(&waker));
+        !self.notified.swap(false, Ordering::Acquire)
     }
 }
 

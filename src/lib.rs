@@ -37,9 +37,20 @@
 //! | calling context | strategy when pending | extra cost over a plain `block_on` |
 //! |---|---|---|
 //! | plain thread, `spawn_blocking`, after `Runtime::enter` | park the calling thread until woken | the first no-op poll |
-//! | multi-thread runtime: `#[tokio::main]`, a worker task | `tokio::task::block_in_place`, then park | the worker's queue is handed to another thread |
-//! | current_thread runtime: `#[tokio::test]`, `flavor = "current_thread"` | drive it on a scoped helper thread | one thread spawn and join |
+//! | multi-thread runtime worker: a task, `#[tokio::main]`'s spawned tasks | `tokio::task::block_in_place`, then park | the worker's queue is handed to another thread |
+//! | multi-thread runtime, other threads: the `#[tokio::main]` body (`Runtime::block_on`, `Handle::block_on`), a `LocalSet` there (`run_until`, `spawn_local`), a worker inside `block_in_place` | park the calling thread, outside the caller's coop budget | one `yield_now` poll to tell it from a worker |
+//! | current_thread runtime: `#[tokio::test]`, `flavor = "current_thread"`, a `LocalSet` there | drive it on a scoped helper thread | one thread spawn and join |
 //! | nested inside another `execute` | as for the thread it runs on | none beyond the above |
+//!
+//! tokio's `block_in_place` panics inside a `LocalSet`, so `execute` calls it only on a
+//! worker that holds its run queue, which it recognises by tokio deferring a `yield_now`
+//! wake-up there (tokio has no public query for it).
+//!
+//! `execute` blocks its calling thread, like any synchronous call. A future that waits
+//! for work only that thread would do — a task of the current_thread runtime or of the
+//! `LocalSet` `execute` is called from, e.g. awaiting a `spawn_local` task's `JoinHandle`
+//! — can never finish: that is a deadlock of the caller's design, not a context
+//! `execute` can serve. Spawn such work on the shared runtime ([`spawn`]) instead.
 //!
 //! The future runs on the calling thread (or the helper) while the shared runtime's
 //! workers drive its timers and I/O, so it needs no `'static` bound and may borrow

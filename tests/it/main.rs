@@ -23,3 +23,28 @@ pub(crate) async fn yield_many(times: u32) -> u32 {
     }
     times
 }
+
+/// Runs `body` on its own thread and fails the test if it has not finished within 10 s,
+/// so a deadlock is a failure with a message instead of a hung test run. A panic in
+/// `body` is resumed here with its payload.
+pub(crate) fn with_watchdog<T: Send + 'static>(
+    name: &str,
+    body: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = std::thread::Builder::new()
+        .name(format!("watchdog:{name}"))
+        .spawn(move || {
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
+            let _ = tx.send(result);
+        })
+        .unwrap();
+    match rx.recv_timeout(std::time::Duration::from_secs(10)) {
+        Ok(Ok(value)) => {
+            thread.join().unwrap();
+            value
+        }
+        Ok(Err(payload)) => std::panic::resume_unwind(payload),
+        Err(_) => panic!("{name}: did not finish within 10 s (deadlock or hang)"),
+    }
+}
