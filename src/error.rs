@@ -39,7 +39,8 @@ pub enum ErrorKind {
     },
     /// The operating system refused to build the runtime (e.g. threads could not be spawned).
     Build,
-    /// [`shutdown`](crate::shutdown) was called; the shared runtime no longer runs futures.
+    /// [`shutdown`](crate::shutdown) was called, before or during the call; the shared
+    /// runtime no longer runs futures.
     ShutDown,
     /// The future panicked; the payload's message is in the error's text.
     Panicked,

@@ -6,11 +6,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
+use std::time::Duration;
 
 use tokio::runtime::{Handle, RuntimeFlavor};
 
 use crate::error::{Error, ErrorKind};
-use crate::global::{GLOBAL, Global};
+use crate::global::{GLOBAL, Global, in_flight_shut_down_error};
 
 impl Global {
     /// Runs `future` to completion on this thread, inside the shared runtime's context.
@@ -37,7 +38,7 @@ impl Global {
                 return Ok(output);
             }
         }
-        Ok(finish(handle, future))
+        finish(self, handle, future)
     }
 }
 
@@ -47,7 +48,7 @@ impl Global {
 /// before it parks: futures register the waker of their latest poll.
 #[cold]
 #[inline(never)]
-fn finish<F>(handle: &Handle, future: Pin<&mut F>) -> F::Output
+fn finish<F>(global: &Global, handle: &Handle, future: Pin<&mut F>) -> Result<F::Output, Error>
 where
     F: Future + Send,
     F::Output: Send,
@@ -55,7 +56,7 @@ where
     match Handle::try_current().map(|outer| outer.runtime_flavor()) {
         // A plain thread, or one only holding a runtime *context* (spawn_blocking,
         // `Runtime::enter`): nothing else runs here, so park this thread.
-        Err(_) => block_on(handle, future, Parker::new()),
+        Err(_) => block_on(global, handle, future, Parker::new()),
         // A thread of a multi-thread runtime. A worker that holds its core has a queue
         // of other tasks: `block_in_place` hands it to another thread first, so that
         // runtime keeps running. Any other thread (the one in `Runtime::block_on`, a
@@ -67,9 +68,10 @@ where
         Ok(RuntimeFlavor::MultiThread) => {
             let parker = Parker::new();
             if parker.holds_worker_core() {
-                tokio::task::block_in_place(|| block_on(handle, future, parker))
+                tokio::task::block_in_place(|| block_on(global, handle, future, parker))
             } else {
                 block_on(
+                    global,
                     handle,
                     pin!(tokio::task::coop::unconstrained(future)),
                     parker,
@@ -83,7 +85,7 @@ where
         Ok(_) => thread::scope(|scope| {
             thread::Builder::new()
                 .name("globalrt-scoped".to_owned())
-                .spawn_scoped(scope, || block_on(handle, future, Parker::new()))
+                .spawn_scoped(scope, || block_on(global, handle, future, Parker::new()))
                 .expect(
                     "globalrt: cannot spawn a helper thread to wait on a current_thread runtime",
                 )
@@ -96,17 +98,32 @@ where
 /// A minimal executor: poll, park until woken, repeat. Timers and I/O are driven by the
 /// shared runtime's workers; `Handle::enter` makes `tokio::spawn` and friends find it.
 /// `parker` must have been created on this thread.
-fn block_on<F: Future>(handle: &Handle, mut future: Pin<&mut F>, parker: Arc<Parker>) -> F::Output {
+///
+/// Once [`shutdown`](crate::shutdown) has begun, the call stops polling and fails with
+/// [`ErrorKind::ShutDown`]: the runtime's timers, I/O and tasks are going away, so the
+/// future might never be woken again.
+fn block_on<F: Future>(
+    global: &Global,
+    handle: &Handle,
+    mut future: Pin<&mut F>,
+    parker: Arc<Parker>,
+) -> Result<F::Output, Error> {
     let _context = handle.enter();
     let waker = Waker::from(Arc::clone(&parker));
     let mut cx = Context::from_waker(&waker);
     loop {
         if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
+            return Ok(output);
         }
-        parker.park();
+        if global.is_shut_down() {
+            return Err(in_flight_shut_down_error());
+        }
+        parker.park(global);
     }
 }
+
+/// How often a parked call looks whether `shutdown` has begun, when nothing wakes it.
+const SHUTDOWN_CHECK: Duration = Duration::from_millis(50);
 
 /// One per `block_on` call, so nested calls on one thread never steal each other's wake-ups.
 struct Parker {
@@ -122,9 +139,14 @@ impl Parker {
         })
     }
 
-    fn park(&self) {
+    /// Parks until woken, or until `shutdown` has begun: `shutdown` does not know the
+    /// parked calls, so they look at its flag every [`SHUTDOWN_CHECK`].
+    fn park(&self, global: &Global) {
         while !self.notified.swap(false, Ordering::Acquire) {
-            thread::park();
+            if global.is_shut_down() {
+                return;
+            }
+            thread::park_timeout(SHUTDOWN_CHECK);
         }
     }
 
@@ -170,7 +192,8 @@ impl Wake for Parker {
 /// - If the future panics: the panic is resumed in the caller with its original payload,
 ///   and the shared runtime stays usable. Use [`try_execute`] to get an [`Error`] instead.
 /// - If the shared runtime cannot be built (a bad [`WORKER_THREADS_ENV`](crate::WORKER_THREADS_ENV)
-///   value, the OS refusing threads) or was [`shutdown`](crate::shutdown); the message says which.
+///   value, the OS refusing threads) or was [`shutdown`](crate::shutdown), also when that
+///   happens while this call is running; the message says which.
 ///
 /// # Example
 ///
@@ -189,10 +212,21 @@ where
     F: Future + Send,
     F::Output: Send,
 {
-    match GLOBAL.execute(future) {
-        Ok(output) => output,
-        Err(err) => fail(err),
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| GLOBAL.execute(future))) {
+        Ok(Ok(output)) => output,
+        Ok(Err(err)) => fail(err),
+        Err(payload) => fail_or_resume(payload),
     }
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn fail_or_resume(payload: Box<dyn std::any::Any + Send>) -> ! {
+    if GLOBAL.is_shut_down() {
+        panic!("{}", in_flight_shut_down_error())
+    }
+    std::panic::resume_unwind(payload)
 }
 
 #[cold]
@@ -210,7 +244,8 @@ fn fail(err: Error) -> ! {
 /// # Errors
 ///
 /// - [`ErrorKind::Panicked`] when the future panicked.
-/// - [`ErrorKind::ShutDown`] after [`shutdown`](crate::shutdown).
+/// - [`ErrorKind::ShutDown`] after [`shutdown`](crate::shutdown), or when it stops the
+///   runtime while this call is running (even if the future panicked because of it).
 /// - [`ErrorKind::InvalidEnv`] or [`ErrorKind::Build`] when the shared runtime could not be built.
 ///
 /// # Example
@@ -231,6 +266,9 @@ where
 {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| GLOBAL.execute(future))) {
         Ok(result) => result,
+        // A panic while `shutdown` runs is the runtime going away under the future
+        // (tokio's "being shutdown" panics), so it is reported as what it is.
+        Err(_) if GLOBAL.is_shut_down() => Err(in_flight_shut_down_error()),
         Err(payload) => {
             let message = payload
                 .downcast_ref::<&str>()

@@ -194,6 +194,15 @@ pub(crate) fn shut_down_error() -> Error {
     )
 }
 
+/// The error of a call that was running when [`shutdown`](crate::shutdown) began.
+pub(crate) fn in_flight_shut_down_error() -> Error {
+    Error::new(
+        ErrorKind::ShutDown,
+        "globalrt: the shared runtime was shut down by globalrt::shutdown while this call \
+         was running; call shutdown only at the end of main, after every execute has returned",
+    )
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -65,6 +65,14 @@
 //! After [`shutdown`], `execute` panics and `try_execute` returns [`ErrorKind::ShutDown`]:
 //! a clear error, never a hang.
 //!
+//! Calls in flight when [`shutdown`] stops the runtime (other threads still inside
+//! `execute`) do the same: a call that is waiting stops polling its future and fails with
+//! [`ErrorKind::ShutDown`] at its next wake-up, or within 50 ms if nothing wakes it; a
+//! panic the runtime's teardown causes inside the future (tokio's "being shutdown") is
+//! reported as [`ErrorKind::ShutDown`] too, never as [`ErrorKind::Panicked`] or with
+//! tokio's message. A future that finishes before that returns its output as usual.
+//! `shutdown` does not wait for such calls: it waits for [`spawn`]ed tasks only.
+//!
 //! # Cost
 //!
 //! Measured with `cargo xtask bench` (callgrind, every thread counted) on a 2-core AMD EPYC,
@@ -173,6 +181,11 @@ pub fn handle() -> Handle {
 /// process exit. After it returns, [`execute`] panics and [`try_execute`] returns
 /// [`ErrorKind::ShutDown`]. Calling it again, or before the runtime was ever built, is `Ok`.
 /// Tasks spawned directly on [`handle`] are not waited for.
+///
+/// Calls on other threads that are still inside [`execute`] or [`try_execute`] when the
+/// runtime is stopped are not waited for either: they fail with [`ErrorKind::ShutDown`]
+/// (through `execute`, a panic with that error's message) within 50 ms, unless their
+/// future finishes first. Tasks spawned while it runs are cancelled.
 ///
 /// # Errors
 ///
