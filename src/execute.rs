@@ -207,6 +207,7 @@ impl Wake for Parker {
 /// assert_eq!(len, 11);
 /// ```
 #[inline]
+#[track_caller]
 pub fn execute<F>(future: F) -> F::Output
 where
     F: Future + Send,

@@ -62,6 +62,10 @@
 //!
 //! A panic inside the future reaches the caller with its original payload (or, through
 //! [`try_execute`], as [`ErrorKind::Panicked`]); the shared runtime is unaffected.
+//! The panics globalrt raises itself point at the caller's line: [`execute`], [`spawn`],
+//! [`handle`] and [`naive::execute`] are `#[track_caller]`. (A panic inside the future keeps
+//! its own location, and `naive::execute` inside a runtime reports tokio's line, since
+//! tokio's multi-thread `block_on` does not pass the location on.)
 //! After [`shutdown`], `execute` panics and `try_execute` returns [`ErrorKind::ShutDown`]:
 //! a clear error, never a hang.
 //!
@@ -145,6 +149,7 @@ pub fn init(config: Config) -> Result<(), Error> {
 /// let task = globalrt::spawn(async { 6 * 7 });
 /// assert_eq!(globalrt::execute(task).unwrap(), 42);
 /// ```
+#[track_caller]
 pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
 where
     F: Future + Send + 'static,
@@ -165,13 +170,15 @@ where
 /// let handle = globalrt::handle();
 /// assert!(handle.metrics().num_workers() >= 1);
 /// ```
+#[track_caller]
 pub fn handle() -> Handle {
     match GLOBAL.running_handle() {
         Some(handle) => handle.clone(),
-        None => GLOBAL
-            .handle_or_build()
-            .unwrap_or_else(|err| panic!("{err}"))
-            .clone(),
+        // A `match`, not `unwrap_or_else`: a closure would not pass the caller's location on.
+        None => match GLOBAL.handle_or_build() {
+            Ok(handle) => handle.clone(),
+            Err(err) => panic!("{err}"),
+        },
     }
 }
 

@@ -48,3 +48,29 @@ pub(crate) fn with_watchdog<T: Send + 'static>(
         Err(_) => panic!("{name}: did not finish within 10 s (deadlock or hang)"),
     }
 }
+
+std::thread_local! {
+    static LAST_PANIC_LOCATION: std::cell::RefCell<Option<(String, u32)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `body`, which must panic, and returns the file and line the panic reports
+/// (`std::panic::Location`, as the panic hook sees it). The first call installs a hook
+/// that records the location on the panicking thread, then runs the previous hook.
+pub(crate) fn panic_location(body: impl FnOnce()) -> (String, u32) {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let location = info.location().map(|l| (l.file().to_owned(), l.line()));
+            LAST_PANIC_LOCATION.with(|last| *last.borrow_mut() = location);
+            previous(info);
+        }));
+    });
+    LAST_PANIC_LOCATION.with(|last| last.borrow_mut().take());
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
+    assert!(outcome.is_err(), "expected a panic");
+    LAST_PANIC_LOCATION
+        .with(|last| last.borrow_mut().take())
+        .expect("the panic hook saw no location")
+}

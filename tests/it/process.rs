@@ -83,6 +83,7 @@ fn child_entry() {
         "shutdown_timeout" => shutdown_timeout(),
         "shutdown_before_use" => shutdown_before_use(),
         "shutdown_races_calls" => shutdown_races_calls(),
+        "panic_locations" => panic_locations(),
         other => panic!("unknown scenario {other}"),
     }
     println!("scenario {scenario} passed");
@@ -307,6 +308,26 @@ async fn mixed_call(round: u64) -> u64 {
         }
         _ => tokio::spawn(async move { round * 2 }).await.unwrap(),
     }
+}
+
+/// globalrt's own panics report the caller's file and line (`#[track_caller]`).
+fn panic_locations() {
+    globalrt::shutdown(Duration::from_secs(1)).unwrap();
+    let here = file!().to_owned();
+    let line = line!() + 1;
+    let location = crate::panic_location(|| globalrt::execute(async {}));
+    assert_eq!(location, (here.clone(), line), "execute");
+    let line = line!() + 1;
+    let location = crate::panic_location(|| drop(globalrt::spawn(async {})));
+    assert_eq!(location, (here.clone(), line), "spawn");
+    let line = line!() + 1;
+    let location = crate::panic_location(|| drop(globalrt::handle()));
+    assert_eq!(location, (here, line), "handle");
+}
+
+#[test]
+fn panics_point_at_the_caller() {
+    run_child("panic_locations", None);
 }
 
 #[test]
