@@ -46,6 +46,11 @@
 //! worker that holds its run queue, which it recognises by tokio deferring a `yield_now`
 //! wake-up there (tokio has no public query for it).
 //!
+//! Create tokio resources inside the future: `execute(async { sleep(d).await })`, not
+//! `execute(sleep(d))`. Functions such as `tokio::time::sleep` and `tokio::spawn` need a
+//! runtime when they are *called*, and an argument is evaluated before `execute` runs,
+//! so on a plain thread the second form panics with tokio's "there is no reactor running".
+//!
 //! `execute` blocks its calling thread, like any synchronous call. A future that waits
 //! for work only that thread would do — a task of the current_thread runtime or of the
 //! `LocalSet` `execute` is called from, e.g. awaiting a `spawn_local` task's `JoinHandle`
