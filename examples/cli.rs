@@ -7,16 +7,21 @@
 //! cargo run --example cli -- checksum Cargo.toml README.md
 //! cargo run --example cli -- wait --millis 20
 //! cargo run --example cli -- echo hello
+//! cargo run --example cli -- tally a b a c a
 //! cargo run --example cli -- under-tokio-main
 //! ```
 //!
-//! `under-tokio-main` calls the same handlers from inside `#[tokio::main]`, where a plain
+//! `tally` holds an `Rc<RefCell<_>>` across `.await`, a `!Send` future, so it uses
+//! `globalrt::execute_local`. `under-tokio-main` calls the same handlers from inside `#[tokio::main]`, where a plain
 //! `block_on` would panic with "Cannot start a runtime from within a runtime".
 //!
 //! Exit codes: 0 success, 1 a command failed, 2 bad arguments (clap's).
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
@@ -49,6 +54,12 @@ enum Command {
         /// The text to send.
         text: String,
     },
+    /// Counts the words, yielding between them, in a !Send future (execute_local).
+    Tally {
+        /// The words to count.
+        #[arg(required = true)]
+        words: Vec<String>,
+    },
     /// Runs the other handlers from inside `#[tokio::main]`.
     UnderTokioMain,
 }
@@ -59,6 +70,7 @@ fn main() -> ExitCode {
         Command::Checksum { files } => checksum(&files),
         Command::Wait { millis } => wait(Duration::from_millis(millis)),
         Command::Echo { text } => echo(&text),
+        Command::Tally { words } => tally(&words),
         Command::UnderTokioMain => under_tokio_main(),
     };
     // Let anything spawned on the shared runtime finish before the process exits.
@@ -137,6 +149,24 @@ fn echo(text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A handler whose future is `!Send`: it keeps an `Rc` across `.await`, so `execute`
+/// would not accept it; `execute_local` polls it on this thread.
+fn tally(words: &[String]) -> Result<(), String> {
+    let counts = Rc::new(RefCell::new(BTreeMap::<&str, usize>::new()));
+    globalrt::try_execute_local(async {
+        for word in words {
+            let counts = Rc::clone(&counts); // an `Rc` held across `.await`: !Send
+            tokio::task::yield_now().await;
+            *counts.borrow_mut().entry(word.as_str()).or_default() += 1;
+        }
+    })
+    .map_err(|err| err.to_string())?;
+    for (word, count) in counts.borrow().iter() {
+        println!("{count:>4} {word}");
+    }
+    Ok(())
+}
+
 /// `#[tokio::main]` can sit on any function: here it builds a multi-thread runtime and
 /// runs the body on it, the way an application's `main` would. The synchronous handlers
 /// below are called from inside that runtime.
@@ -145,6 +175,7 @@ async fn under_tokio_main() -> Result<(), String> {
     let own_source = Path::new(file!()).to_path_buf();
     wait(Duration::from_millis(5))?;
     echo("from inside #[tokio::main]")?;
+    tally(&["tokio".to_owned(), "main".to_owned(), "tokio".to_owned()])?;
     if own_source.exists() {
         checksum(&[own_source])?;
     }

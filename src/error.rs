@@ -42,6 +42,11 @@ pub enum ErrorKind {
     /// [`shutdown`](crate::shutdown) was called, before or during the call; the shared
     /// runtime no longer runs futures.
     ShutDown,
+    /// The call cannot be served where it was made without risking a deadlock; the
+    /// message names the context and what to use instead. Only
+    /// [`execute_local`](crate::execute_local) returns it: under a current_thread
+    /// runtime's own thread, for a future still pending after its first poll.
+    UnsupportedContext,
     /// The future panicked; the payload's message is in the error's text.
     Panicked,
     /// [`shutdown`](crate::shutdown) gave up waiting for spawned tasks and cancelled them.

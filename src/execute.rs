@@ -24,6 +24,22 @@ impl Global {
         F: Future + Send,
         F::Output: Send,
     {
+        self.poll_first(future, finish)
+    }
+
+    /// [`Global::execute`] for a future that may not leave this thread.
+    #[inline(always)]
+    pub(crate) fn execute_local<F: Future>(&self, future: F) -> Result<F::Output, Error> {
+        self.poll_first(future, finish_local)
+    }
+
+    /// The fast path both share; `finish` drives a future that was pending.
+    #[inline(always)]
+    fn poll_first<F: Future>(
+        &self,
+        future: F,
+        finish: impl FnOnce(&Global, &Handle, Pin<&mut F>) -> Result<F::Output, Error>,
+    ) -> Result<F::Output, Error> {
         let handle = match self.running_handle() {
             Some(handle) => handle,
             None => self.handle_or_build()?,
@@ -42,21 +58,79 @@ impl Global {
     }
 }
 
-/// Drives a future that was pending at its first poll, choosing how to block by context.
+/// Drives a `Send` future that was pending at its first poll, choosing how to block by context.
 ///
-/// The first poll's wake-up went to a no-op waker, so the loop below polls once more
-/// before it parks: futures register the waker of their latest poll.
+/// The first poll's wake-up went to a no-op waker, so the loop in `block_on` polls once
+/// more before it parks: futures register the waker of their latest poll.
 #[cold]
 #[inline(never)]
-fn finish<F>(global: &Global, handle: &Handle, future: Pin<&mut F>) -> Result<F::Output, Error>
+fn finish<F>(global: &Global, handle: &Handle, mut future: Pin<&mut F>) -> Result<F::Output, Error>
 where
     F: Future + Send,
     F::Output: Send,
 {
+    if let Some(result) = block_here(global, handle, future.as_mut()) {
+        return result;
+    }
+    // A current_thread runtime (`#[tokio::test]`, `flavor = "current_thread"`), or a
+    // flavour this version does not know: this thread may be the runtime's only driver and
+    // tokio may defer wake-ups to it, so blocking it could deadlock. Drive the future on
+    // a scoped helper thread instead. This is why `execute` needs `F: Send`.
+    thread::scope(|scope| {
+        thread::Builder::new()
+            .name("globalrt-scoped".to_owned())
+            .spawn_scoped(scope, || block_on(global, handle, future, Parker::new()))
+            .expect("globalrt: cannot spawn a helper thread to wait on a current_thread runtime")
+            .join()
+    })
+    .unwrap_or_else(|payload| std::panic::resume_unwind(payload))
+}
+
+/// Drives a future that must stay on this thread and was pending at its first poll.
+#[cold]
+#[inline(never)]
+fn finish_local<F: Future>(
+    global: &Global,
+    handle: &Handle,
+    mut future: Pin<&mut F>,
+) -> Result<F::Output, Error> {
+    if let Some(result) = block_here(global, handle, future.as_mut()) {
+        return result;
+    }
+    // Under a current_thread runtime (or an unknown flavour) the future cannot move to a
+    // helper thread. Parking here is safe only if this thread is not the one driving that
+    // runtime: from its `spawn_blocking` or after its `Runtime::enter`, yes; inside its
+    // `block_on` (or a `LocalSet` there), tokio defers wake-ups to the very thread that
+    // would be parked, so the call could never finish. Refuse that case instead.
+    let parker = Parker::new();
+    if parker.defers_wake_ups() {
+        return Err(Error::new(
+            ErrorKind::UnsupportedContext,
+            "globalrt: execute_local cannot wait for a !Send future on the thread that drives \
+             a current_thread runtime (#[tokio::test], flavor = \"current_thread\", a LocalSet \
+             there): blocking it would deadlock and the future cannot move to another thread; \
+             use execute with a Send future there, or a multi_thread runtime",
+        ));
+    }
+    block_on(
+        global,
+        handle,
+        pin!(tokio::task::coop::unconstrained(future)),
+        parker,
+    )
+}
+
+/// Blocks on `future` on this thread when that is safe whatever the future is: no runtime
+/// here, or a multi-thread runtime's thread. `None` under any other flavour.
+fn block_here<F: Future>(
+    global: &Global,
+    handle: &Handle,
+    future: Pin<&mut F>,
+) -> Option<Result<F::Output, Error>> {
     match Handle::try_current().map(|outer| outer.runtime_flavor()) {
         // A plain thread, or one only holding a runtime *context* (spawn_blocking,
         // `Runtime::enter`): nothing else runs here, so park this thread.
-        Err(_) => block_on(global, handle, future, Parker::new()),
+        Err(_) => Some(block_on(global, handle, future, Parker::new())),
         // A thread of a multi-thread runtime. A worker that holds its core has a queue
         // of other tasks: `block_in_place` hands it to another thread first, so that
         // runtime keeps running. Any other thread (the one in `Runtime::block_on`, a
@@ -67,7 +141,7 @@ where
         // return `Pending` forever.
         Ok(RuntimeFlavor::MultiThread) => {
             let parker = Parker::new();
-            if parker.holds_worker_core() {
+            Some(if parker.defers_wake_ups() {
                 tokio::task::block_in_place(|| block_on(global, handle, future, parker))
             } else {
                 block_on(
@@ -76,22 +150,9 @@ where
                     pin!(tokio::task::coop::unconstrained(future)),
                     parker,
                 )
-            }
+            })
         }
-        // A current_thread runtime (`#[tokio::test]`, `flavor = "current_thread"`), or a
-        // flavour this version does not know: this thread is the runtime's only driver and
-        // tokio may defer wake-ups to it, so blocking it could deadlock. Drive the future on
-        // a scoped helper thread instead. This is why `execute` needs `F: Send`.
-        Ok(_) => thread::scope(|scope| {
-            thread::Builder::new()
-                .name("globalrt-scoped".to_owned())
-                .spawn_scoped(scope, || block_on(global, handle, future, Parker::new()))
-                .expect(
-                    "globalrt: cannot spawn a helper thread to wait on a current_thread runtime",
-                )
-                .join()
-        })
-        .unwrap_or_else(|payload| std::panic::resume_unwind(payload)),
+        Ok(_) => None,
     }
 }
 
@@ -150,14 +211,16 @@ impl Parker {
         }
     }
 
-    /// Whether this thread is a multi-thread runtime's worker holding its core, the one
-    /// case where `block_in_place` is needed (and cannot panic).
+    /// Whether this thread is driving a tokio scheduler that defers wake-ups: a
+    /// multi-thread worker holding its core (the one case where `block_in_place` is
+    /// needed, and cannot panic) or a current_thread runtime's `block_on` thread.
     ///
-    /// tokio has no public query for this, but `yield_now` shows it: a worker with a core
-    /// defers the wake-up to its queue, and everywhere else (a thread in `block_on` or in
-    /// a `LocalSet`, a worker inside `block_in_place`, a plain thread) it wakes at once.
-    /// A deferred wake-up reaches this parker later and costs one spare poll.
-    fn holds_worker_core(self: &Arc<Self>) -> bool {
+    /// tokio has no public query for this, but `yield_now` shows it: such a thread
+    /// defers the wake-up to its scheduler, and everywhere else (a thread in a
+    /// multi-thread `block_on` or in a `LocalSet` there, a worker inside
+    /// `block_in_place`, a plain thread) it wakes at once. A deferred wake-up reaches
+    /// this parker later and costs at most one spare poll.
+    fn defers_wake_ups(self: &Arc<Self>) -> bool {
         let waker = Waker::from(Arc::clone(self));
         let mut probe = pin!(tokio::task::yield_now());
         let _ = probe.as_mut().poll(&mut Context::from_waker(&waker));
@@ -267,19 +330,117 @@ where
 {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| GLOBAL.execute(future))) {
         Ok(result) => result,
-        // A panic while `shutdown` runs is the runtime going away under the future
-        // (tokio's "being shutdown" panics), so it is reported as what it is.
-        Err(_) if GLOBAL.is_shut_down() => Err(in_flight_shut_down_error()),
-        Err(payload) => {
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a non-string panic payload".to_owned());
-            Err(Error::new(
-                ErrorKind::Panicked,
-                format!("globalrt: the future panicked: {message}"),
-            ))
-        }
+        Err(payload) => Err(caught_panic(payload)),
+    }
+}
+
+/// The error for a panic caught from the future.
+#[cold]
+#[inline(never)]
+fn caught_panic(payload: Box<dyn std::any::Any + Send>) -> Error {
+    // A panic while `shutdown` runs is the runtime going away under the future
+    // (tokio's "being shutdown" panics), so it is reported as what it is.
+    if GLOBAL.is_shut_down() {
+        return in_flight_shut_down_error();
+    }
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string panic payload".to_owned());
+    Error::new(
+        ErrorKind::Panicked,
+        format!("globalrt: the future panicked: {message}"),
+    )
+}
+
+/// Like [`execute`], for a future that is not `Send`: one holding an `Rc`, a `RefCell`
+/// borrow or a `MutexGuard` across an `.await`, say.
+///
+/// The future is polled only on the calling thread, so it can be served wherever that
+/// thread may block: a plain thread, `spawn_blocking`, a multi-thread runtime
+/// (`#[tokio::main]`, its tasks, a `LocalSet` there), nested in another call. Its
+/// `tokio::spawn`, timers and I/O use the shared runtime, as with `execute`; a task it
+/// spawns must still be `Send`, but [`tokio::task::spawn_local`] inside it is not
+/// available (no `LocalSet` is running on the shared runtime).
+///
+/// One context cannot be served: the thread that drives a current_thread runtime
+/// (`#[tokio::test]`, `flavor = "current_thread"`, a `LocalSet` there). `execute` moves
+/// the future to a helper thread there; a `!Send` future cannot move, and blocking that
+/// thread would deadlock. A future that is ready at its first poll still returns its
+/// output there; one that is pending fails with [`ErrorKind::UnsupportedContext`] after
+/// that first poll (the future is dropped, as if cancelled). Use
+/// `#[tokio::test(flavor = "multi_thread")]` in tests.
+///
+/// # Panics
+///
+/// As [`execute`], and with the [`ErrorKind::UnsupportedContext`] message in the
+/// current_thread case above. Use [`try_execute_local`] to get an [`Error`] instead.
+///
+/// # Example
+///
+/// ```
+/// use std::cell::RefCell;
+/// use std::rc::Rc;
+///
+/// let log = Rc::new(RefCell::new(Vec::new()));
+/// let n = globalrt::execute_local(async {
+///     let entries = Rc::clone(&log); // an Rc held across .await: the future is !Send
+///     tokio::task::yield_now().await;
+///     entries.borrow_mut().push("done");
+///     entries.borrow().len()
+/// });
+/// assert_eq!(n, 1);
+/// assert_eq!(*log.borrow(), ["done"]);
+/// ```
+#[inline]
+#[track_caller]
+pub fn execute_local<F: Future>(future: F) -> F::Output {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        GLOBAL.execute_local(future)
+    })) {
+        Ok(Ok(output)) => output,
+        Ok(Err(err)) => fail(err),
+        Err(payload) => fail_or_resume(payload),
+    }
+}
+
+/// Like [`execute_local`], but returns an [`Error`] instead of panicking.
+///
+/// # Errors
+///
+/// As [`try_execute`], and [`ErrorKind::UnsupportedContext`] for a future still pending
+/// after its first poll on the thread that drives a current_thread runtime.
+///
+/// # Example
+///
+/// ```
+/// use std::rc::Rc;
+/// use globalrt::ErrorKind;
+///
+/// let shared = Rc::new(5);
+/// let got = globalrt::try_execute_local(async {
+///     tokio::task::yield_now().await;
+///     *shared + 1
+/// });
+/// assert_eq!(got.unwrap(), 6);
+///
+/// // Under #[tokio::test] (a current_thread runtime) a pending !Send future is refused.
+/// let outer = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// let err = outer.block_on(async {
+///     globalrt::try_execute_local(async {
+///         let _not_send = Rc::new(());
+///         tokio::task::yield_now().await;
+///     })
+///     .unwrap_err()
+/// });
+/// assert_eq!(err.kind(), &ErrorKind::UnsupportedContext);
+/// ```
+pub fn try_execute_local<F: Future>(future: F) -> Result<F::Output, Error> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        GLOBAL.execute_local(future)
+    })) {
+        Ok(result) => result,
+        Err(payload) => Err(caught_panic(payload)),
     }
 }

@@ -19,6 +19,10 @@
 //!
 //! - [`execute`] runs a future to completion and returns its output; [`try_execute`]
 //!   returns an [`Error`] instead of panicking.
+//! - [`execute_local`] and [`try_execute_local`] do the same for a `!Send` future (an
+//!   `Rc`, a `RefCell` borrow or a `MutexGuard` held across `.await`), in every context
+//!   below except the thread that drives a current_thread runtime, where they refuse a
+//!   pending future with [`ErrorKind::UnsupportedContext`].
 //! - [`spawn`] starts a background task; [`handle`] gives the runtime's `Handle`.
 //! - [`init`] configures the runtime before first use with a [`Config`];
 //!   [`WORKER_THREADS_ENV`] overrides the worker count.
@@ -42,6 +46,14 @@
 //! | current_thread runtime: `#[tokio::test]`, `flavor = "current_thread"`, a `LocalSet` there | drive it on a scoped helper thread | one thread spawn and join |
 //! | nested inside another `execute` | as for the thread it runs on | none beyond the above |
 //!
+//! [`execute_local`] uses the same strategies, except under a current_thread runtime: from
+//! its `spawn_blocking` or after its `Runtime::enter` it parks the calling thread; on the
+//! thread that drives it (`#[tokio::test]`, its `LocalSet`) a future still pending after
+//! its first poll fails with [`ErrorKind::UnsupportedContext`], since a `!Send` future
+//! cannot move to a helper thread and blocking that thread would never finish. Its ready
+//! path costs what `execute`'s does (137 instructions per call in the same callgrind
+//! loop), and so does its pending path on a plain thread (652 against 654).
+//!
 //! tokio's `block_in_place` panics inside a `LocalSet`, so `execute` calls it only on a
 //! worker that holds its run queue, which it recognises by tokio deferring a `yield_now`
 //! wake-up there (tokio has no public query for it).
@@ -61,7 +73,7 @@
 //! workers drive its timers and I/O, so it needs no `'static` bound and may borrow
 //! from the caller. `F: Send` is required for the current_thread case alone, where the
 //! future must move to the helper thread: tokio may defer wake-ups to the runtime's only
-//! thread, so blocking that thread could deadlock.
+//! thread, so blocking that thread could deadlock. [`execute_local`] has no `Send` bound.
 //!
 //! # Panics and shutdown
 //!
@@ -104,7 +116,7 @@ use std::time::Duration;
 
 pub use config::{Config, WORKER_THREADS_ENV};
 pub use error::{Error, ErrorKind};
-pub use execute::{execute, try_execute};
+pub use execute::{execute, execute_local, try_execute, try_execute_local};
 use global::GLOBAL;
 pub use tokio::runtime::Handle;
 pub use tokio::task::JoinHandle;

@@ -5,6 +5,7 @@
 
 mod concurrency;
 mod contexts;
+mod local;
 mod panics;
 mod process;
 mod resources;
