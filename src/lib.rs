@@ -44,7 +44,7 @@
 //! | multi-thread runtime worker: a task, `#[tokio::main]`'s spawned tasks | `tokio::task::block_in_place`, then park | the worker's queue is handed to another thread |
 //! | multi-thread runtime, other threads: the `#[tokio::main]` body (`Runtime::block_on`, `Handle::block_on`), a `LocalSet` there (`run_until`, `spawn_local`), a worker inside `block_in_place` | park the calling thread, outside the caller's coop budget | one `yield_now` poll to tell it from a worker |
 //! | current_thread runtime: `#[tokio::test]`, `flavor = "current_thread"`, a `LocalSet` there | drive it on a scoped helper thread | one thread spawn and join |
-//! | nested inside another `execute` | as for the thread it runs on | none beyond the above |
+//! | nested inside another `execute`; a `Drop` run while a runtime shuts down; `Handle::block_on` inside `block_in_place` | as for the thread it runs on | none beyond the above |
 //!
 //! [`execute_local`] uses the same strategies, except under a current_thread runtime: from
 //! its `spawn_blocking` or after its `Runtime::enter` it parks the calling thread; on the
@@ -57,6 +57,10 @@
 //! tokio's `block_in_place` panics inside a `LocalSet`, so `execute` calls it only on a
 //! worker that holds its run queue, which it recognises by tokio deferring a `yield_now`
 //! wake-up there (tokio has no public query for it).
+//!
+//! The future sees the caller's `tokio::task_local!` values where it runs on the calling
+//! thread; on the helper thread (under a current_thread runtime) they are not set, so
+//! read them with `try_with`, or pass the values into the future.
 //!
 //! Create tokio resources inside the future: `execute(async { sleep(d).await })`, not
 //! `execute(sleep(d))`. Functions such as `tokio::time::sleep` and `tokio::spawn` need a

@@ -314,3 +314,80 @@ fn multi_thread_worker_in_a_foreign_executor_with_a_local_set() {
         });
     });
 }
+
+// Contexts found in tokio's own tests of block_in_place, enter guards, task-locals and
+// runtime shutdown.
+
+#[test]
+fn handle_block_on_inside_block_in_place_on_a_worker() {
+    // tokio's rt_threaded tests nest `Handle::block_on` in `block_in_place`.
+    with_watchdog("block_in_place + Handle::block_on", || {
+        let outer = multi_thread(2);
+        outer.block_on(async {
+            tokio::spawn(async {
+                tokio::task::block_in_place(|| {
+                    tokio::runtime::Handle::current()
+                        .block_on(async { exercise("Handle::block_on inside block_in_place") })
+                });
+            })
+            .await
+            .unwrap();
+        });
+    });
+}
+
+/// Calls `execute` with a timer from its `Drop`, i.e. while the task holding it is dropped.
+struct ExecuteOnDrop(std::sync::mpsc::Sender<u32>);
+
+impl Drop for ExecuteOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.send(globalrt::execute(sleep_then(11)));
+    }
+}
+
+#[test]
+fn drop_of_a_task_while_its_runtime_shuts_down() {
+    // A task still pending when its runtime is dropped is dropped by the shutdown, on
+    // whichever thread runs it; `execute` in that `Drop` must still finish.
+    for flavor in ["current_thread", "multi_thread"] {
+        let got = with_watchdog("execute in Drop during runtime shutdown", move || {
+            let outer = if flavor == "current_thread" {
+                current_thread()
+            } else {
+                multi_thread(1)
+            };
+            let (tx, rx) = std::sync::mpsc::channel();
+            outer.spawn(async move {
+                let _on_drop = ExecuteOnDrop(tx);
+                std::future::pending::<()>().await;
+            });
+            outer.block_on(tokio::task::yield_now());
+            drop(outer);
+            rx.recv().unwrap()
+        });
+        assert_eq!(got, 11, "{flavor}");
+    }
+}
+
+tokio::task_local! {
+    static REQUEST_ID: u32;
+}
+
+#[test]
+fn task_locals_of_the_caller() {
+    // The future sees the caller's task-locals when it runs on the calling thread (plain
+    // thread, multi-thread runtime); under a current_thread runtime it runs on the helper
+    // thread, where they are not set: `try_with` reports that instead of a value.
+    with_watchdog("task_local", || {
+        let read = || {
+            globalrt::execute(async {
+                tokio::task::yield_now().await;
+                REQUEST_ID.try_with(|id| *id).ok()
+            })
+        };
+        let seen = multi_thread(2).block_on(REQUEST_ID.scope(7, async { read() }));
+        assert_eq!(seen, Some(7), "multi-thread runtime");
+        let seen = current_thread().block_on(REQUEST_ID.scope(8, async { read() }));
+        assert_eq!(seen, None, "current_thread runtime: helper thread");
+    });
+}
