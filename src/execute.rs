@@ -3,15 +3,14 @@
 use std::future::Future;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, Thread};
-use std::time::Duration;
+use std::task::{Context, Poll, Waker};
+use std::thread;
 
 use tokio::runtime::{Handle, RuntimeFlavor};
 
 use crate::error::{Error, ErrorKind};
 use crate::global::{GLOBAL, Global, in_flight_shut_down_error};
+use crate::parker::Parker;
 
 impl Global {
     /// Runs `future` to completion on this thread, inside the shared runtime's context.
@@ -103,7 +102,7 @@ fn finish_local<F: Future>(
     // `block_on` (or a `LocalSet` there), tokio defers wake-ups to the very thread that
     // would be parked, so the call could never finish. Refuse that case instead.
     let parker = Parker::new();
-    if parker.defers_wake_ups() {
+    if defers_wake_ups(&parker) {
         return Err(Error::new(
             ErrorKind::UnsupportedContext,
             "globalrt: execute_local cannot wait for a !Send future on the thread that drives \
@@ -141,7 +140,7 @@ fn block_here<F: Future>(
         // return `Pending` forever.
         Ok(RuntimeFlavor::MultiThread) => {
             let parker = Parker::new();
-            Some(if parker.defers_wake_ups() {
+            Some(if defers_wake_ups(&parker) {
                 tokio::task::block_in_place(|| block_on(global, handle, future, parker))
             } else {
                 block_on(
@@ -179,65 +178,23 @@ fn block_on<F: Future>(
         if global.is_shut_down() {
             return Err(in_flight_shut_down_error());
         }
-        parker.park(global);
+        parker.park(|| global.is_shut_down());
     }
 }
 
-/// How often a parked call looks whether `shutdown` has begun, when nothing wakes it.
-const SHUTDOWN_CHECK: Duration = Duration::from_millis(50);
-
-/// One per `block_on` call, so nested calls on one thread never steal each other's wake-ups.
-struct Parker {
-    thread: Thread,
-    notified: AtomicBool,
-}
-
-impl Parker {
-    fn new() -> Arc<Self> {
-        Arc::new(Parker {
-            thread: thread::current(),
-            notified: AtomicBool::new(false),
-        })
-    }
-
-    /// Parks until woken, or until `shutdown` has begun: `shutdown` does not know the
-    /// parked calls, so they look at its flag every [`SHUTDOWN_CHECK`].
-    fn park(&self, global: &Global) {
-        while !self.notified.swap(false, Ordering::Acquire) {
-            if global.is_shut_down() {
-                return;
-            }
-            thread::park_timeout(SHUTDOWN_CHECK);
-        }
-    }
-
-    /// Whether this thread is driving a tokio scheduler that defers wake-ups: a
-    /// multi-thread worker holding its core (the one case where `block_in_place` is
-    /// needed, and cannot panic) or a current_thread runtime's `block_on` thread.
-    ///
-    /// tokio has no public query for this, but `yield_now` shows it: such a thread
-    /// defers the wake-up to its scheduler, and everywhere else (a thread in a
-    /// multi-thread `block_on` or in a `LocalSet` there, a worker inside
-    /// `block_in_place`, a plain thread) it wakes at once. A deferred wake-up reaches
-    /// this parker later and costs at most one spare poll.
-    fn defers_wake_ups(self: &Arc<Self>) -> bool {
-        let waker = Waker::from(Arc::clone(self));
-        let mut probe = pin!(tokio::task::yield_now());
-        let _ = probe.as_mut().poll(&mut Context::from_waker(&waker));
-        !self.notified.swap(false, Ordering::Acquire)
-    }
-}
-
-impl Wake for Parker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        if !self.notified.swap(true, Ordering::Release) {
-            self.thread.unpark();
-        }
-    }
+/// Whether this thread is driving a tokio scheduler that defers wake-ups: a multi-thread
+/// worker holding its core (the one case where `block_in_place` is needed, and cannot
+/// panic) or a current_thread runtime's `block_on` thread.
+///
+/// tokio has no public query for this, but `yield_now` shows it: such a thread defers the
+/// wake-up to its scheduler, and everywhere else (a thread in a multi-thread `block_on` or
+/// in a `LocalSet` there, a worker inside `block_in_place`, a plain thread) it wakes at
+/// once. A deferred wake-up reaches `parker` later and costs at most one spare poll.
+fn defers_wake_ups(parker: &Arc<Parker>) -> bool {
+    let waker = Waker::from(Arc::clone(parker));
+    let mut probe = pin!(tokio::task::yield_now());
+    let _ = probe.as_mut().poll(&mut Context::from_waker(&waker));
+    !parker.take_notification()
 }
 
 /// Runs a future to completion from synchronous code on the shared runtime, and returns its output.

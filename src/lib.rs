@@ -114,6 +114,7 @@ mod error;
 mod execute;
 mod global;
 pub mod naive;
+mod parker;
 
 use std::future::Future;
 use std::time::Duration;

@@ -45,6 +45,7 @@ fn steps(xtask: OsString) -> Vec<Step> {
         ),
         xtask_step(CiStep::Workflows, vec!["lint-workflows"]),
         cargo_step(CiStep::Test, vec!["test", "--workspace"]),
+        xtask_step(CiStep::Loom, vec!["loom"]),
         xtask_step(CiStep::Memcheck, vec!["memcheck"]),
         cargo_step(
             CiStep::MemcheckSelftest,
