@@ -1,7 +1,7 @@
 //! `cargo xtask ci`: every check CI runs, in order, the same on a laptop, on GitHub and in `.ci/run`.
 //!
 //! Each step is an external command with an explicit argument list. The xtask's own steps
-//! (workflow lint, memcheck, bench) re-run this very binary, so no step recompiles xtask.
+//! (workflow lint, loom, memcheck, bench) re-run this very binary, so no step recompiles xtask.
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
