@@ -42,10 +42,10 @@ pub enum ErrorKind {
     /// [`shutdown`](crate::shutdown) was called, before or during the call; the shared
     /// runtime no longer runs futures.
     ShutDown,
-    /// The call cannot be served where it was made without risking a deadlock; the
-    /// message names the context and what to use instead. Only
-    /// [`execute_local`](crate::execute_local) returns it: under a current_thread
-    /// runtime's own thread, for a future still pending after its first poll.
+    /// The call cannot be served where it was made; the message names the context and
+    /// what to do instead: [`execute_local`](crate::execute_local) of a future still
+    /// pending after its first poll on a current_thread runtime's own thread, and any
+    /// call from a thread-local destructor that runs after tokio's own.
     UnsupportedContext,
     /// The future panicked; the payload's message is in the error's text.
     Panicked,

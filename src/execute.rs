@@ -244,10 +244,32 @@ where
 #[inline(never)]
 #[track_caller]
 fn fail_or_resume(payload: Box<dyn std::any::Any + Send>) -> ! {
-    if GLOBAL.is_shut_down() {
-        panic!("{}", in_flight_shut_down_error())
+    if let Some(err) = context_error() {
+        panic!("{err}")
     }
     std::panic::resume_unwind(payload)
+}
+
+/// The error for a panic caught from a call that globalrt itself explains: `shutdown`
+/// stopped the runtime during the call, or tokio's thread-local context was gone.
+fn context_error() -> Option<Error> {
+    // A panic while `shutdown` runs is the runtime going away under the future
+    // (tokio's "being shutdown" panics), so it is reported as what it is.
+    if GLOBAL.is_shut_down() {
+        return Some(in_flight_shut_down_error());
+    }
+    // In a thread-local destructor that runs after tokio's own, `Handle::enter` panics
+    // before the future is polled. Checking for it on every call would cost the fast
+    // path, so it is recognised here, after the panic.
+    if matches!(Handle::try_current(), Err(err) if err.is_thread_local_destroyed()) {
+        return Some(Error::new(
+            ErrorKind::UnsupportedContext,
+            "globalrt: execute was called from a thread-local destructor that runs after \
+             tokio's own, where no runtime context can be entered; run the future before \
+             the thread exits, or from a thread that is not exiting",
+        ));
+    }
+    None
 }
 
 #[cold]
@@ -295,10 +317,8 @@ where
 #[cold]
 #[inline(never)]
 fn caught_panic(payload: Box<dyn std::any::Any + Send>) -> Error {
-    // A panic while `shutdown` runs is the runtime going away under the future
-    // (tokio's "being shutdown" panics), so it is reported as what it is.
-    if GLOBAL.is_shut_down() {
-        return in_flight_shut_down_error();
+    if let Some(err) = context_error() {
+        return err;
     }
     let message = payload
         .downcast_ref::<&str>()

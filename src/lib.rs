@@ -68,6 +68,12 @@
 //! runtime when they are *called*, and an argument is evaluated before `execute` runs,
 //! so on a plain thread the second form panics with tokio's "there is no reactor running".
 //!
+//! One context cannot be served at all: a thread-local destructor that runs after
+//! tokio's own thread-locals are gone (at thread exit), where tokio's `Handle::enter`
+//! panics. `try_execute` then returns [`ErrorKind::UnsupportedContext`] and `execute`
+//! panics with that message (in a destructor, a panic aborts the process), after tokio's
+//! panic hook output. Checking for it beforehand would cost every call.
+//!
 //! `execute` blocks its calling thread, like any synchronous call. A future that waits
 //! for work only that thread would do — a task of the current_thread runtime or of the
 //! `LocalSet` `execute` is called from, e.g. awaiting a `spawn_local` task's `JoinHandle`

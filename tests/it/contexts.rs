@@ -391,3 +391,40 @@ fn task_locals_of_the_caller() {
         assert_eq!(seen, None, "current_thread runtime: helper thread");
     });
 }
+
+/// Calls `try_execute` from its `Drop`, run as a thread-local destructor.
+struct TryExecuteAtThreadExit(std::sync::mpsc::Sender<Result<u32, globalrt::Error>>);
+
+impl Drop for TryExecuteAtThreadExit {
+    fn drop(&mut self) {
+        let _ = self.0.send(globalrt::try_execute(sleep_then(3)));
+    }
+}
+
+std::thread_local! {
+    static AT_THREAD_EXIT: std::cell::RefCell<Option<TryExecuteAtThreadExit>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+#[test]
+fn thread_local_destructor_after_tokios_own_is_a_clear_error() {
+    // Registered before tokio's thread-locals, this destructor runs after theirs, where
+    // no runtime context can be entered: a clear error, not tokio's panic message.
+    let result = with_watchdog("thread-local destructor", || {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            AT_THREAD_EXIT.with(|slot| *slot.borrow_mut() = Some(TryExecuteAtThreadExit(tx)));
+            exercise("thread that exits next");
+        })
+        .join()
+        .unwrap();
+        rx.recv().unwrap()
+    });
+    let err = result.unwrap_err();
+    assert_eq!(
+        err.kind(),
+        &globalrt::ErrorKind::UnsupportedContext,
+        "{err}"
+    );
+    assert!(err.to_string().contains("thread-local destructor"), "{err}");
+}
