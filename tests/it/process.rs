@@ -322,7 +322,10 @@ fn panic_locations() {
     assert_eq!(location, (here.clone(), line), "spawn");
     let line = line!() + 1;
     let location = crate::panic_location(|| drop(globalrt::handle()));
-    assert_eq!(location, (here, line), "handle");
+    assert_eq!(location, (here.clone(), line), "handle");
+    let line = line!() + 1;
+    let location = crate::panic_location(|| globalrt::execute_local(async {}));
+    assert_eq!(location, (here, line), "execute_local");
 }
 
 #[test]
