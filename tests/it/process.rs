@@ -84,6 +84,7 @@ fn child_entry() {
         "shutdown_before_use" => shutdown_before_use(),
         "shutdown_races_calls" => shutdown_races_calls(),
         "panic_locations" => panic_locations(),
+        "init_races_first_use" => init_races_first_use(),
         other => panic!("unknown scenario {other}"),
     }
     println!("scenario {scenario} passed");
@@ -326,6 +327,46 @@ fn panic_locations() {
     let line = line!() + 1;
     let location = crate::panic_location(|| globalrt::execute_local(async {}));
     assert_eq!(location, (here, line), "execute_local");
+}
+
+/// `init` on one thread races first use on others: exactly one runtime is built, every
+/// caller sees that one, and `init` either built it or reports `AlreadyInitialized`.
+fn init_races_first_use() {
+    const CALLERS: usize = 4;
+    let barrier = Arc::new(std::sync::Barrier::new(CALLERS + 1));
+    let callers: Vec<_> = (0..CALLERS)
+        .map(|_| {
+            let barrier = Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                barrier.wait();
+                assert_eq!(globalrt::execute(crate::sleep_then(1)), 1);
+                globalrt::handle().metrics().num_workers()
+            })
+        })
+        .collect();
+    barrier.wait();
+    // A worker count no default runtime has here tells which build won.
+    let init = globalrt::init(Config::new().worker_threads(7));
+    let seen: Vec<usize> = callers.into_iter().map(|c| c.join().unwrap()).collect();
+    let workers = globalrt::handle().metrics().num_workers();
+    assert!(
+        seen.iter().all(|&n| n == workers),
+        "one runtime: {seen:?} vs {workers}"
+    );
+    match init {
+        Ok(()) => assert_eq!(workers, 7, "init won, so its config was built"),
+        Err(err) => {
+            assert_eq!(err.kind(), &ErrorKind::AlreadyInitialized, "{err}");
+            assert_ne!(workers, 7, "first use won, so init's config was not built");
+        }
+    }
+}
+
+#[test]
+fn init_racing_first_use_builds_one_runtime() {
+    for _ in 0..5 {
+        run_child("init_races_first_use", None);
+    }
 }
 
 #[test]

@@ -19,9 +19,10 @@ const LOOM_CFG: &str = "--cfg globalrt_loom";
 const SUMMARY: &str = "target/loom/summary.json";
 
 /// The integration tests that race threads against each other and against `shutdown`.
-const STRESS_TESTS: [&str; 2] = [
+const STRESS_TESTS: [&str; 3] = [
     "concurrency::",
     "process::shutdown_racing_callers_get_shut_down_errors",
+    "process::init_racing_first_use_builds_one_runtime",
 ];
 
 /// One suite of the run and whether it passed.
