@@ -272,6 +272,31 @@ fn execute_baseline(c: &mut Criterion) {
             })
         })
     });
+    // Times: the same ready future through `execute_local` (no `Send` bound); it shares
+    // `execute`'s fast path, so it should cost what `ready` does.
+    group.bench_function("ready_local", |b| {
+        b.iter(|| globalrt::execute_local(async { black_box(42_u64) }))
+    });
+    // Times: one call of a future that yields once (pending at its first poll, so the
+    // slow path: a waker, one park attempt), through `execute` and `execute_local`.
+    group.bench_function("yield_once", |b| {
+        b.iter(|| {
+            globalrt::execute(async {
+                tokio::task::yield_now().await;
+                black_box(42_u64)
+            })
+        })
+    });
+    // The `!Send` variant holds an `Rc` across the yield (one allocation more).
+    group.bench_function("yield_once_local", |b| {
+        b.iter(|| {
+            globalrt::execute_local(async {
+                let not_send = std::rc::Rc::new(black_box(42_u64));
+                tokio::task::yield_now().await;
+                *not_send
+            })
+        })
+    });
     // Times: one `execute` of `sleep(1 µs)` (created inside the future, so inside the
     // runtime's context): tokio's timer wheel has a 1 ms tick, so this shows the timer
     // granularity (≈ 1 ms), not 1 µs. Over 1 ms per call: sampled flat, like the other

@@ -39,8 +39,14 @@ pub enum ErrorKind {
     },
     /// The operating system refused to build the runtime (e.g. threads could not be spawned).
     Build,
-    /// [`shutdown`](crate::shutdown) was called; the shared runtime no longer runs futures.
+    /// [`shutdown`](crate::shutdown) was called, before or during the call; the shared
+    /// runtime no longer runs futures.
     ShutDown,
+    /// The call cannot be served where it was made; the message names the context and
+    /// what to do instead: [`execute_local`](crate::execute_local) of a future still
+    /// pending after its first poll on a current_thread runtime's own thread, and any
+    /// call from a thread-local destructor that runs after tokio's own.
+    UnsupportedContext,
     /// The future panicked; the payload's message is in the error's text.
     Panicked,
     /// [`shutdown`](crate::shutdown) gave up waiting for spawned tasks and cancelled them.

@@ -3,14 +3,14 @@
 use std::future::Future;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, Thread};
+use std::task::{Context, Poll, Waker};
+use std::thread;
 
 use tokio::runtime::{Handle, RuntimeFlavor};
 
 use crate::error::{Error, ErrorKind};
-use crate::global::{GLOBAL, Global};
+use crate::global::{GLOBAL, Global, in_flight_shut_down_error};
+use crate::parker::Parker;
 
 impl Global {
     /// Runs `future` to completion on this thread, inside the shared runtime's context.
@@ -23,6 +23,22 @@ impl Global {
         F: Future + Send,
         F::Output: Send,
     {
+        self.poll_first(future, finish)
+    }
+
+    /// [`Global::execute`] for a future that may not leave this thread.
+    #[inline(always)]
+    pub(crate) fn execute_local<F: Future>(&self, future: F) -> Result<F::Output, Error> {
+        self.poll_first(future, finish_local)
+    }
+
+    /// The fast path both share; `finish` drives a future that was pending.
+    #[inline(always)]
+    fn poll_first<F: Future>(
+        &self,
+        future: F,
+        finish: impl FnOnce(&Global, &Handle, Pin<&mut F>) -> Result<F::Output, Error>,
+    ) -> Result<F::Output, Error> {
         let handle = match self.running_handle() {
             Some(handle) => handle,
             None => self.handle_or_build()?,
@@ -37,88 +53,148 @@ impl Global {
                 return Ok(output);
             }
         }
-        Ok(finish(handle, future))
+        finish(self, handle, future)
     }
 }
 
-/// Drives a future that was pending at its first poll, choosing how to block by context.
+/// Drives a `Send` future that was pending at its first poll, choosing how to block by context.
 ///
-/// The first poll's wake-up went to a no-op waker, so the loop below polls once more
-/// before it parks: futures register the waker of their latest poll.
+/// The first poll's wake-up went to a no-op waker, so the loop in `block_on` polls once
+/// more before it parks: futures register the waker of their latest poll.
 #[cold]
 #[inline(never)]
-fn finish<F>(handle: &Handle, future: Pin<&mut F>) -> F::Output
+fn finish<F>(global: &Global, handle: &Handle, mut future: Pin<&mut F>) -> Result<F::Output, Error>
 where
     F: Future + Send,
     F::Output: Send,
 {
+    if let Some(result) = block_here(global, handle, future.as_mut()) {
+        return result;
+    }
+    // A current_thread runtime (`#[tokio::test]`, `flavor = "current_thread"`), or a
+    // flavour this version does not know: this thread may be the runtime's only driver and
+    // tokio may defer wake-ups to it, so blocking it could deadlock. Drive the future on
+    // a scoped helper thread instead. This is why `execute` needs `F: Send`.
+    thread::scope(|scope| {
+        thread::Builder::new()
+            .name("globalrt-scoped".to_owned())
+            .spawn_scoped(scope, || block_on(global, handle, future, Parker::new()))
+            .expect("globalrt: cannot spawn a helper thread to wait on a current_thread runtime")
+            .join()
+    })
+    .unwrap_or_else(|payload| std::panic::resume_unwind(payload))
+}
+
+/// Drives a future that must stay on this thread and was pending at its first poll.
+#[cold]
+#[inline(never)]
+fn finish_local<F: Future>(
+    global: &Global,
+    handle: &Handle,
+    mut future: Pin<&mut F>,
+) -> Result<F::Output, Error> {
+    if let Some(result) = block_here(global, handle, future.as_mut()) {
+        return result;
+    }
+    // Under a current_thread runtime (or an unknown flavour) the future cannot move to a
+    // helper thread. Parking here is safe only if this thread is not the one driving that
+    // runtime: from its `spawn_blocking` or after its `Runtime::enter`, yes; inside its
+    // `block_on` (or a `LocalSet` there), tokio defers wake-ups to the very thread that
+    // would be parked, so the call could never finish. Refuse that case instead.
+    let parker = Parker::new();
+    if defers_wake_ups(&parker) {
+        return Err(Error::new(
+            ErrorKind::UnsupportedContext,
+            "globalrt: execute_local cannot wait for a !Send future on the thread that drives \
+             a current_thread runtime (#[tokio::test], flavor = \"current_thread\", a LocalSet \
+             there): blocking it would deadlock and the future cannot move to another thread; \
+             use execute with a Send future there, or a multi_thread runtime",
+        ));
+    }
+    block_on(
+        global,
+        handle,
+        pin!(tokio::task::coop::unconstrained(future)),
+        parker,
+    )
+}
+
+/// Blocks on `future` on this thread when that is safe whatever the future is: no runtime
+/// here, or a multi-thread runtime's thread. `None` under any other flavour.
+fn block_here<F: Future>(
+    global: &Global,
+    handle: &Handle,
+    future: Pin<&mut F>,
+) -> Option<Result<F::Output, Error>> {
     match Handle::try_current().map(|outer| outer.runtime_flavor()) {
         // A plain thread, or one only holding a runtime *context* (spawn_blocking,
         // `Runtime::enter`): nothing else runs here, so park this thread.
-        Err(_) => block_on(handle, future),
-        // A multi-thread runtime's worker or `block_on` thread: `block_in_place` hands the
-        // worker's queue to another thread first, so that runtime keeps running; outside a
-        // worker it just calls the closure.
-        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(|| block_on(handle, future)),
-        // A current_thread runtime (`#[tokio::test]`, `flavor = "current_thread"`), or a
-        // flavour this version does not know: this thread is the runtime's only driver and
-        // tokio may defer wake-ups to it, so blocking it could deadlock. Drive the future on
-        // a scoped helper thread instead. This is why `execute` needs `F: Send`.
-        Ok(_) => thread::scope(|scope| {
-            thread::Builder::new()
-                .name("globalrt-scoped".to_owned())
-                .spawn_scoped(scope, || block_on(handle, future))
-                .expect(
-                    "globalrt: cannot spawn a helper thread to wait on a current_thread runtime",
+        Err(_) => Some(block_on(global, handle, future, Parker::new())),
+        // A thread of a multi-thread runtime. A worker that holds its core has a queue
+        // of other tasks: `block_in_place` hands it to another thread first, so that
+        // runtime keeps running. Any other thread (the one in `Runtime::block_on`, a
+        // `LocalSet` driven there, a worker already inside `block_in_place`) has no
+        // queue to hand off, and `block_in_place` would panic inside a `LocalSet`, so
+        // park it directly, outside the coop budget of the task or `block_on` it is in
+        // (as `block_in_place` would): a spent budget would make every tokio resource
+        // return `Pending` forever.
+        Ok(RuntimeFlavor::MultiThread) => {
+            let parker = Parker::new();
+            Some(if defers_wake_ups(&parker) {
+                tokio::task::block_in_place(|| block_on(global, handle, future, parker))
+            } else {
+                block_on(
+                    global,
+                    handle,
+                    pin!(tokio::task::coop::unconstrained(future)),
+                    parker,
                 )
-                .join()
-        })
-        .unwrap_or_else(|payload| std::panic::resume_unwind(payload)),
+            })
+        }
+        Ok(_) => None,
     }
 }
 
 /// A minimal executor: poll, park until woken, repeat. Timers and I/O are driven by the
 /// shared runtime's workers; `Handle::enter` makes `tokio::spawn` and friends find it.
-fn block_on<F: Future>(handle: &Handle, mut future: Pin<&mut F>) -> F::Output {
+/// `parker` must have been created on this thread.
+///
+/// Once [`shutdown`](crate::shutdown) has begun, the call stops polling and fails with
+/// [`ErrorKind::ShutDown`]: the runtime's timers, I/O and tasks are going away, so the
+/// future might never be woken again.
+fn block_on<F: Future>(
+    global: &Global,
+    handle: &Handle,
+    mut future: Pin<&mut F>,
+    parker: Arc<Parker>,
+) -> Result<F::Output, Error> {
     let _context = handle.enter();
-    let parker = Arc::new(Parker {
-        thread: thread::current(),
-        notified: AtomicBool::new(false),
-    });
     let waker = Waker::from(Arc::clone(&parker));
     let mut cx = Context::from_waker(&waker);
     loop {
         if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
+            return Ok(output);
         }
-        parker.park();
+        if global.is_shut_down() {
+            return Err(in_flight_shut_down_error());
+        }
+        parker.park(|| global.is_shut_down());
     }
 }
 
-/// One per `block_on` call, so nested calls on one thread never steal each other's wake-ups.
-struct Parker {
-    thread: Thread,
-    notified: AtomicBool,
-}
-
-impl Parker {
-    fn park(&self) {
-        while !self.notified.swap(false, Ordering::Acquire) {
-            thread::park();
-        }
-    }
-}
-
-impl Wake for Parker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        if !self.notified.swap(true, Ordering::Release) {
-            self.thread.unpark();
-        }
-    }
+/// Whether this thread is driving a tokio scheduler that defers wake-ups: a multi-thread
+/// worker holding its core (the one case where `block_in_place` is needed, and cannot
+/// panic) or a current_thread runtime's `block_on` thread.
+///
+/// tokio has no public query for this, but `yield_now` shows it: such a thread defers the
+/// wake-up to its scheduler, and everywhere else (a thread in a multi-thread `block_on` or
+/// in a `LocalSet` there, a worker inside `block_in_place`, a plain thread) it wakes at
+/// once. A deferred wake-up reaches `parker` later and costs at most one spare poll.
+fn defers_wake_ups(parker: &Arc<Parker>) -> bool {
+    let waker = Waker::from(Arc::clone(parker));
+    let mut probe = pin!(tokio::task::yield_now());
+    let _ = probe.as_mut().poll(&mut Context::from_waker(&waker));
+    !parker.take_notification()
 }
 
 /// Runs a future to completion from synchronous code on the shared runtime, and returns its output.
@@ -136,7 +212,8 @@ impl Wake for Parker {
 /// - If the future panics: the panic is resumed in the caller with its original payload,
 ///   and the shared runtime stays usable. Use [`try_execute`] to get an [`Error`] instead.
 /// - If the shared runtime cannot be built (a bad [`WORKER_THREADS_ENV`](crate::WORKER_THREADS_ENV)
-///   value, the OS refusing threads) or was [`shutdown`](crate::shutdown); the message says which.
+///   value, the OS refusing threads) or was [`shutdown`](crate::shutdown), also when that
+///   happens while this call is running; the message says which.
 ///
 /// # Example
 ///
@@ -150,15 +227,49 @@ impl Wake for Parker {
 /// assert_eq!(len, 11);
 /// ```
 #[inline]
+#[track_caller]
 pub fn execute<F>(future: F) -> F::Output
 where
     F: Future + Send,
     F::Output: Send,
 {
-    match GLOBAL.execute(future) {
-        Ok(output) => output,
-        Err(err) => fail(err),
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| GLOBAL.execute(future))) {
+        Ok(Ok(output)) => output,
+        Ok(Err(err)) => fail(err),
+        Err(payload) => fail_or_resume(payload),
     }
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn fail_or_resume(payload: Box<dyn std::any::Any + Send>) -> ! {
+    if let Some(err) = context_error() {
+        panic!("{err}")
+    }
+    std::panic::resume_unwind(payload)
+}
+
+/// The error for a panic caught from a call that globalrt itself explains: `shutdown`
+/// stopped the runtime during the call, or tokio's thread-local context was gone.
+fn context_error() -> Option<Error> {
+    // A panic while `shutdown` runs is the runtime going away under the future
+    // (tokio's "being shutdown" panics), so it is reported as what it is.
+    if GLOBAL.is_shut_down() {
+        return Some(in_flight_shut_down_error());
+    }
+    // In a thread-local destructor that runs after tokio's own, `Handle::enter` panics
+    // before the future is polled. Checking for it on every call would cost the fast
+    // path, so it is recognised here, after the panic.
+    if matches!(Handle::try_current(), Err(err) if err.is_thread_local_destroyed()) {
+        return Some(Error::new(
+            ErrorKind::UnsupportedContext,
+            "globalrt: execute was called from a thread-local destructor that runs after \
+             tokio's own, where no runtime context can be entered; run the future before \
+             the thread exits, or from a thread that is not exiting",
+        ));
+    }
+    None
 }
 
 #[cold]
@@ -176,7 +287,8 @@ fn fail(err: Error) -> ! {
 /// # Errors
 ///
 /// - [`ErrorKind::Panicked`] when the future panicked.
-/// - [`ErrorKind::ShutDown`] after [`shutdown`](crate::shutdown).
+/// - [`ErrorKind::ShutDown`] after [`shutdown`](crate::shutdown), or when it stops the
+///   runtime while this call is running (even if the future panicked because of it).
 /// - [`ErrorKind::InvalidEnv`] or [`ErrorKind::Build`] when the shared runtime could not be built.
 ///
 /// # Example
@@ -197,16 +309,115 @@ where
 {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| GLOBAL.execute(future))) {
         Ok(result) => result,
-        Err(payload) => {
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a non-string panic payload".to_owned());
-            Err(Error::new(
-                ErrorKind::Panicked,
-                format!("globalrt: the future panicked: {message}"),
-            ))
-        }
+        Err(payload) => Err(caught_panic(payload)),
+    }
+}
+
+/// The error for a panic caught from the future.
+#[cold]
+#[inline(never)]
+fn caught_panic(payload: Box<dyn std::any::Any + Send>) -> Error {
+    if let Some(err) = context_error() {
+        return err;
+    }
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string panic payload".to_owned());
+    Error::new(
+        ErrorKind::Panicked,
+        format!("globalrt: the future panicked: {message}"),
+    )
+}
+
+/// Like [`execute`], for a future that is not `Send`: one holding an `Rc`, a `RefCell`
+/// borrow or a `MutexGuard` across an `.await`, say.
+///
+/// The future is polled only on the calling thread, so it can be served wherever that
+/// thread may block: a plain thread, `spawn_blocking`, a multi-thread runtime
+/// (`#[tokio::main]`, its tasks, a `LocalSet` there), nested in another call. Its
+/// `tokio::spawn`, timers and I/O use the shared runtime, as with `execute`; a task it
+/// spawns must still be `Send`, but [`tokio::task::spawn_local`] inside it is not
+/// available (no `LocalSet` is running on the shared runtime).
+///
+/// One context cannot be served: the thread that drives a current_thread runtime
+/// (`#[tokio::test]`, `flavor = "current_thread"`, a `LocalSet` there). `execute` moves
+/// the future to a helper thread there; a `!Send` future cannot move, and blocking that
+/// thread would deadlock. A future that is ready at its first poll still returns its
+/// output there; one that is pending fails with [`ErrorKind::UnsupportedContext`] after
+/// that first poll (the future is dropped, as if cancelled). Use
+/// `#[tokio::test(flavor = "multi_thread")]` in tests.
+///
+/// # Panics
+///
+/// As [`execute`], and with the [`ErrorKind::UnsupportedContext`] message in the
+/// current_thread case above. Use [`try_execute_local`] to get an [`Error`] instead.
+///
+/// # Example
+///
+/// ```
+/// use std::cell::RefCell;
+/// use std::rc::Rc;
+///
+/// let log = Rc::new(RefCell::new(Vec::new()));
+/// let n = globalrt::execute_local(async {
+///     let entries = Rc::clone(&log); // an Rc held across .await: the future is !Send
+///     tokio::task::yield_now().await;
+///     entries.borrow_mut().push("done");
+///     entries.borrow().len()
+/// });
+/// assert_eq!(n, 1);
+/// assert_eq!(*log.borrow(), ["done"]);
+/// ```
+#[inline]
+#[track_caller]
+pub fn execute_local<F: Future>(future: F) -> F::Output {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        GLOBAL.execute_local(future)
+    })) {
+        Ok(Ok(output)) => output,
+        Ok(Err(err)) => fail(err),
+        Err(payload) => fail_or_resume(payload),
+    }
+}
+
+/// Like [`execute_local`], but returns an [`Error`] instead of panicking.
+///
+/// # Errors
+///
+/// As [`try_execute`], and [`ErrorKind::UnsupportedContext`] for a future still pending
+/// after its first poll on the thread that drives a current_thread runtime.
+///
+/// # Example
+///
+/// ```
+/// use std::rc::Rc;
+/// use globalrt::ErrorKind;
+///
+/// let shared = Rc::new(5);
+/// let got = globalrt::try_execute_local(async {
+///     tokio::task::yield_now().await;
+///     *shared + 1
+/// });
+/// assert_eq!(got.unwrap(), 6);
+///
+/// // Under #[tokio::test] (a current_thread runtime) a pending !Send future is refused.
+/// let outer = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// let err = outer.block_on(async {
+///     globalrt::try_execute_local(async {
+///         let _not_send = Rc::new(());
+///         tokio::task::yield_now().await;
+///     })
+///     .unwrap_err()
+/// });
+/// assert_eq!(err.kind(), &ErrorKind::UnsupportedContext);
+/// ```
+pub fn try_execute_local<F: Future>(future: F) -> Result<F::Output, Error> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        GLOBAL.execute_local(future)
+    })) {
+        Ok(result) => result,
+        Err(payload) => Err(caught_panic(payload)),
     }
 }

@@ -94,6 +94,7 @@ impl Global {
         Ok(())
     }
 
+    #[track_caller]
     pub(crate) fn spawn<F>(&'static self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -101,7 +102,11 @@ impl Global {
     {
         let handle = match self.running_handle() {
             Some(handle) => handle,
-            None => self.handle_or_build().unwrap_or_else(|err| panic!("{err}")),
+            // A `match`, not `unwrap_or_else`: a closure would not pass the caller's location on.
+            None => match self.handle_or_build() {
+                Ok(handle) => handle,
+                Err(err) => panic!("{err}"),
+            },
         };
         let guard = self.task_started();
         handle.spawn(async move {
@@ -191,6 +196,15 @@ pub(crate) fn shut_down_error() -> Error {
         ErrorKind::ShutDown,
         "globalrt: the shared runtime has been shut down by globalrt::shutdown; \
          no future can run on it any more, so call shutdown only at the end of main",
+    )
+}
+
+/// The error of a call that was running when [`shutdown`](crate::shutdown) began.
+pub(crate) fn in_flight_shut_down_error() -> Error {
+    Error::new(
+        ErrorKind::ShutDown,
+        "globalrt: the shared runtime was shut down by globalrt::shutdown while this call \
+         was running; call shutdown only at the end of main, after every execute has returned",
     )
 }
 

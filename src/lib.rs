@@ -19,6 +19,10 @@
 //!
 //! - [`execute`] runs a future to completion and returns its output; [`try_execute`]
 //!   returns an [`Error`] instead of panicking.
+//! - [`execute_local`] and [`try_execute_local`] do the same for a `!Send` future (an
+//!   `Rc`, a `RefCell` borrow or a `MutexGuard` held across `.await`), in every context
+//!   below except the thread that drives a current_thread runtime, where they refuse a
+//!   pending future with [`ErrorKind::UnsupportedContext`].
 //! - [`spawn`] starts a background task; [`handle`] gives the runtime's `Handle`.
 //! - [`init`] configures the runtime before first use with a [`Config`];
 //!   [`WORKER_THREADS_ENV`] overrides the worker count.
@@ -37,22 +41,69 @@
 //! | calling context | strategy when pending | extra cost over a plain `block_on` |
 //! |---|---|---|
 //! | plain thread, `spawn_blocking`, after `Runtime::enter` | park the calling thread until woken | the first no-op poll |
-//! | multi-thread runtime: `#[tokio::main]`, a worker task | `tokio::task::block_in_place`, then park | the worker's queue is handed to another thread |
-//! | current_thread runtime: `#[tokio::test]`, `flavor = "current_thread"` | drive it on a scoped helper thread | one thread spawn and join |
-//! | nested inside another `execute` | as for the thread it runs on | none beyond the above |
+//! | multi-thread runtime worker: a task, `#[tokio::main]`'s spawned tasks | `tokio::task::block_in_place`, then park | one `yield_now` poll to recognise the worker; its queue is handed to another thread |
+//! | multi-thread runtime, other threads: the `#[tokio::main]` body (`Runtime::block_on`, `Handle::block_on`), a `LocalSet` there (`run_until`, `spawn_local`), a worker inside `block_in_place` | park the calling thread, outside the caller's coop budget | one `yield_now` poll to tell it from a worker |
+//! | current_thread runtime: `#[tokio::test]`, `flavor = "current_thread"`, a `LocalSet` there | drive it on a scoped helper thread | one thread spawn and join |
+//! | nested inside another `execute`; a `Drop` run while a runtime shuts down; `Handle::block_on` inside `block_in_place` | as for the thread it runs on | none beyond the above |
+//!
+//! [`execute_local`] uses the same strategies, except under a current_thread runtime: from
+//! its `spawn_blocking` or after its `Runtime::enter` it parks the calling thread; on the
+//! thread that drives it (`#[tokio::test]`, its `LocalSet`) a future still pending after
+//! its first poll fails with [`ErrorKind::UnsupportedContext`], since a `!Send` future
+//! cannot move to a helper thread and blocking that thread would never finish. It costs
+//! what `execute` costs: a callgrind loop of 1,000 calls outside the benchmark suites
+//! counted 137 instructions per ready call for each (the suite's own figure for
+//! `execute`, below, is 131) and 652 against 654 for a future that yields once.
+//!
+//! tokio's `block_in_place` panics inside a `LocalSet`, so `execute` calls it only on a
+//! worker that holds its run queue, which it recognises by tokio deferring a `yield_now`
+//! wake-up there (tokio has no public query for it).
+//!
+//! The future sees the caller's `tokio::task_local!` values where it runs on the calling
+//! thread; on the helper thread (under a current_thread runtime) they are not set, so
+//! read them with `try_with`, or pass the values into the future.
+//!
+//! Create tokio resources inside the future: `execute(async { sleep(d).await })`, not
+//! `execute(sleep(d))`. Functions such as `tokio::time::sleep` and `tokio::spawn` need a
+//! runtime when they are *called*, and an argument is evaluated before `execute` runs,
+//! so on a plain thread the second form panics with tokio's "there is no reactor running".
+//!
+//! One context cannot be served at all: a thread-local destructor that runs after
+//! tokio's own thread-locals are gone (at thread exit), where tokio's `Handle::enter`
+//! panics. `try_execute` then returns [`ErrorKind::UnsupportedContext`] and `execute`
+//! panics with that message (in a destructor, a panic aborts the process), after tokio's
+//! panic hook output. Checking for it beforehand would cost every call.
+//!
+//! `execute` blocks its calling thread, like any synchronous call. A future that waits
+//! for work only that thread would do — a task of the current_thread runtime or of the
+//! `LocalSet` `execute` is called from, e.g. awaiting a `spawn_local` task's `JoinHandle`
+//! — can never finish: that is a deadlock of the caller's design, not a context
+//! `execute` can serve. Spawn such work on the shared runtime ([`spawn`]) instead.
 //!
 //! The future runs on the calling thread (or the helper) while the shared runtime's
 //! workers drive its timers and I/O, so it needs no `'static` bound and may borrow
 //! from the caller. `F: Send` is required for the current_thread case alone, where the
 //! future must move to the helper thread: tokio may defer wake-ups to the runtime's only
-//! thread, so blocking that thread could deadlock.
+//! thread, so blocking that thread could deadlock. [`execute_local`] has no `Send` bound.
 //!
 //! # Panics and shutdown
 //!
 //! A panic inside the future reaches the caller with its original payload (or, through
 //! [`try_execute`], as [`ErrorKind::Panicked`]); the shared runtime is unaffected.
+//! The panics globalrt raises itself point at the caller's line: [`execute`], [`spawn`],
+//! [`handle`] and [`naive::execute`] are `#[track_caller]`. (A panic inside the future keeps
+//! its own location, and `naive::execute` inside a runtime reports tokio's line, since
+//! tokio's multi-thread `block_on` does not pass the location on.)
 //! After [`shutdown`], `execute` panics and `try_execute` returns [`ErrorKind::ShutDown`]:
 //! a clear error, never a hang.
+//!
+//! Calls in flight when [`shutdown`] stops the runtime (other threads still inside
+//! `execute`) do the same: a call that is waiting stops polling its future and fails with
+//! [`ErrorKind::ShutDown`] at its next wake-up, or within 50 ms if nothing wakes it; a
+//! panic the runtime's teardown causes inside the future (tokio's "being shutdown") is
+//! reported as [`ErrorKind::ShutDown`] too, never as [`ErrorKind::Panicked`] or with
+//! tokio's message. A future that finishes before that returns its output as usual.
+//! `shutdown` does not wait for such calls: it waits for [`spawn`]ed tasks only.
 //!
 //! # Cost
 //!
@@ -70,13 +121,14 @@ mod error;
 mod execute;
 mod global;
 pub mod naive;
+mod parker;
 
 use std::future::Future;
 use std::time::Duration;
 
 pub use config::{Config, WORKER_THREADS_ENV};
 pub use error::{Error, ErrorKind};
-pub use execute::{execute, try_execute};
+pub use execute::{execute, execute_local, try_execute, try_execute_local};
 use global::GLOBAL;
 pub use tokio::runtime::Handle;
 pub use tokio::task::JoinHandle;
@@ -126,6 +178,7 @@ pub fn init(config: Config) -> Result<(), Error> {
 /// let task = globalrt::spawn(async { 6 * 7 });
 /// assert_eq!(globalrt::execute(task).unwrap(), 42);
 /// ```
+#[track_caller]
 pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
 where
     F: Future + Send + 'static,
@@ -146,13 +199,15 @@ where
 /// let handle = globalrt::handle();
 /// assert!(handle.metrics().num_workers() >= 1);
 /// ```
+#[track_caller]
 pub fn handle() -> Handle {
     match GLOBAL.running_handle() {
         Some(handle) => handle.clone(),
-        None => GLOBAL
-            .handle_or_build()
-            .unwrap_or_else(|err| panic!("{err}"))
-            .clone(),
+        // A `match`, not `unwrap_or_else`: a closure would not pass the caller's location on.
+        None => match GLOBAL.handle_or_build() {
+            Ok(handle) => handle.clone(),
+            Err(err) => panic!("{err}"),
+        },
     }
 }
 
@@ -162,6 +217,11 @@ pub fn handle() -> Handle {
 /// process exit. After it returns, [`execute`] panics and [`try_execute`] returns
 /// [`ErrorKind::ShutDown`]. Calling it again, or before the runtime was ever built, is `Ok`.
 /// Tasks spawned directly on [`handle`] are not waited for.
+///
+/// Calls on other threads that are still inside [`execute`] or [`try_execute`] when the
+/// runtime is stopped are not waited for either: they fail with [`ErrorKind::ShutDown`]
+/// (through `execute`, a panic with that error's message) within 50 ms, unless their
+/// future finishes first. Tasks spawned while it runs are cancelled.
 ///
 /// # Errors
 ///

@@ -19,6 +19,7 @@ use std::future::Future;
 /// // Works on a plain thread, at a cost of a runtime build and teardown per call.
 /// assert_eq!(globalrt::naive::execute(async { 1 + 1 }), 2);
 /// ```
+#[track_caller]
 pub fn execute<F: Future>(future: F) -> F::Output {
     let runtime = tokio::runtime::Runtime::new().expect("naive::execute: cannot build a runtime");
     runtime.block_on(future)

@@ -5,6 +5,7 @@
 
 mod concurrency;
 mod contexts;
+mod local;
 mod panics;
 mod process;
 mod resources;
@@ -22,4 +23,55 @@ pub(crate) async fn yield_many(times: u32) -> u32 {
         tokio::task::yield_now().await;
     }
     times
+}
+
+/// Runs `body` on its own thread and fails the test if it has not finished within 10 s,
+/// so a deadlock is a failure with a message instead of a hung test run. A panic in
+/// `body` is resumed here with its payload.
+pub(crate) fn with_watchdog<T: Send + 'static>(
+    name: &str,
+    body: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = std::thread::Builder::new()
+        .name(format!("watchdog:{name}"))
+        .spawn(move || {
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
+            let _ = tx.send(result);
+        })
+        .unwrap();
+    match rx.recv_timeout(std::time::Duration::from_secs(10)) {
+        Ok(Ok(value)) => {
+            thread.join().unwrap();
+            value
+        }
+        Ok(Err(payload)) => std::panic::resume_unwind(payload),
+        Err(_) => panic!("{name}: did not finish within 10 s (deadlock or hang)"),
+    }
+}
+
+std::thread_local! {
+    static LAST_PANIC_LOCATION: std::cell::RefCell<Option<(String, u32)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `body`, which must panic, and returns the file and line the panic reports
+/// (`std::panic::Location`, as the panic hook sees it). The first call installs a hook
+/// that records the location on the panicking thread, then runs the previous hook.
+pub(crate) fn panic_location(body: impl FnOnce()) -> (String, u32) {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let location = info.location().map(|l| (l.file().to_owned(), l.line()));
+            LAST_PANIC_LOCATION.with(|last| *last.borrow_mut() = location);
+            previous(info);
+        }));
+    });
+    LAST_PANIC_LOCATION.with(|last| last.borrow_mut().take());
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
+    assert!(outcome.is_err(), "expected a panic");
+    LAST_PANIC_LOCATION
+        .with(|last| last.borrow_mut().take())
+        .expect("the panic hook saw no location")
 }

@@ -2,15 +2,20 @@
 //! `shutdown` — tested in fresh processes: each test re-runs this test binary with
 //! `SCENARIO_ENV` set, and the child runs `child_entry`, which dispatches on it.
 
-use std::panic::catch_unwind;
-use std::process::Command;
-use std::time::Duration;
+use std::io::Read;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use globalrt::{Config, ErrorKind, WORKER_THREADS_ENV};
 
 const SCENARIO_ENV: &str = "GLOBALRT_IT_SCENARIO";
 
-/// Runs `scenario` in a child process and asserts it passed.
+/// Runs `scenario` in a child process and asserts it passed. A child that has not exited
+/// after 10 s is killed and fails the test, so a deadlock never hangs the run.
 fn run_child(scenario: &str, worker_threads_env: Option<&str>) {
     let mut command = Command::new(std::env::current_exe().unwrap());
     command
@@ -22,18 +27,46 @@ fn run_child(scenario: &str, worker_threads_env: Option<&str>) {
             "--test-threads=1",
         ])
         .env(SCENARIO_ENV, scenario)
-        .env_remove(WORKER_THREADS_ENV);
+        .env_remove(WORKER_THREADS_ENV)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     if let Some(value) = worker_threads_env {
         command.env(WORKER_THREADS_ENV, value);
     }
-    let output = command.output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let mut child = command.spawn().unwrap();
+    let stdout = read_in_background(child.stdout.take().unwrap());
+    let stderr = read_in_background(child.stderr.take().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if Instant::now() >= deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let stdout = stdout.join().unwrap();
+    let stderr = stderr.join().unwrap();
+    let Some(status) = status else {
+        panic!(
+            "scenario {scenario} (env {worker_threads_env:?}) did not finish within 10 s (deadlock or hang)\nstdout:\n{stdout}\nstderr:\n{stderr}"
+        );
+    };
     assert!(
-        output.status.success() && stdout.contains(&format!("scenario {scenario} passed")),
-        "scenario {scenario} (env {worker_threads_env:?}) failed: {}\nstdout:\n{stdout}\nstderr:\n{stderr}",
-        output.status
+        status.success() && stdout.contains(&format!("scenario {scenario} passed")),
+        "scenario {scenario} (env {worker_threads_env:?}) failed: {status}\nstdout:\n{stdout}\nstderr:\n{stderr}"
     );
+}
+
+fn read_in_background(mut pipe: impl Read + Send + 'static) -> JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
 }
 
 /// Not a test of its own: the entry point of the child processes above.
@@ -49,6 +82,9 @@ fn child_entry() {
         "shutdown_with_tasks" => shutdown_with_tasks(),
         "shutdown_timeout" => shutdown_timeout(),
         "shutdown_before_use" => shutdown_before_use(),
+        "shutdown_races_calls" => shutdown_races_calls(),
+        "panic_locations" => panic_locations(),
+        "init_races_first_use" => init_races_first_use(),
         other => panic!("unknown scenario {other}"),
     }
     println!("scenario {scenario} passed");
@@ -123,8 +159,6 @@ fn good_env() {
 }
 
 fn shutdown_with_tasks() {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
     let finished = Arc::new(AtomicUsize::new(0));
     for i in 0..3u64 {
         let finished = Arc::clone(&finished);
@@ -184,6 +218,165 @@ fn shutdown_before_use() {
         globalrt::init(Config::new()).unwrap_err().kind(),
         &ErrorKind::ShutDown
     );
+}
+
+/// Callers of every kind race `shutdown`: each call either returns its value or fails
+/// with `ErrorKind::ShutDown` (through `execute`: panics with globalrt's message), never
+/// with tokio's "being shutdown" panic, and none hangs.
+fn shutdown_races_calls() {
+    const CALLERS: usize = 6;
+    let started = Arc::new(AtomicUsize::new(0));
+    let callers: Vec<_> = (0..CALLERS)
+        .map(|caller| {
+            let started = Arc::clone(&started);
+            std::thread::spawn(move || race_shutdown(caller, &started))
+        })
+        .collect();
+    // Calls that are certainly in flight when shutdown runs: parked on a long timer, and
+    // parked on a `Notify` that nothing will ever notify once the runtime is gone.
+    let on_timer = std::thread::spawn(|| {
+        globalrt::try_execute(async { tokio::time::sleep(Duration::from_secs(60)).await })
+    });
+    let notify = Arc::new(tokio::sync::Notify::new());
+    let on_notify = {
+        let notify = Arc::clone(&notify);
+        std::thread::spawn(move || globalrt::try_execute(async move { notify.notified().await }))
+    };
+    while started.load(Ordering::SeqCst) < CALLERS {
+        std::thread::yield_now();
+    }
+    std::thread::sleep(Duration::from_millis(20));
+    globalrt::shutdown(Duration::from_secs(1)).unwrap();
+    for caller in callers {
+        caller.join().unwrap();
+    }
+    for (name, result) in [
+        ("timer", on_timer.join().unwrap()),
+        ("notify", on_notify.join().unwrap()),
+    ] {
+        let err = result.expect_err(name);
+        assert_eq!(err.kind(), &ErrorKind::ShutDown, "{name}: {err}");
+        assert!(
+            err.to_string().contains("globalrt::shutdown"),
+            "{name}: {err}"
+        );
+    }
+}
+
+/// One caller: loops over ready, timer, yielding and spawning futures, through
+/// `try_execute` and `execute`, until `shutdown` stops it.
+fn race_shutdown(caller: usize, started: &AtomicUsize) {
+    started.fetch_add(1, Ordering::SeqCst);
+    for round in 0u64.. {
+        let outcome = if (caller + round as usize) & 1 == 0 {
+            globalrt::try_execute(mixed_call(round))
+        } else {
+            catch_unwind(AssertUnwindSafe(|| globalrt::execute(mixed_call(round)))).map_err(
+                |payload| {
+                    let message = payload
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .unwrap_or_else(|| "a non-String panic payload".to_owned());
+                    assert!(
+                        message.starts_with("globalrt:") && message.contains("shut down"),
+                        "execute panicked with a message that is not globalrt's: {message}"
+                    );
+                    globalrt::try_execute(async {}).unwrap_err()
+                },
+            )
+        };
+        match outcome {
+            Ok(value) => assert_eq!(value, round * 2, "caller {caller} round {round}"),
+            Err(err) => {
+                assert_eq!(err.kind(), &ErrorKind::ShutDown, "caller {caller}: {err}");
+                assert!(!err.to_string().contains("being shutdown"), "{err}");
+                return;
+            }
+        }
+    }
+}
+
+async fn mixed_call(round: u64) -> u64 {
+    match round % 4 {
+        0 => round * 2,
+        1 => {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            round * 2
+        }
+        2 => {
+            tokio::task::yield_now().await;
+            round * 2
+        }
+        _ => tokio::spawn(async move { round * 2 }).await.unwrap(),
+    }
+}
+
+/// globalrt's own panics report the caller's file and line (`#[track_caller]`).
+fn panic_locations() {
+    globalrt::shutdown(Duration::from_secs(1)).unwrap();
+    let here = file!().to_owned();
+    let line = line!() + 1;
+    let location = crate::panic_location(|| globalrt::execute(async {}));
+    assert_eq!(location, (here.clone(), line), "execute");
+    let line = line!() + 1;
+    let location = crate::panic_location(|| drop(globalrt::spawn(async {})));
+    assert_eq!(location, (here.clone(), line), "spawn");
+    let line = line!() + 1;
+    let location = crate::panic_location(|| drop(globalrt::handle()));
+    assert_eq!(location, (here.clone(), line), "handle");
+    let line = line!() + 1;
+    let location = crate::panic_location(|| globalrt::execute_local(async {}));
+    assert_eq!(location, (here, line), "execute_local");
+}
+
+/// `init` on one thread races first use on others: exactly one runtime is built, every
+/// caller sees that one, and `init` either built it or reports `AlreadyInitialized`.
+fn init_races_first_use() {
+    const CALLERS: usize = 4;
+    let barrier = Arc::new(std::sync::Barrier::new(CALLERS + 1));
+    let callers: Vec<_> = (0..CALLERS)
+        .map(|_| {
+            let barrier = Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                barrier.wait();
+                assert_eq!(globalrt::execute(crate::sleep_then(1)), 1);
+                globalrt::handle().metrics().num_workers()
+            })
+        })
+        .collect();
+    barrier.wait();
+    // A worker count no default runtime has here tells which build won.
+    let init = globalrt::init(Config::new().worker_threads(7));
+    let seen: Vec<usize> = callers.into_iter().map(|c| c.join().unwrap()).collect();
+    let workers = globalrt::handle().metrics().num_workers();
+    assert!(
+        seen.iter().all(|&n| n == workers),
+        "one runtime: {seen:?} vs {workers}"
+    );
+    match init {
+        Ok(()) => assert_eq!(workers, 7, "init won, so its config was built"),
+        Err(err) => {
+            assert_eq!(err.kind(), &ErrorKind::AlreadyInitialized, "{err}");
+            assert_ne!(workers, 7, "first use won, so init's config was not built");
+        }
+    }
+}
+
+#[test]
+fn init_racing_first_use_builds_one_runtime() {
+    for _ in 0..5 {
+        run_child("init_races_first_use", None);
+    }
+}
+
+#[test]
+fn panics_point_at_the_caller() {
+    run_child("panic_locations", None);
+}
+
+#[test]
+fn shutdown_racing_callers_get_shut_down_errors() {
+    run_child("shutdown_races_calls", None);
 }
 
 #[test]

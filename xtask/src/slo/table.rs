@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::figures::{Estimate, Figures, Memcheck};
+use super::figures::{Estimate, Figures, Memcheck, RaceChecks};
 
 /// What a figure measures, which decides how it is printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -382,6 +382,30 @@ fn memcheck_row(figures: &Figures) -> Result<Measured, String> {
     }
 }
 
+fn race_checks_row(figures: &Figures) -> Result<Measured, String> {
+    match figures.race_checks.as_ref().map_err(Clone::clone)? {
+        RaceChecks::NotRun(reason) => Err(reason.clone()),
+        RaceChecks::Ran {
+            failed,
+            commit,
+            detail,
+        } => {
+            if let (Some(summary), Some(head)) = (commit, &figures.head_commit)
+                && summary != head
+            {
+                return Err(format!(
+                    "the loom summary is for commit {}, HEAD is {}: rerun `cargo xtask loom`",
+                    short(summary),
+                    short(head)
+                ));
+            }
+            let mut measured = Measured::plain(*failed as f64, Unit::Findings);
+            measured.note = Some(detail.clone());
+            Ok(measured)
+        }
+    }
+}
+
 fn short(commit: &str) -> &str {
     commit.get(..10).unwrap_or(commit)
 }
@@ -464,6 +488,18 @@ pub(crate) fn evaluate(figures: &Figures) -> Report {
             unit: Unit::Findings,
             source: "cargo xtask memcheck (target/memcheck/summary.json)".to_owned(),
             measured: memcheck_row(figures),
+            slo: Some(Slo {
+                target: lt(1.0),
+                no_go: Bound::new(Op::Ge, 1.0),
+            }),
+            goal: None,
+        },
+        Row {
+            name: "no deadlocks or race conditions".to_owned(),
+            unit: Unit::Findings,
+            source: "cargo xtask loom: loom models + stress tests (target/loom/summary.json)"
+                .to_owned(),
+            measured: race_checks_row(figures),
             slo: Some(Slo {
                 target: lt(1.0),
                 no_go: Bound::new(Op::Ge, 1.0),

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::figures::{self, Estimate, Figures, Memcheck, Paths};
+use super::figures::{self, Estimate, Figures, Memcheck, Paths, RaceChecks};
 use super::table::{self, Bound, GoalStatus, Op, Overall, Unit, Verdict};
 
 fn fixtures() -> PathBuf {
@@ -17,6 +17,7 @@ fn fixture_paths(memcheck: &str) -> Paths {
         memory: dir.join("memory.json"),
         instructions: dir.join("baseline-bmf.json"),
         memcheck: dir.join(memcheck),
+        race_checks: dir.join("loom-clean.json"),
     }
 }
 
@@ -237,6 +238,36 @@ fn a_memcheck_summary_of_another_commit_is_not_measured() {
     assert_eq!(report.overall.exit_code(), 2);
     figures.head_commit = Some("0123456789abcdef0123456789abcdef01234567".to_owned());
     assert_eq!(table::evaluate(&figures).overall.exit_code(), 0);
+}
+
+#[test]
+fn loom_and_stress_results_make_the_race_row() {
+    let dir = fixtures();
+    let row = "no deadlocks or race conditions";
+    // Clean (the fixture default) passes; the detail names the suites.
+    let report = table::evaluate(&fixture_figures("memcheck-clean.json"));
+    assert_eq!(verdict_of(&report, row), Some(Verdict::Pass));
+    let found = figures::read_race_checks(&dir.join("loom-clean.json")).unwrap();
+    assert!(
+        matches!(&found, RaceChecks::Ran { failed: 0, detail, .. } if detail.contains("loom models")),
+        "{found:?}"
+    );
+    // A failed suite is NO-GO.
+    let mut figures = fixture_figures("memcheck-clean.json");
+    figures.race_checks = figures::read_race_checks(&dir.join("loom-failed.json"));
+    let report = table::evaluate(&figures);
+    assert_eq!(verdict_of(&report, row), Some(Verdict::NoGo));
+    assert_eq!(report.overall.exit_code(), 1);
+    // Not run, or run at another commit, is never a pass.
+    figures.race_checks = figures::read_race_checks(&dir.join("no-such-summary.json"));
+    let report = table::evaluate(&figures);
+    assert_eq!(verdict_of(&report, row), Some(Verdict::NotMeasured));
+    assert_eq!(report.overall.exit_code(), 2);
+    let mut figures = fixture_figures("memcheck-clean.json");
+    figures.head_commit = Some("fedcba9876543210fedcba9876543210fedcba98".to_owned());
+    let report = table::evaluate(&figures);
+    assert_eq!(verdict_of(&report, row), Some(Verdict::NotMeasured));
+    assert!(figures::parse_race_checks(r#"{"passed": true}"#).is_err());
 }
 
 #[test]

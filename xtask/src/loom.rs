@@ -1,0 +1,99 @@
+//! `cargo xtask loom`: the loom models of the library's synchronisation (`tests/loom.rs`),
+//! then the stress tests that race real threads through the shared runtime, and a summary
+//! for the SLO table's "no deadlocks or race conditions" row.
+//!
+//! The models need `--cfg globalrt_loom`, which changes every crate's build, so they build
+//! in a target directory of their own and the usual builds keep their cache.
+
+use std::path::Path;
+use std::process::{Command, ExitCode};
+
+use anyhow::Context;
+
+use crate::{cargo, flags, project_root, write_atomic};
+
+/// The cfg that switches `src/parker.rs` to loom's primitives inside `tests/loom.rs`.
+const LOOM_CFG: &str = "--cfg globalrt_loom";
+
+/// Where the summary goes; `cargo xtask slo` reads it.
+const SUMMARY: &str = "target/loom/summary.json";
+
+/// The integration tests that race threads against each other and against `shutdown`.
+const STRESS_TESTS: [&str; 3] = [
+    "concurrency::",
+    "process::shutdown_racing_callers_get_shut_down_errors",
+    "process::init_racing_first_use_builds_one_runtime",
+];
+
+/// One suite of the run and whether it passed.
+struct Suite {
+    name: &'static str,
+    passed: bool,
+}
+
+impl flags::Loom {
+    pub(crate) fn run(self) -> anyhow::Result<ExitCode> {
+        let root = project_root();
+        let suites = [
+            Suite {
+                name: "loom models",
+                passed: run_models(&root)?,
+            },
+            Suite {
+                name: "stress tests",
+                passed: run_stress_tests(&root)?,
+            },
+        ];
+        let commit =
+            crate::git(&root, &["rev-parse", "HEAD"]).unwrap_or_else(|_| "unknown".to_owned());
+        write_summary(&root.join(SUMMARY), &suites, &commit)?;
+        let failed: Vec<&str> = suites
+            .iter()
+            .filter(|s| !s.passed)
+            .map(|s| s.name)
+            .collect();
+        if failed.is_empty() {
+            println!("loom: loom models and stress tests passed");
+            Ok(ExitCode::SUCCESS)
+        } else {
+            println!("loom: failed: {}", failed.join(", "));
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn run_models(root: &Path) -> anyhow::Result<bool> {
+    let rustflags = match std::env::var("RUSTFLAGS") {
+        Ok(existing) if !existing.trim().is_empty() => format!("{existing} {LOOM_CFG}"),
+        _ => LOOM_CFG.to_owned(),
+    };
+    let status = Command::new(cargo())
+        .current_dir(root)
+        .args(["test", "--release", "--test", "loom"])
+        .env("RUSTFLAGS", rustflags)
+        .env("CARGO_TARGET_DIR", root.join("target").join("loom"))
+        .status()
+        .context("cannot run cargo test for the loom models")?;
+    Ok(status.success())
+}
+
+fn run_stress_tests(root: &Path) -> anyhow::Result<bool> {
+    let status = Command::new(cargo())
+        .current_dir(root)
+        .args(["test", "--test", "it", "--"])
+        .args(STRESS_TESTS)
+        .status()
+        .context("cannot run cargo test for the stress tests")?;
+    Ok(status.success())
+}
+
+/// Writes `{"schema": 1, "failed", "suites", "commit"}` (read by `cargo xtask slo`).
+fn write_summary(path: &Path, suites: &[Suite], commit: &str) -> anyhow::Result<()> {
+    let summary = serde_json::json!({
+        "schema": 1,
+        "failed": suites.iter().filter(|s| !s.passed).count(),
+        "suites": suites.iter().map(|s| s.name).collect::<Vec<_>>(),
+        "commit": commit,
+    });
+    write_atomic(path, format!("{summary:#}\n").as_bytes())
+}
