@@ -5,7 +5,7 @@
 //!
 //! Every test runs its body under `with_watchdog`, so a deadlock fails within 10 s.
 
-use crate::{sleep_then, with_watchdog, yield_many};
+use crate::{current_thread, multi_thread, sleep_then, with_watchdog, yield_many};
 
 fn exercise(context: &str) {
     assert_eq!(globalrt::execute(async { 7 }), 7, "{context}: ready future");
@@ -17,21 +17,6 @@ fn exercise(context: &str) {
         context.len(),
         "{context}: borrow"
     );
-}
-
-fn multi_thread(workers: usize) -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn current_thread() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 #[test]

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 use globalrt::ErrorKind;
 
-use crate::with_watchdog;
+use crate::{current_thread, multi_thread, with_watchdog};
 
 /// `!Send` futures that stay pending across several polls and need the shared runtime.
 #[allow(
@@ -47,21 +47,6 @@ fn exercise_local(context: &str) {
     assert_eq!(spawned, 7, "{context}: tokio::spawn inside");
 
     assert_eq!(globalrt::execute_local(async { 1 }), 1, "{context}: ready");
-}
-
-fn multi_thread(workers: usize) -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn current_thread() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 #[test]

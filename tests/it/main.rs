@@ -28,6 +28,23 @@ pub(crate) async fn yield_many(times: u32) -> u32 {
 /// Runs `body` on its own thread and fails the test if it has not finished within 10 s,
 /// so a deadlock is a failure with a message instead of a hung test run. A panic in
 /// `body` is resumed here with its payload.
+/// A multi-thread runtime with `workers` workers, every driver enabled.
+pub(crate) fn multi_thread(workers: usize) -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A current_thread runtime like `#[tokio::test]`'s, every driver enabled.
+pub(crate) fn current_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 pub(crate) fn with_watchdog<T: Send + 'static>(
     name: &str,
     body: impl FnOnce() -> T + Send + 'static,
