@@ -365,20 +365,14 @@ fn memcheck_row(figures: &Figures) -> Result<Measured, String> {
             errors,
             commit,
             detail,
-        } => {
-            if let (Some(summary), Some(head)) = (commit, &figures.head_commit)
-                && summary != head
-            {
-                return Err(format!(
-                    "the memcheck summary is for commit {}, HEAD is {}: rerun `cargo xtask memcheck`",
-                    short(summary),
-                    short(head)
-                ));
-            }
-            let mut measured = Measured::plain(*errors as f64, Unit::Findings);
-            measured.note = Some(detail.clone());
-            Ok(measured)
-        }
+        } => summary_row(
+            figures,
+            *errors,
+            commit,
+            detail,
+            "memcheck",
+            "cargo xtask memcheck",
+        ),
     }
 }
 
@@ -389,21 +383,32 @@ fn race_checks_row(figures: &Figures) -> Result<Measured, String> {
             failed,
             commit,
             detail,
-        } => {
-            if let (Some(summary), Some(head)) = (commit, &figures.head_commit)
-                && summary != head
-            {
-                return Err(format!(
-                    "the loom summary is for commit {}, HEAD is {}: rerun `cargo xtask loom`",
-                    short(summary),
-                    short(head)
-                ));
-            }
-            let mut measured = Measured::plain(*failed as f64, Unit::Findings);
-            measured.note = Some(detail.clone());
-            Ok(measured)
-        }
+        } => summary_row(figures, *failed, commit, detail, "loom", "cargo xtask loom"),
     }
+}
+
+/// A row read from a checking command's summary: its count of findings, valid only when
+/// the summary was written at HEAD.
+fn summary_row(
+    figures: &Figures,
+    findings: u64,
+    commit: &Option<String>,
+    detail: &str,
+    tool: &str,
+    rerun: &str,
+) -> Result<Measured, String> {
+    if let (Some(summary), Some(head)) = (commit, &figures.head_commit)
+        && summary != head
+    {
+        return Err(format!(
+            "the {tool} summary is for commit {}, HEAD is {}: rerun `{rerun}`",
+            short(summary),
+            short(head)
+        ));
+    }
+    let mut measured = Measured::plain(findings as f64, Unit::Findings);
+    measured.note = Some(detail.to_owned());
+    Ok(measured)
 }
 
 fn short(commit: &str) -> &str {
