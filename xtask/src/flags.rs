@@ -176,7 +176,7 @@ pub(crate) enum CiStep {
     Test,
     /// `cargo xtask memcheck`
     Memcheck,
-    /// `cargo test -p xtask -- --ignored valgrind_catches`: memcheck must catch deliberate bugs
+    /// `cargo test -p xtask -- --ignored valgrind_catches_the_deliberate_bugs`: memcheck must catch deliberate bugs
     MemcheckSelftest,
     /// `cargo xtask bench`, the instruction-count gate
     Bench,
