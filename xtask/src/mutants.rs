@@ -81,6 +81,13 @@ impl flags::Mutants {
                 "mutants: cargo-mutants finished in {:.0} s ({status})",
                 started.elapsed().as_secs_f64()
             );
+            if self.lists_only() {
+                return Ok(ExitCode::from(if status.success() {
+                    0
+                } else {
+                    EXIT_NOT_RUN
+                }));
+            }
             // cargo-mutants' own codes: 2 missed mutants, 3 timeouts (both judged below);
             // 1 usage error and 4 the unmutated tree failing its tests mean nothing was
             // measured.
@@ -97,6 +104,13 @@ impl flags::Mutants {
         let code = tally.verdict().exit_code();
         println!("mutants: {}", tally.verdict().line());
         Ok(ExitCode::from(code))
+    }
+
+    /// Whether the pass-through arguments only list mutants or files: nothing to score.
+    fn lists_only(&self) -> bool {
+        self.cargo_mutants
+            .iter()
+            .any(|a| a == "--list" || a == "--list-files")
     }
 
     /// cargo-mutants' arguments: the files, the scope, the timeout, then the pass-through.
