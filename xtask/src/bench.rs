@@ -846,51 +846,13 @@ fn parse_locked_version(lock: &str, package: &str) -> Option<String> {
 /// A directory holding `gungraun-runner` of exactly `version`: found on PATH, in cargo's
 /// bin directory or in `target/tools/`, else installed there with `cargo install --locked`.
 fn ensure_runner(root: &Path, version: &str) -> anyhow::Result<PathBuf> {
-    let tools = root
-        .join("target")
-        .join("tools")
-        .join(format!("gungraun-runner-{version}"));
-    let mut candidates: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    if let Some(home) = std::env::var_os("CARGO_HOME") {
-        candidates.push(PathBuf::from(home).join("bin"));
-    }
-    if let Some(home) = std::env::var_os("HOME") {
-        candidates.push(PathBuf::from(home).join(".cargo").join("bin"));
-    }
-    candidates.push(tools.join("bin"));
-    let wanted = format!("gungraun-runner {version}");
-    for dir in &candidates {
-        let exe = dir.join("gungraun-runner");
-        if exe.is_file()
-            && first_line(&exe.to_string_lossy(), &["--version"]).as_deref()
-                == Some(wanted.as_str())
-        {
-            return Ok(dir.clone());
-        }
-    }
-    eprintln!(
-        "xtask bench: gungraun-runner {version} not found; installing it into {} (once, a few minutes)",
-        tools.display()
-    );
-    let status = Command::new(cargo())
-        .args(["install", "--locked", "--version", version, "--root"])
-        .arg(&tools)
-        .arg("gungraun-runner")
-        .stdin(Stdio::null())
-        .status()
-        .context("cannot run cargo install")?;
-    let exe = tools.join("bin").join("gungraun-runner");
-    if !status.success()
-        || first_line(&exe.to_string_lossy(), &["--version"]).as_deref() != Some(wanted.as_str())
-    {
-        bail!(
-            "cannot install gungraun-runner {version} ({status}); install it by hand with \
-             `cargo install --locked --version {version} gungraun-runner`"
-        );
-    }
-    Ok(tools.join("bin"))
+    let runner = crate::tools::PinnedTool {
+        krate: "gungraun-runner",
+        bin: "gungraun-runner",
+        version,
+        version_args: &["--version"],
+    };
+    runner.ensure(root, "xtask bench")
 }
 
 /// The first CPU's identity from `/proc/cpuinfo`: its model name plus family, model and

@@ -63,7 +63,7 @@ fn steps(xtask: OsString) -> Vec<Step> {
 }
 
 /// Whether to fold output in GitHub Actions `::group::` sections.
-fn on_github() -> bool {
+pub(crate) fn on_github() -> bool {
     std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true")
 }
 
@@ -169,6 +169,114 @@ mod tests {
     fn steps_run_in_the_documented_order_and_cover_every_step() {
         let ids: Vec<CiStep> = steps("xtask".into()).iter().map(|s| s.id).collect();
         assert_eq!(ids, CiStep::ALL);
+    }
+
+    /// Each step's command line as a user would type it: `cargo …` or `cargo xtask …`.
+    fn command_line(step: &Step) -> Vec<&str> {
+        let program = if step.program == cargo() {
+            vec!["cargo"]
+        } else {
+            assert_eq!(step.program, "xtask-binary", "step {}", step.id);
+            vec!["cargo", "xtask"]
+        };
+        program
+            .into_iter()
+            .chain(step.args.iter().copied())
+            .collect()
+    }
+
+    /// The commands themselves, not only the step ids: dropping `--workspace`, `-D warnings`
+    /// or `--check` must fail here.
+    #[test]
+    fn steps_run_the_exact_commands() {
+        let want: [(CiStep, &str); 8] = [
+            (CiStep::Fmt, "cargo fmt --all -- --check"),
+            (
+                CiStep::Clippy,
+                "cargo clippy --workspace --all-targets -- -D warnings",
+            ),
+            (CiStep::Workflows, "cargo xtask lint-workflows"),
+            (CiStep::Test, "cargo test --workspace"),
+            (CiStep::Loom, "cargo xtask loom"),
+            (CiStep::Memcheck, "cargo xtask memcheck"),
+            (
+                CiStep::MemcheckSelftest,
+                "cargo test -p xtask -- --ignored valgrind_catches_the_deliberate_bugs",
+            ),
+            (CiStep::Bench, "cargo xtask bench"),
+        ];
+        let steps = steps("xtask-binary".into());
+        assert_eq!(steps.len(), want.len());
+        for (step, (id, line)) in steps.iter().zip(want) {
+            assert_eq!(step.id, id);
+            assert_eq!(
+                command_line(step),
+                line.split(' ').collect::<Vec<_>>(),
+                "step {id}"
+            );
+        }
+    }
+
+    /// `cargo xtask ci --help` names each step's command (its doc comment); it must be the
+    /// command the step runs.
+    #[test]
+    fn help_names_the_command_each_step_runs() {
+        use clap::ValueEnum as _;
+        for step in steps("xtask-binary".into()) {
+            let value = step.id.to_possible_value().unwrap();
+            let help = value.get_help().unwrap().to_string();
+            let named = help.split('`').nth(1).unwrap_or_default();
+            assert_eq!(named, command_line(&step).join(" "), "step {}", step.id);
+        }
+    }
+
+    /// README's CI section names a command or flags for some steps, as "`id` (`command`)";
+    /// each must be what the step runs: the same subcommand, and every flag present.
+    #[test]
+    fn readme_ci_section_matches_the_steps() {
+        let readme = std::fs::read_to_string(project_root().join("README.md")).unwrap();
+        let section = readme
+            .split("\n## ")
+            .find(|s| s.starts_with("CI\n"))
+            .expect("README has a `## CI` section");
+        let mut checked = 0;
+        for step in steps("xtask-binary".into()) {
+            let id = step.id.to_string();
+            assert!(
+                section.contains(&format!("`{id}`")),
+                "README omits step {id}"
+            );
+            let Some(named) = section
+                .split(&format!("`{id}` (`"))
+                .nth(1)
+                .and_then(|rest| rest.split('`').next())
+            else {
+                continue;
+            };
+            let mut words = named.split(' ').peekable();
+            if words.peek() == Some(&"cargo") {
+                words.next();
+                let sub = words.next().unwrap();
+                assert_eq!(
+                    step.args.first(),
+                    Some(&sub),
+                    "step {id}: README says {named:?}"
+                );
+            }
+            for word in words {
+                assert!(
+                    step.args.contains(&word),
+                    "step {id}: README says {named:?}, the step runs {:?}",
+                    step.args
+                );
+            }
+            checked += 1;
+        }
+        // fmt, clippy and test name their commands today.
+        assert!(
+            checked >= 3,
+            "only {checked} steps matched README's CI section"
+        );
     }
 
     #[test]

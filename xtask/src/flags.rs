@@ -117,6 +117,45 @@ pub(crate) enum Command {
     ///      environment mismatch whose baseline commit cannot be measured here.
     #[command(verbatim_doc_comment)]
     Bench(Bench),
+    /// Mutation testing: how many deliberate breakages of the deciding code the tests catch.
+    ///
+    /// Runs cargo-mutants (the pinned version, installed once under `target/tools/`) over
+    /// `src/`, the bench gate's `xtask/src/bench/compare.rs`, the SLO table
+    /// `xtask/src/slo/table.rs` and memcheck's verdict (`Checked::exit_code` and the kinds
+    /// that fail). Each mutant is built and tested in a scratch copy, with the tests of the
+    /// package it belongs to. Prints caught, missed, timed-out and unviable mutants per file,
+    /// lists the missed ones, and scores caught / (caught + missed + timeout). Accepted
+    /// survivors are excluded in `.cargo/mutants.toml`, each with its reason. About 25
+    /// minutes for the ~300 mutants on 2 busy cores (a few seconds each, the full timeout
+    /// for each one that hangs); CI runs it weekly (`.github/workflows/mutants.yml`).
+    ///
+    /// Exit codes:
+    ///   0  goal met: at least 90 % of viable mutants caught and no timeout in `src/`;
+    ///   1  goal not met (the missed and timed-out mutants are listed);
+    ///   2  could not measure: cargo-mutants install failed, the unmutated tree failed its
+    ///      tests, no viable mutant, or no `target/mutants/mutants.out/outcomes.json`.
+    #[command(verbatim_doc_comment)]
+    Mutants(Mutants),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct Mutants {
+    /// Do not run cargo-mutants: score the outcomes the last run left in `target/mutants/`.
+    #[arg(long)]
+    pub(crate) no_run: bool,
+    /// Give up on a mutant's tests after this many seconds (a timeout counts as not caught).
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub(crate) timeout: u64,
+    /// Mutants built and tested at once, each in its own scratch copy.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub(crate) jobs: u32,
+    /// Mutate only these files (repeatable, a cargo-mutants glob) instead of the default set,
+    /// e.g. `--file src/execute.rs`.
+    #[arg(long, value_name = "GLOB")]
+    pub(crate) file: Vec<String>,
+    /// Further arguments for cargo-mutants, after `--`, e.g. `-- --list`.
+    #[arg(last = true, value_name = "CARGO_MUTANTS_ARGS")]
+    pub(crate) cargo_mutants: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -194,7 +233,7 @@ pub(crate) enum CiStep {
     Loom,
     /// `cargo xtask memcheck`
     Memcheck,
-    /// `cargo test -p xtask -- --ignored valgrind_catches`: memcheck must catch deliberate bugs
+    /// `cargo test -p xtask -- --ignored valgrind_catches_the_deliberate_bugs`: memcheck must catch deliberate bugs
     MemcheckSelftest,
     /// `cargo xtask bench`, the instruction-count gate
     Bench,

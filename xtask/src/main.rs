@@ -10,7 +10,9 @@ mod flags;
 mod lint_workflows;
 mod loom;
 mod memcheck;
+mod mutants;
 mod slo;
+mod tools;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -28,6 +30,7 @@ fn main() -> ExitCode {
         flags::Command::Memcheck(cmd) => cmd.run(),
         flags::Command::Slo(cmd) => cmd.run(),
         flags::Command::Bench(cmd) => cmd.run(),
+        flags::Command::Mutants(cmd) => cmd.run(),
     };
     match result {
         Ok(code) => code,

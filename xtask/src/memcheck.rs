@@ -1117,6 +1117,131 @@ mod tests {
         assert_eq!(clean.status, Status::Passed);
     }
 
+    fn fixture_run(name: &str) -> Result<xml::Run, String> {
+        let path = project_root()
+            .join("xtask/tests/fixtures/memcheck")
+            .join(name);
+        read_xml(&path, None)
+    }
+
+    /// A checked binary whose own XML is `run`, with no children, that ended with `status`.
+    fn checked(run: Result<xml::Run, String>, status: Status) -> Checked {
+        Checked {
+            binary: Binary::new("fixture", "test", PathBuf::from("fixture"), true),
+            elapsed: Duration::ZERO,
+            status,
+            run,
+            children: Vec::new(),
+            tests: Vec::new(),
+            by_rerun: Vec::new(),
+            xml_path: PathBuf::new(),
+            logs: [PathBuf::new(), PathBuf::new()],
+            failure_output: String::new(),
+        }
+    }
+
+    /// `unknown-kind.xml` without its unknown kind: one possibly lost block, nothing else.
+    fn possibly_lost_only() -> Result<xml::Run, String> {
+        let mut run = fixture_run("unknown-kind.xml")?;
+        run.errors.retain(|e| !matches!(e.kind, Kind::Unknown(_)));
+        assert_eq!(run.errors.len(), 1);
+        assert_eq!(run.errors[0].kind, Kind::Leak(xml::LeakKind::Possible));
+        Ok(run)
+    }
+
+    /// The verdict from parsed XML and the program's own outcome, without Valgrind.
+    #[test]
+    fn verdict_from_fixtures() {
+        let failed = || Status::Failed(vec!["a_test".to_owned()]);
+        let cases: Vec<(&str, Checked, u8)> = vec![
+            (
+                "definite leak",
+                checked(fixture_run("definite-leak.xml"), Status::Passed),
+                EXIT_FINDINGS,
+            ),
+            (
+                "invalid read",
+                checked(fixture_run("invalid-read.xml"), Status::Passed),
+                EXIT_FINDINGS,
+            ),
+            (
+                "protocol 6: invalid write and leak",
+                checked(fixture_run("protocol6.xml"), Status::Passed),
+                EXIT_FINDINGS,
+            ),
+            (
+                "unknown kind is a finding",
+                checked(fixture_run("unknown-kind.xml"), Status::Passed),
+                EXIT_FINDINGS,
+            ),
+            (
+                "a finding wins over a failed test",
+                checked(fixture_run("definite-leak.xml"), failed()),
+                EXIT_FINDINGS,
+            ),
+            (
+                "a finding wins over a timeout",
+                checked(fixture_run("definite-leak.xml"), Status::TimedOut),
+                EXIT_FINDINGS,
+            ),
+            (
+                "clean",
+                checked(fixture_run("clean.xml"), Status::Passed),
+                0,
+            ),
+            (
+                "clean but a test failed",
+                checked(fixture_run("clean.xml"), failed()),
+                EXIT_TESTS_FAILED,
+            ),
+            (
+                "possibly lost only",
+                checked(possibly_lost_only(), Status::Passed),
+                0,
+            ),
+            (
+                "unclosed file descriptor only",
+                checked(fixture_run("protocol5-fds.xml"), Status::Passed),
+                0,
+            ),
+            (
+                "truncated XML could not be read",
+                checked(fixture_run("truncated.xml"), Status::Passed),
+                EXIT_NOT_RUN,
+            ),
+            (
+                "unreadable XML wins over a failed test",
+                checked(fixture_run("truncated.xml"), failed()),
+                EXIT_NOT_RUN,
+            ),
+            (
+                "clean but timed out",
+                checked(fixture_run("clean.xml"), Status::TimedOut),
+                EXIT_NOT_RUN,
+            ),
+        ];
+        let mut wrong = Vec::new();
+        for (name, checked, want) in &cases {
+            let got = checked.exit_code();
+            if got != *want {
+                wrong.push(format!("{name}: exit {got}, want {want}"));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    #[test]
+    fn a_finding_in_a_child_process_fails_the_binary() {
+        let mut parent = checked(fixture_run("clean.xml"), Status::Passed);
+        parent.children.push(ChildRun {
+            pid: 42,
+            xml_path: PathBuf::new(),
+            run: fixture_run("invalid-read.xml"),
+        });
+        assert_eq!(parent.exit_code(), EXIT_FINDINGS);
+        assert!(parent.headline().starts_with("FAIL (memcheck)"));
+    }
+
     #[test]
     fn names_test_needs_path_boundaries() {
         assert!(names_test(

@@ -463,6 +463,25 @@ mod tests {
     }
 
     #[test]
+    fn every_documented_kind_is_parsed_as_itself() {
+        let leaks = [
+            ("Leak_DefinitelyLost", LeakKind::Definite, true),
+            ("Leak_IndirectlyLost", LeakKind::Indirect, true),
+            ("Leak_PossiblyLost", LeakKind::Possible, false),
+            ("Leak_StillReachable", LeakKind::Reachable, false),
+        ];
+        for (name, leak, fails) in leaks {
+            assert_eq!(Kind::parse(name), Kind::Leak(leak), "{name}");
+            assert_eq!(Kind::parse(name).fails(), fails, "{name}");
+            assert_eq!(Kind::parse(name).to_string(), name);
+        }
+        for name in KNOWN_KINDS {
+            assert_eq!(Kind::parse(name), Kind::Known(name));
+            assert_eq!(Kind::parse(name).fails(), *name != "FdNotClosed", "{name}");
+        }
+    }
+
+    #[test]
     fn truncated_file_is_a_clear_error() {
         let text = fixture("truncated.xml");
         assert_eq!(read(&text).unwrap_err(), ReadError::Truncated);

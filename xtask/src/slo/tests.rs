@@ -434,3 +434,358 @@ fn charts_render_from_the_fixture_run() {
     let err = super::chart::concurrent_latency(&partial).unwrap_err();
     assert!(err.to_string().contains("threads/16"), "{err}");
 }
+
+/// One point of a boundary table: a measured value and the verdict it must get.
+struct Case {
+    name: &'static str,
+    value: f64,
+    want: Verdict,
+}
+
+const fn case(name: &'static str, value: f64, want: Verdict) -> Case {
+    Case { name, value, want }
+}
+
+/// Every SLO row's target and NO-GO line, probed just under, exactly at and just past each,
+/// with the comparison `evaluate` defines (strict `<`/`>` or inclusive `≥`).
+const BOUNDARIES: &[(&str, &[Case])] = &[
+    (
+        // target < 10 µs, NO-GO > 100 µs: exactly 100 µs is a miss, not NO-GO.
+        "execute() overhead",
+        &[
+            case("under the target", 9_999.0, Verdict::Pass),
+            case("at the target", 10_000.0, Verdict::Miss),
+            case("past the target", 10_001.0, Verdict::Miss),
+            case("under the NO-GO line", 99_999.0, Verdict::Miss),
+            case("at the NO-GO line", 100_000.0, Verdict::Miss),
+            case("past the NO-GO line", 100_001.0, Verdict::NoGo),
+        ],
+    ),
+    (
+        // target < 100 ns, NO-GO ≥ 100 ns: the two lines coincide, so missing is NO-GO.
+        "per-call CPU time, 10",
+        &[
+            case("under the target", 99.9, Verdict::Pass),
+            case("at the target and the NO-GO line", 100.0, Verdict::NoGo),
+            case("past the NO-GO line", 100.1, Verdict::NoGo),
+        ],
+    ),
+    (
+        // target < 10 MB, NO-GO ≥ 10 MB (decimal: 10,000,000 bytes).
+        "peak RSS",
+        &[
+            case("under the target", 9_999_999.0, Verdict::Pass),
+            case("at the target and the NO-GO line", 10e6, Verdict::NoGo),
+            case("past the NO-GO line", 10_000_001.0, Verdict::NoGo),
+        ],
+    ),
+    (
+        // target < 100 ms, NO-GO > 500 ms.
+        "startup",
+        &[
+            case("under the target", 100e6 - 1.0, Verdict::Pass),
+            case("at the target", 100e6, Verdict::Miss),
+            case("past the target", 100e6 + 1.0, Verdict::Miss),
+            case("under the NO-GO line", 500e6 - 1.0, Verdict::Miss),
+            case("at the NO-GO line", 500e6, Verdict::Miss),
+            case("past the NO-GO line", 500e6 + 1.0, Verdict::NoGo),
+        ],
+    ),
+    (
+        // Higher is better: target > 1,000×, NO-GO < 100×.
+        "speedup",
+        &[
+            case("better than the target", 1_000.1, Verdict::Pass),
+            case("at the target", 1_000.0, Verdict::Miss),
+            case("short of the target", 999.9, Verdict::Miss),
+            case("above the NO-GO line", 100.1, Verdict::Miss),
+            case("at the NO-GO line", 100.0, Verdict::Miss),
+            case("past the NO-GO line", 99.9, Verdict::NoGo),
+        ],
+    ),
+    (
+        // target 0 findings (< 1), NO-GO ≥ 1 finding; findings are whole numbers.
+        "memcheck",
+        &[
+            case("no finding", 0.0, Verdict::Pass),
+            case("one finding", 1.0, Verdict::NoGo),
+            case("two findings", 2.0, Verdict::NoGo),
+        ],
+    ),
+    (
+        // target 0 failed suites (< 1), NO-GO ≥ 1; suites are whole numbers.
+        "no deadlocks or race conditions",
+        &[
+            case("every suite passed", 0.0, Verdict::Pass),
+            case("one suite failed", 1.0, Verdict::NoGo),
+            case("two suites failed", 2.0, Verdict::NoGo),
+        ],
+    ),
+];
+
+/// The row `evaluate` builds whose name starts with `name_start`, measuring `value`.
+fn row_measuring(report: &table::Report, name_start: &str, value: f64) -> table::Row {
+    let mut row = report
+        .rows
+        .iter()
+        .find(|row| row.name.starts_with(name_start))
+        .unwrap_or_else(|| panic!("no row starting with {name_start:?}"))
+        .clone();
+    row.measured = Ok(table::Measured {
+        value,
+        unit: row.unit,
+        interval: None,
+        note: None,
+    });
+    row
+}
+
+#[test]
+fn every_slo_row_at_its_boundaries() {
+    let report = table::evaluate(&fixture_figures("memcheck-clean.json"));
+    let mut failures = Vec::new();
+    for (row_name, cases) in BOUNDARIES {
+        for case in *cases {
+            let row = row_measuring(&report, row_name, case.value);
+            let got = row.verdict();
+            if got != Some(case.want) {
+                failures.push(format!(
+                    "{row_name}, {} ({}): got {got:?}, want {:?}",
+                    case.name, case.value, case.want
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_slo_row_has_a_boundary_table() {
+    let report = table::evaluate(&fixture_figures("memcheck-clean.json"));
+    for row in report.rows.iter().filter(|row| row.slo.is_some()) {
+        let tables = BOUNDARIES
+            .iter()
+            .filter(|(start, _)| row.name.starts_with(start))
+            .count();
+        assert_eq!(tables, 1, "{}: {tables} boundary tables", row.name);
+    }
+    // A goal-only row never has a verdict, whatever it measures.
+    let ratio = row_measuring(&report, "execute() ÷", 1e9);
+    assert_eq!(ratio.verdict(), None);
+}
+
+#[test]
+fn peak_rss_boundaries_through_the_demo_figures() {
+    // The demo reports KiB: 9,765 KiB = 9,999,360 bytes, 9,766 KiB = 10,000,384 bytes.
+    let text = std::fs::read_to_string(fixtures().join("memory.json")).unwrap();
+    for (kib, want) in [(9_765, Verdict::Pass), (9_766, Verdict::NoGo)] {
+        let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        for run in value["demo_process"]["global"]["runs"]
+            .as_array_mut()
+            .unwrap()
+        {
+            run["peak_rss_kib"] = serde_json::json!(kib);
+        }
+        let mut figures = fixture_figures("memcheck-clean.json");
+        figures.memory = Ok(figures::parse_memory(&value.to_string()).unwrap());
+        let report = table::evaluate(&figures);
+        assert_eq!(verdict_of(&report, "peak RSS"), Some(want), "{kib} KiB");
+    }
+}
+
+/// The line of a rendered text table whose first cell starts with `start`.
+fn line_starting<'a>(text: &'a str, start: &str) -> &'a str {
+    text.lines()
+        .find(|line| line.starts_with(start))
+        .unwrap_or_else(|| panic!("no line starting with {start:?} in\n{text}"))
+}
+
+/// Character column of `needle` in `line`.
+fn column(line: &str, needle: &str) -> usize {
+    let byte = line
+        .find(needle)
+        .unwrap_or_else(|| panic!("{needle:?} not in {line:?}"));
+    line[..byte].chars().count()
+}
+
+#[test]
+fn labels_of_verdicts_and_the_overall_line() {
+    assert_eq!(Verdict::Pass.label(), "PASS");
+    assert_eq!(Verdict::Miss.label(), "MISS");
+    assert_eq!(Verdict::NoGo.label(), "NO-GO");
+    assert_eq!(Verdict::NotMeasured.label(), "NOT MEASURED");
+    assert_eq!(Overall::Go { misses: vec![] }.line(), "GO");
+    assert_eq!(
+        Overall::Go {
+            misses: vec!["startup".to_owned()]
+        }
+        .line(),
+        "GO (1 row missing its target without reaching NO-GO: startup)"
+    );
+}
+
+#[test]
+fn text_table_cells_are_aligned_and_carry_value_interval_verdict_and_goal() {
+    let report = table::evaluate(&fixture_figures("no-such-summary.json"));
+    let text = table::render(&report, &[], false);
+    let header = line_starting(&text, "SLO  ");
+    let execute = line_starting(&text, "execute() overhead");
+    // Every column starts where its header does.
+    assert_eq!(
+        column(header, "target"),
+        column(execute, "< 10 µs"),
+        "{text}"
+    );
+    assert_eq!(column(header, "verdict"), column(execute, "PASS"), "{text}");
+    // The measured value with its 95 % interval, and the goal's status.
+    let ready = fixture_figures("no-such-summary.json")
+        .estimate(table::EXECUTE_READY)
+        .unwrap();
+    let measured = format!(
+        "{} [{} – {}]",
+        table::format_value(ready.point, Unit::Nanos),
+        table::format_value(ready.lower, Unit::Nanos),
+        table::format_value(ready.upper, Unit::Nanos)
+    );
+    assert!(execute.contains(&measured), "{execute}");
+    assert!(execute.contains("  missed  "), "{execute}");
+    assert!(
+        line_starting(&text, "startup:").contains("  met  "),
+        "{text}"
+    );
+    // Not run (memcheck) and not measured are told apart in the measured cell.
+    assert!(line_starting(&text, "memcheck clean").contains("  not run  "));
+    let mut figures = fixture_figures("no-such-summary.json");
+    figures.criterion.remove(table::STARTUP_FRESH);
+    figures.instructions = Err("not available: no baseline here".to_owned());
+    let text = table::render(&table::evaluate(&figures), &[], false);
+    let startup = line_starting(&text, "startup:");
+    assert!(startup.contains("  not measured  "), "{startup}");
+    assert!(!startup.contains("not run"), "{startup}");
+    // A context reason that already says "not ..." is shown as it is.
+    let instructions = line_starting(&text, "instruction counts and heap figures");
+    assert!(
+        instructions.contains("  not available: no baseline here"),
+        "{instructions}"
+    );
+    assert!(!instructions.contains("not measured"), "{instructions}");
+}
+
+#[test]
+fn ratios_carry_the_extreme_interval_and_refuse_a_zero_denominator() {
+    let mut figures = fixture_figures("memcheck-clean.json");
+    set_estimate(&mut figures, table::NVG_NAIVE, 1e6);
+    set_estimate(&mut figures, table::NVG_EXECUTE, 20_000.0);
+    let report = table::evaluate(&figures);
+    let speedup = report
+        .rows
+        .iter()
+        .find(|r| r.name.starts_with("speedup"))
+        .unwrap();
+    let measured = speedup.measured.as_ref().unwrap();
+    assert_eq!(measured.value, 50.0);
+    let (lo, hi) = measured.interval.unwrap();
+    assert!((lo - 0.95e6 / 21_000.0).abs() < 1e-9, "{lo}");
+    assert!((hi - 1.05e6 / 19_000.0).abs() < 1e-9, "{hi}");
+
+    // A lower bound of zero in the denominator is refused even with a positive point.
+    figures.criterion.insert(
+        table::NVG_EXECUTE.to_owned(),
+        Ok(Estimate {
+            point: 20.0,
+            lower: 0.0,
+            upper: 30.0,
+        }),
+    );
+    let report = table::evaluate(&figures);
+    let speedup = report
+        .rows
+        .iter()
+        .find(|r| r.name.starts_with("speedup"))
+        .unwrap();
+    assert_eq!(
+        speedup.measured.as_ref().unwrap_err(),
+        "a zero time in the denominator"
+    );
+}
+
+#[test]
+fn context_rows_thread_counts_and_cpu_time_rows() {
+    let report = table::evaluate(&fixture_figures("memcheck-clean.json"));
+    let context = |name: &str| {
+        report
+            .context
+            .iter()
+            .find(|row| row.name == name)
+            .unwrap_or_else(|| panic!("no context row {name:?}"))
+    };
+    // The fixture's three global runs created 5, 6 and 5 threads.
+    let threads = context("OS threads created, 280 commands, global");
+    let measured = threads.measured.as_ref().unwrap();
+    assert_eq!(measured.value, 6.0);
+    assert_eq!(measured.note.as_deref(), Some("5–6 over 3 runs"));
+    // The 10-thread CPU time is an SLO row, so it is not repeated as context.
+    for threads in table::CONCURRENT_THREADS {
+        let name = format!("per-call CPU time, {threads} concurrent thread(s)");
+        let present = report.context.iter().any(|row| row.name == name);
+        assert_eq!(present, threads != 10, "{name}");
+    }
+}
+
+#[test]
+fn a_memcheck_summary_of_another_commit_names_both_short_commits() {
+    let mut figures = fixture_figures("memcheck-clean.json");
+    figures.head_commit = Some("fedcba9876543210fedcba9876543210fedcba98".to_owned());
+    let report = table::evaluate(&figures);
+    let row = report
+        .rows
+        .iter()
+        .find(|r| r.name == "memcheck clean")
+        .unwrap();
+    let reason = row.measured.as_ref().unwrap_err();
+    assert!(
+        reason.contains("commit 0123456789, HEAD is fedcba9876:"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn values_and_limits_change_unit_exactly_at_each_boundary() {
+    let cases: [(f64, Unit, &str); 16] = [
+        (999.0, Unit::Bytes, "999 B"),
+        (1_000.0, Unit::Bytes, "1.0 kB"),
+        (999_000.0, Unit::Bytes, "999.0 kB"),
+        (1e6, Unit::Bytes, "1.00 MB"),
+        (2.5, Unit::Count, "2.5"),
+        (3.0, Unit::Findings, "3"),
+        (99.5, Unit::Ratio, "99.50×"),
+        (100.0, Unit::Ratio, "100×"),
+        (999.9, Unit::Nanos, "999.9 ns"),
+        (1_000.0, Unit::Nanos, "1.00 µs"),
+        (999_990.0, Unit::Nanos, "999.99 µs"),
+        (1e6, Unit::Nanos, "1.00 ms"),
+        (5e8, Unit::Nanos, "500.00 ms"),
+        (999_990_000.0, Unit::Nanos, "999.99 ms"),
+        (1e9, Unit::Nanos, "1.00 s"),
+        (2.5e9, Unit::Nanos, "2.50 s"),
+    ];
+    for (value, unit, want) in cases {
+        assert_eq!(table::format_value(value, unit), want, "{value} {unit:?}");
+    }
+    assert_eq!(Bound::new(Op::Lt, 999.0).display(Unit::Nanos), "< 999 ns");
+    assert_eq!(Bound::new(Op::Lt, 1_000.0).display(Unit::Nanos), "< 1 µs");
+    assert_eq!(Bound::new(Op::Lt, 1e6).display(Unit::Nanos), "< 1 ms");
+    assert_eq!(
+        Bound::new(Op::Ge, 1.0).display(Unit::Findings),
+        "≥ 1 finding"
+    );
+    assert_eq!(
+        Bound::new(Op::Gt, 0.0).display(Unit::Findings),
+        "≥ 1 finding"
+    );
+    assert_eq!(
+        Bound::new(Op::Le, 0.0).display(Unit::Findings),
+        "0 findings"
+    );
+    assert_eq!(Bound::new(Op::Lt, 2.0).display(Unit::Findings), "< 2");
+}
