@@ -415,7 +415,7 @@ fn short(commit: &str) -> &str {
     commit.get(..10).unwrap_or(commit)
 }
 
-/// Builds the table from the figures: the SLOs of issue 4 and this project's goals.
+/// Builds the table from the figures: the SLOs the project was founded on and its own goals.
 pub(crate) fn evaluate(figures: &Figures) -> Report {
     let lt = |limit| Bound::new(Op::Lt, limit);
     let gt = |limit| Bound::new(Op::Gt, limit);
@@ -448,7 +448,7 @@ pub(crate) fn evaluate(figures: &Figures) -> Report {
                 .map(from_estimate),
             // CPU time, not wall clock: with more threads than cores the wall clock mostly
             // measures the scheduler (the wall-clock figure is in the context table).
-            // The issue gives no separate NO-GO line here: missing the target is NO-GO.
+            // This SLO has no separate NO-GO line: missing the target is NO-GO.
             slo: Some(Slo {
                 target: lt(100.0),
                 no_go: Bound::new(Op::Ge, 100.0),
