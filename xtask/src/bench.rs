@@ -34,6 +34,7 @@ use std::process::{Command, ExitCode, Stdio};
 use anyhow::{Context, bail};
 
 use crate::flags::{self, BenchFormat};
+use crate::tools::first_line;
 use crate::{cargo, project_root};
 use baseline::{Baseline, Environment, Recorded};
 use compare::{Row, Rules, Verdict};
@@ -801,19 +802,6 @@ fn baseline_commit(root: &Path, baseline: &Baseline) -> anyhow::Result<String> {
         Some(rev) => bail!("the baseline's commit {rev} is not in this repository"),
         None => bail!("{BASELINE} is not committed and names no commit"),
     }
-}
-
-/// The first line a tool prints for `args`, or `None` when it cannot be run.
-fn first_line(program: &str, args: &[&str]) -> Option<String> {
-    let out = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
-    out.status.success().then_some(())?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.lines().next().map(|l| l.trim().to_owned())
 }
 
 fn valgrind_version() -> anyhow::Result<String> {

@@ -81,7 +81,7 @@ impl PinnedTool<'_> {
     fn is_pinned(&self, dir: &Path) -> bool {
         let exe = dir.join(self.bin);
         exe.is_file()
-            && version_line(&exe, self.version_args).as_deref()
+            && first_line(&exe, self.version_args).as_deref()
                 == Some(self.expected_version().as_str())
     }
 
@@ -91,9 +91,9 @@ impl PinnedTool<'_> {
     }
 }
 
-/// The first line `exe args` prints, when it runs and succeeds.
-fn version_line(exe: &Path, args: &[&str]) -> Option<String> {
-    let out = Command::new(exe)
+/// The first line `program args` prints, when it runs and succeeds.
+pub(crate) fn first_line(program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Option<String> {
+    let out = Command::new(program)
         .args(args)
         .stdin(Stdio::null())
         .stderr(Stdio::null())
