@@ -223,17 +223,36 @@ pub(crate) fn read_memory(
     parse_memory(&text).map_err(|err| format!("{}: {err:#}", path.display()))
 }
 
-/// What `cargo xtask memcheck` found, from the summary file it writes.
+/// What a checking command (`cargo xtask memcheck`, `cargo xtask loom`) found, from the
+/// summary file it writes.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Memcheck {
-    /// No summary file: memcheck was not run (or not since the last `cargo clean`).
+pub(crate) enum CheckSummary {
+    /// No summary file: the command was not run (or not since the last `cargo clean`).
     NotRun(String),
-    /// A summary exists: the number of findings that fail memcheck (0 = clean).
+    /// A summary exists: how many findings (memcheck errors, failed loom or stress suites)
+    /// fail the check (0 = clean), at which commit.
     Ran {
-        errors: u64,
+        findings: u64,
         commit: Option<String>,
         detail: String,
     },
+}
+
+/// Reads a checking command's summary with `parse`. A missing file is "not run" (the
+/// message says to run `command`); a file that cannot be read or parsed is an error, which
+/// the caller shows as not measured, never a pass.
+fn read_summary(
+    path: &Path,
+    parse: fn(&str) -> anyhow::Result<CheckSummary>,
+    command: &str,
+) -> Result<CheckSummary, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse(&text).map_err(|err| format!("{}: {err:#}", path.display())),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(CheckSummary::NotRun(
+            format!("not run: no {}; run `{command}` first", path.display()),
+        )),
+        Err(err) => Err(format!("{}: {err}", path.display())),
+    }
 }
 
 /// The summary `cargo xtask memcheck` is asked to write (schema 1):
@@ -247,7 +266,7 @@ struct RawMemcheck {
     binaries: Option<u64>,
 }
 
-pub(crate) fn parse_memcheck(text: &str) -> anyhow::Result<Memcheck> {
+pub(crate) fn parse_memcheck(text: &str) -> anyhow::Result<CheckSummary> {
     let raw: RawMemcheck = serde_json::from_str(text)?;
     if let Some(clean) = raw.clean {
         anyhow::ensure!(
@@ -260,38 +279,16 @@ pub(crate) fn parse_memcheck(text: &str) -> anyhow::Result<Memcheck> {
         Some(n) => format!("{} finding(s) in {n} binaries", raw.errors),
         None => format!("{} finding(s)", raw.errors),
     };
-    Ok(Memcheck::Ran {
-        errors: raw.errors,
+    Ok(CheckSummary::Ran {
+        findings: raw.errors,
         commit: raw.commit,
         detail,
     })
 }
 
-/// Reads memcheck's summary. A missing file is "not run"; a file that cannot be read
-/// is an error (the caller shows it as not measured), never a pass.
-pub(crate) fn read_memcheck(path: &Path) -> Result<Memcheck, String> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => parse_memcheck(&text).map_err(|err| format!("{}: {err:#}", path.display())),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Memcheck::NotRun(format!(
-            "not run: no {}; run `cargo xtask memcheck` first",
-            path.display()
-        ))),
-        Err(err) => Err(format!("{}: {err}", path.display())),
-    }
-}
-
-/// What `cargo xtask loom` found: the loom models and the stress tests, from the summary
-/// file it writes.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) enum RaceChecks {
-    /// No summary file: `cargo xtask loom` was not run.
-    NotRun(String),
-    /// A summary exists: how many of its suites failed (0 = no deadlock or race found).
-    Ran {
-        failed: u64,
-        commit: Option<String>,
-        detail: String,
-    },
+/// Reads memcheck's summary.
+pub(crate) fn read_memcheck(path: &Path) -> Result<CheckSummary, String> {
+    read_summary(path, parse_memcheck, "cargo xtask memcheck")
 }
 
 /// The summary `cargo xtask loom` writes (schema 1): `{"schema": 1, "failed": <suites
@@ -304,7 +301,7 @@ struct RawRaceChecks {
     commit: Option<String>,
 }
 
-pub(crate) fn parse_race_checks(text: &str) -> anyhow::Result<RaceChecks> {
+pub(crate) fn parse_race_checks(text: &str) -> anyhow::Result<CheckSummary> {
     let raw: RawRaceChecks = serde_json::from_str(text)?;
     let detail = match raw.suites {
         Some(suites) => format!(
@@ -315,23 +312,16 @@ pub(crate) fn parse_race_checks(text: &str) -> anyhow::Result<RaceChecks> {
         ),
         None => format!("{} suite(s) failed", raw.failed),
     };
-    Ok(RaceChecks::Ran {
-        failed: raw.failed,
+    Ok(CheckSummary::Ran {
+        findings: raw.failed,
         commit: raw.commit,
         detail,
     })
 }
 
-/// Reads `cargo xtask loom`'s summary. A missing file is "not run", never a pass.
-pub(crate) fn read_race_checks(path: &Path) -> Result<RaceChecks, String> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => parse_race_checks(&text).map_err(|err| format!("{}: {err:#}", path.display())),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(RaceChecks::NotRun(format!(
-            "not run: no {}; run `cargo xtask loom` first",
-            path.display()
-        ))),
-        Err(err) => Err(format!("{}: {err}", path.display())),
-    }
+/// Reads `cargo xtask loom`'s summary.
+pub(crate) fn read_race_checks(path: &Path) -> Result<CheckSummary, String> {
+    read_summary(path, parse_race_checks, "cargo xtask loom")
 }
 
 /// Figures of the Valgrind suite's committed baseline, by row label
@@ -413,8 +403,8 @@ pub(crate) struct Figures {
     pub(crate) criterion: BTreeMap<String, CriterionResult>,
     pub(crate) memory: Result<MemoryFigures, String>,
     pub(crate) instructions: Result<BTreeMap<String, f64>, String>,
-    pub(crate) memcheck: Result<Memcheck, String>,
-    pub(crate) race_checks: Result<RaceChecks, String>,
+    pub(crate) memcheck: Result<CheckSummary, String>,
+    pub(crate) race_checks: Result<CheckSummary, String>,
     /// `git rev-parse HEAD`, to tell a memcheck or loom summary of another commit.
     pub(crate) head_commit: Option<String>,
 }

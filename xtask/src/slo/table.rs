@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::figures::{Estimate, Figures, Memcheck, RaceChecks};
+use super::figures::{CheckSummary, Estimate, Figures};
 
 /// What a figure measures, which decides how it is printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -359,44 +359,34 @@ fn demo_threads(figures: &Figures, global: bool) -> Result<Measured, String> {
 }
 
 fn memcheck_row(figures: &Figures) -> Result<Measured, String> {
-    match figures.memcheck.as_ref().map_err(Clone::clone)? {
-        Memcheck::NotRun(reason) => Err(reason.clone()),
-        Memcheck::Ran {
-            errors,
-            commit,
-            detail,
-        } => summary_row(
-            figures,
-            *errors,
-            commit,
-            detail,
-            "memcheck",
-            "cargo xtask memcheck",
-        ),
-    }
+    summary_row(
+        figures,
+        &figures.memcheck,
+        "memcheck",
+        "cargo xtask memcheck",
+    )
 }
 
 fn race_checks_row(figures: &Figures) -> Result<Measured, String> {
-    match figures.race_checks.as_ref().map_err(Clone::clone)? {
-        RaceChecks::NotRun(reason) => Err(reason.clone()),
-        RaceChecks::Ran {
-            failed,
-            commit,
-            detail,
-        } => summary_row(figures, *failed, commit, detail, "loom", "cargo xtask loom"),
-    }
+    summary_row(figures, &figures.race_checks, "loom", "cargo xtask loom")
 }
 
 /// A row read from a checking command's summary: its count of findings, valid only when
 /// the summary was written at HEAD.
 fn summary_row(
     figures: &Figures,
-    findings: u64,
-    commit: &Option<String>,
-    detail: &str,
+    summary: &Result<CheckSummary, String>,
     tool: &str,
     rerun: &str,
 ) -> Result<Measured, String> {
+    let (findings, commit, detail) = match summary.as_ref().map_err(Clone::clone)? {
+        CheckSummary::NotRun(reason) => return Err(reason.clone()),
+        CheckSummary::Ran {
+            findings,
+            commit,
+            detail,
+        } => (*findings, commit, detail),
+    };
     if let (Some(summary), Some(head)) = (commit, &figures.head_commit)
         && summary != head
     {
@@ -407,7 +397,7 @@ fn summary_row(
         ));
     }
     let mut measured = Measured::plain(findings as f64, Unit::Findings);
-    measured.note = Some(detail.to_owned());
+    measured.note = Some(detail.clone());
     Ok(measured)
 }
 

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::figures::{self, Estimate, Figures, Memcheck, Paths, RaceChecks};
+use super::figures::{self, CheckSummary, Estimate, Figures, Paths};
 use super::table::{self, Bound, GoalStatus, Op, Overall, Unit, Verdict};
 
 fn fixtures() -> PathBuf {
@@ -130,17 +130,17 @@ fn memcheck_summaries() {
     let dir = fixtures();
     assert!(matches!(
         figures::read_memcheck(&dir.join("memcheck-clean.json")),
-        Ok(Memcheck::Ran { errors: 0, .. })
+        Ok(CheckSummary::Ran { findings: 0, .. })
     ));
     assert!(matches!(
         figures::read_memcheck(&dir.join("memcheck-findings.json")),
-        Ok(Memcheck::Ran { errors: 2, .. })
+        Ok(CheckSummary::Ran { findings: 2, .. })
     ));
     let contradiction = figures::read_memcheck(&dir.join("memcheck-contradiction.json"));
     assert!(contradiction.unwrap_err().contains("contradicts"));
     let missing = figures::read_memcheck(&dir.join("no-such-summary.json")).unwrap();
     assert!(
-        matches!(&missing, Memcheck::NotRun(reason) if reason.contains("cargo xtask memcheck")),
+        matches!(&missing, CheckSummary::NotRun(reason) if reason.contains("cargo xtask memcheck")),
         "{missing:?}"
     );
 }
@@ -249,7 +249,7 @@ fn loom_and_stress_results_make_the_race_row() {
     assert_eq!(verdict_of(&report, row), Some(Verdict::Pass));
     let found = figures::read_race_checks(&dir.join("loom-clean.json")).unwrap();
     assert!(
-        matches!(&found, RaceChecks::Ran { failed: 0, detail, .. } if detail.contains("loom models")),
+        matches!(&found, CheckSummary::Ran { findings: 0, detail, .. } if detail.contains("loom models")),
         "{found:?}"
     );
     // A failed suite is NO-GO.
