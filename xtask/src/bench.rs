@@ -34,8 +34,8 @@ use std::process::{Command, ExitCode, Stdio};
 use anyhow::{Context, bail};
 
 use crate::flags::{self, BenchFormat};
-use crate::tools::first_line;
-use crate::{cargo, project_root};
+use crate::util::short_commit as short;
+use crate::{cargo, host, project_root, util};
 use baseline::{Baseline, Environment, Recorded};
 use compare::{Row, Rules, Verdict};
 use pinning::Pinning;
@@ -93,14 +93,14 @@ impl flags::Bench {
         };
         match &self.output {
             Some(path) => {
-                crate::write_atomic(path, rendered.as_bytes())?;
+                crate::util::write_atomic(path, rendered.as_bytes())?;
                 print!("{}", report::text(report));
                 eprintln!("xtask bench: report written to {}", path.display());
             }
             None => print!("{rendered}"),
         }
         if let Some(path) = &self.bmf_output {
-            crate::write_atomic(path, report::bmf(report).as_bytes())?;
+            crate::util::write_atomic(path, report::bmf(report).as_bytes())?;
             eprintln!("xtask bench: BMF results written to {}", path.display());
         }
         if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
@@ -160,8 +160,8 @@ impl flags::Bench {
                 ),
             );
         }
-        let commit = crate::git(root, &["rev-parse", "HEAD"]).ok();
-        let dirty = crate::git(
+        let commit = crate::util::git(root, &["rev-parse", "HEAD"]).ok();
+        let dirty = crate::util::git(
             root,
             &[
                 "status",
@@ -226,8 +226,8 @@ impl Suite {
                  unset it for `cargo xtask bench`"
             );
         }
-        let valgrind = valgrind_version()?;
-        let gungraun = locked_version(&root, "gungraun")?;
+        let valgrind = host::valgrind_version()?;
+        let gungraun = util::locked_version(&root, "gungraun")?;
         let runner_dir = ensure_runner(&root, &gungraun)?;
         let pinning = Pinning::detect();
         if let Err(why) = &pinning.cpu {
@@ -700,10 +700,6 @@ fn records(medians: &BTreeMap<&str, Median<'_>>) -> BTreeMap<String, Recorded> {
         .collect()
 }
 
-fn short(rev: &str) -> &str {
-    &rev[..rev.len().min(10)]
-}
-
 /// A revision checked out in a git worktree, removed when dropped, whatever happened in
 /// between. It is kept for the whole gate run, so that the base's callgrind files can be
 /// read against the sources they name.
@@ -715,7 +711,7 @@ struct Worktree {
 impl Worktree {
     /// Checks `rev` out in `target/xtask-bench/worktree`.
     fn add(root: &Path, rev: &str) -> anyhow::Result<Self> {
-        let sha = crate::git(
+        let sha = crate::util::git(
             root,
             &[
                 "rev-parse",
@@ -729,7 +725,7 @@ impl Worktree {
         if dir.exists() {
             remove_worktree(root, &dir);
         }
-        crate::git(
+        crate::util::git(
             root,
             &[
                 "worktree",
@@ -763,12 +759,12 @@ impl Drop for Worktree {
 }
 
 fn remove_worktree(root: &Path, dir: &Path) {
-    let _ = crate::git(
+    let _ = crate::util::git(
         root,
         &["worktree", "remove", "--force", &dir.to_string_lossy()],
     );
     let _ = std::fs::remove_dir_all(dir);
-    let _ = crate::git(root, &["worktree", "prune"]);
+    let _ = crate::util::git(root, &["worktree", "prune"]);
 }
 
 /// Measures a worktree `runs` times with this machine's tools, leaving gungraun's files
@@ -785,50 +781,24 @@ fn measure_rev(
 /// The commit whose code the baseline figures describe: the last commit that changed the
 /// file when the working copy is the committed one, else the commit recorded in it.
 fn baseline_commit(root: &Path, baseline: &Baseline) -> anyhow::Result<String> {
-    crate::git(root, &["rev-parse", "--git-dir"]).context("not a git repository")?;
-    let committed = crate::git(root, &["diff", "--quiet", "HEAD", "--", BASELINE]).is_ok();
+    crate::util::git(root, &["rev-parse", "--git-dir"]).context("not a git repository")?;
+    let committed = crate::util::git(root, &["diff", "--quiet", "HEAD", "--", BASELINE]).is_ok();
     if committed {
-        let rev = crate::git(root, &["log", "-1", "--format=%H", "--", BASELINE])?;
+        let rev = crate::util::git(root, &["log", "-1", "--format=%H", "--", BASELINE])?;
         if !rev.is_empty() {
             return Ok(rev);
         }
     }
     match &baseline.commit {
         Some(rev)
-            if crate::git(root, &["cat-file", "-e", &format!("{rev}^{{commit}}")]).is_ok() =>
+            if crate::util::git(root, &["cat-file", "-e", &format!("{rev}^{{commit}}")])
+                .is_ok() =>
         {
             Ok(rev.clone())
         }
         Some(rev) => bail!("the baseline's commit {rev} is not in this repository"),
         None => bail!("{BASELINE} is not committed and names no commit"),
     }
-}
-
-fn valgrind_version() -> anyhow::Result<String> {
-    first_line("valgrind", &["--version"]).ok_or_else(|| {
-        anyhow::anyhow!("valgrind is not installed; install it with `apt-get install -y valgrind`")
-    })
-}
-
-/// The version of `package` in Cargo.lock.
-pub(crate) fn locked_version(root: &Path, package: &str) -> anyhow::Result<String> {
-    let lock = std::fs::read_to_string(root.join("Cargo.lock"))
-        .context("cannot read Cargo.lock; run `cargo generate-lockfile`")?;
-    parse_locked_version(&lock, package).with_context(|| {
-        format!("Cargo.lock has no `{package}` package; is it still a dev-dependency?")
-    })
-}
-
-fn parse_locked_version(lock: &str, package: &str) -> Option<String> {
-    let wanted = format!("name = \"{package}\"");
-    let mut lines = lock.lines();
-    while let Some(line) = lines.next() {
-        if line.trim() == wanted {
-            let version = lines.next()?.trim().strip_prefix("version = \"")?;
-            return Some(version.trim_end_matches('"').to_owned());
-        }
-    }
-    None
 }
 
 /// A directory holding `gungraun-runner` of exactly `version`: found on PATH, in cargo's
@@ -843,60 +813,19 @@ fn ensure_runner(root: &Path, version: &str) -> anyhow::Result<PathBuf> {
     runner.ensure(root, "xtask bench")
 }
 
-/// The first CPU's identity from `/proc/cpuinfo`: its model name plus family, model and
-/// stepping, since virtual machines often report a generic name ("AMD EPYC") for
-/// different processors, and glibc's choice of memcpy (hence instruction counts) follows
-/// the real one.
-fn cpu_model(cpuinfo: &str) -> Option<String> {
-    let first = cpuinfo.split("\n\n").next()?;
-    let field = |name: &str| {
-        first.lines().find_map(|line| {
-            let (key, value) = line.split_once(':')?;
-            (key.trim() == name).then(|| value.trim().to_owned())
-        })
-    };
-    let name = field("model name")?;
-    Some(
-        match (field("cpu family"), field("model"), field("stepping")) {
-            (Some(family), Some(model), Some(stepping)) => {
-                format!("{name} (family {family}, model {model}, stepping {stepping})")
-            }
-            _ => name,
-        },
-    )
-}
-
 fn capture_environment(
     valgrind: String,
     gungraun: String,
     scheduling: String,
 ) -> anyhow::Result<Environment> {
-    let rustc = first_line("rustc", &["--version"])
-        .context("cannot run `rustc --version`; is a Rust toolchain on PATH?")?;
-    let target = Command::new("rustc")
-        .arg("-vV")
-        .output()
-        .ok()
-        .and_then(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .find_map(|l| l.strip_prefix("host: ").map(str::to_owned))
-        })
-        .context("cannot read the host triple from `rustc -vV`")?;
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| cpu_model(&info))
-        .unwrap_or_else(|| "unknown".to_owned());
-    let glibc = first_line("getconf", &["GNU_LIBC_VERSION"])
-        .or_else(|| first_line("ldd", &["--version"]))
-        .unwrap_or_else(|| "unknown".to_owned());
     Ok(Environment {
-        rustc,
+        rustc: host::rustc_version()
+            .context("cannot run `rustc --version`; is a Rust toolchain on PATH?")?,
         valgrind,
         gungraun,
-        target,
-        cpu,
-        glibc,
+        target: host::host_triple().context("cannot read the host triple from `rustc -vV`")?,
+        cpu: host::cpu_identity(&host::cpuinfo()).unwrap_or_else(|| "unknown".to_owned()),
+        glibc: host::glibc_version(),
         scheduling,
     })
 }
@@ -904,38 +833,6 @@ fn capture_environment(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cpu_model_names_family_model_and_stepping() {
-        let info = "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\n\
-                    model name\t: AMD EPYC\nstepping\t: 1\n\nprocessor\t: 1\nmodel name\t: Other\n";
-        assert_eq!(
-            cpu_model(info).as_deref(),
-            Some("AMD EPYC (family 25, model 17, stepping 1)")
-        );
-        assert_eq!(
-            cpu_model("model name\t: Bare CPU\n").as_deref(),
-            Some("Bare CPU")
-        );
-        assert_eq!(cpu_model("processor\t: 0\n"), None);
-    }
-
-    #[test]
-    fn reads_the_locked_version() {
-        let lock = "[[package]]\nname = \"gungraun\"\nversion = \"0.20.0\"\nsource = \"x\"\n\n\
-                    [[package]]\nname = \"gungraun-runner\"\nversion = \"0.20.0\"\n";
-        assert_eq!(
-            parse_locked_version(lock, "gungraun").as_deref(),
-            Some("0.20.0")
-        );
-        assert_eq!(parse_locked_version(lock, "nope"), None);
-    }
-
-    #[test]
-    fn the_workspace_lock_has_gungraun() {
-        let v = locked_version(&project_root(), "gungraun").unwrap();
-        assert!(v.starts_with("0."), "{v}");
-    }
 
     fn measurement(id: &str, value: u64, threads: Vec<u64>) -> Measurement {
         Measurement {
@@ -988,17 +885,5 @@ mod tests {
         assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
         assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
         assert_eq!(fnv1a(b"foobar"), 0x8594_4171_f739_67e8);
-    }
-
-    #[test]
-    fn atomic_write_replaces_the_file() {
-        let dir = std::env::temp_dir().join(format!("xtask-atomic-{}", std::process::id()));
-        let path = dir.join("out.json");
-        crate::write_atomic(&path, b"one").unwrap();
-        crate::write_atomic(&path, b"two").unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), b"two");
-        let leftovers = std::fs::read_dir(&dir).unwrap().count();
-        assert_eq!(leftovers, 1);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

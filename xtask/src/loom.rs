@@ -10,7 +10,8 @@ use std::process::{Command, ExitCode};
 
 use anyhow::Context;
 
-use crate::{cargo, flags, project_root, write_atomic};
+use crate::util::write_atomic;
+use crate::{cargo, flags, project_root};
 
 /// The cfg that switches `src/parker.rs` to loom's primitives inside `tests/loom.rs`.
 const LOOM_CFG: &str = "--cfg globalrt_loom";
@@ -44,8 +45,7 @@ impl flags::Loom {
                 passed: run_stress_tests(&root)?,
             },
         ];
-        let commit =
-            crate::git(&root, &["rev-parse", "HEAD"]).unwrap_or_else(|_| "unknown".to_owned());
+        let commit = crate::util::head_commit(&root);
         write_summary(&root.join(SUMMARY), &suites, &commit)?;
         let failed: Vec<&str> = suites
             .iter()

@@ -20,7 +20,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 
-use crate::{cargo, flags, project_root};
+use crate::util::{CargoBuild, copy_atomic};
+use crate::{flags, project_root};
 use xml::{Kind, Leaked};
 
 /// A memcheck finding: a definitely or indirectly lost leak, an invalid access, free or jump,
@@ -33,13 +34,12 @@ const EXIT_NOT_RUN: u8 = 2;
 const EXIT_TESTS_FAILED: u8 = 3;
 /// How the demo runs under memcheck: the shared runtime, a few commands.
 const DEMO_ARGS: &[&str] = &["--mode", "global", "--commands", "5"];
-const INSTALL_HINT: &str = "apt-get install -y valgrind";
 
 impl flags::Memcheck {
     pub(crate) fn run(self) -> anyhow::Result<ExitCode> {
         let started = Instant::now();
         let root = project_root();
-        let version = valgrind_version()?;
+        let version = crate::host::valgrind_version()?;
         let suppressions = suppression_files(&root)?;
         println!(
             "memcheck: {version}, suppressions: {}",
@@ -99,8 +99,7 @@ impl flags::Memcheck {
         }
         let code = summarize(&results, started.elapsed());
         if self.filter.is_none() {
-            let commit =
-                crate::git(&root, &["rev-parse", "HEAD"]).unwrap_or_else(|_| "unknown".to_owned());
+            let commit = crate::util::head_commit(&root);
             write_summary(&root.join(SUMMARY), &results, &commit)?;
         }
         Ok(ExitCode::from(code))
@@ -153,23 +152,6 @@ struct Settings {
     timeout: Duration,
 }
 
-fn valgrind_version() -> anyhow::Result<String> {
-    match Command::new("valgrind").arg("--version").output() {
-        Ok(out) if out.status.success() => {
-            Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
-        }
-        Ok(out) => bail!(
-            "`valgrind --version` failed ({}): {}; reinstall it with `{INSTALL_HINT}`",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        ),
-        Err(err) if err.kind() == io::ErrorKind::NotFound => bail!(
-            "valgrind is not installed (not found on PATH); install it with `{INSTALL_HINT}` and rerun"
-        ),
-        Err(err) => Err(err).context("running `valgrind --version`"),
-    }
-}
-
 /// Every `valgrind/*.supp`, sorted, so runs are reproducible.
 fn suppression_files(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let dir = root.join("valgrind");
@@ -197,67 +179,28 @@ fn display_paths(root: &Path, paths: &[PathBuf]) -> String {
         .join(", ")
 }
 
-/// Runs cargo with `--message-format=json`; returns its JSON messages, or an error that
-/// shows the compiler's own diagnostics.
-fn cargo_json(
-    root: &Path,
-    args: &[&str],
-) -> anyhow::Result<(bool, Vec<serde_json::Value>, String)> {
-    let out = Command::new(cargo())
-        .current_dir(root)
-        .args(args)
-        .arg("--message-format=json")
-        .stdin(Stdio::null())
-        .output()
-        .with_context(|| format!("running cargo {}", args.join(" ")))?;
-    let messages = out
-        .stdout
-        .split(|b| *b == b'\n')
-        .filter(|line| !line.is_empty())
-        .filter_map(|line| serde_json::from_slice(line).ok())
-        .collect();
-    Ok((
-        out.status.success(),
-        messages,
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    ))
-}
-
-fn print_build_failure(messages: &[serde_json::Value], stderr: &str) {
-    for message in messages {
-        if message["reason"] == "compiler-message"
-            && let Some(rendered) = message["message"]["rendered"].as_str()
-        {
-            eprint!("{rendered}");
-        }
-    }
-    eprint!("{stderr}");
-}
-
 fn test_binaries(root: &Path) -> anyhow::Result<Vec<Binary>> {
     println!("memcheck: building the test binaries (cargo test --workspace --no-run)");
-    let args = ["test", "--workspace", "--no-run"];
-    let (ok, messages, stderr) = cargo_json(root, &args)?;
-    if !ok {
-        print_build_failure(&messages, &stderr);
+    let build = CargoBuild::run(root, &["test", "--workspace", "--no-run"], Stdio::piped())?;
+    if !build.success {
+        eprint!("{}", build.stderr);
         bail!("`cargo test --workspace --no-run` failed (errors above); fix the build and rerun");
     }
     let mut binaries: Vec<Binary> = Vec::new();
-    for message in &messages {
-        if message["reason"] != "compiler-artifact" || message["profile"]["test"] != true {
-            continue;
-        }
-        let Some(executable) = message["executable"].as_str() else {
+    for artifact in build.artifacts.iter().filter(|a| a.profile.test) {
+        let Some(executable) = &artifact.executable else {
             continue;
         };
-        let target = message["target"]["name"].as_str().unwrap_or("?");
-        let kind = message["target"]["kind"][0].as_str().unwrap_or("?");
-        if binaries.iter().any(|b| b.path == Path::new(executable)) {
+        if binaries.iter().any(|b| b.path == executable.as_std_path()) {
             continue;
         }
-        let mut binary = Binary::new(target, kind, executable.into(), true);
-        binary.trace_children =
-            message["manifest_path"].as_str().map(Path::new) == Some(&root.join("Cargo.toml"));
+        let kind = artifact
+            .target
+            .kind
+            .first()
+            .map_or_else(|| "?".to_owned(), ToString::to_string);
+        let mut binary = Binary::new(&artifact.target.name, &kind, executable.into(), true);
+        binary.trace_children = artifact.manifest_path.as_std_path() == root.join("Cargo.toml");
         binaries.push(binary);
     }
     if binaries.is_empty() {
@@ -272,22 +215,16 @@ fn test_binaries(root: &Path) -> anyhow::Result<Vec<Binary>> {
 /// The batch demo, built as cargo builds it; `None` while `examples/batch.rs` does not exist.
 fn demo_binary(root: &Path) -> anyhow::Result<Option<Binary>> {
     println!("memcheck: building the demo (cargo build --example batch)");
-    let args = ["build", "--example", "batch"];
-    let (ok, messages, stderr) = cargo_json(root, &args)?;
-    if !ok {
-        if stderr.contains("no example target named `batch`") {
+    let build = CargoBuild::run(root, &["build", "--example", "batch"], Stdio::piped())?;
+    if !build.success {
+        if build.stderr.contains("no example target named `batch`") {
             return Ok(None);
         }
-        print_build_failure(&messages, &stderr);
+        eprint!("{}", build.stderr);
         bail!("`cargo build --example batch` failed (errors above); fix the build and rerun");
     }
-    let executable = messages.iter().find_map(|m| {
-        (m["reason"] == "compiler-artifact" && m["target"]["name"] == "batch")
-            .then(|| m["executable"].as_str())
-            .flatten()
-    });
-    match executable {
-        Some(path) => Ok(Some(Binary::new("batch", "example", path.into(), false))),
+    match build.executable("batch") {
+        Some(path) => Ok(Some(Binary::new("batch", "example", path, false))),
         None => bail!(
             "`cargo build --example batch` reported no executable for `batch`; check its [[example]] entry"
         ),
@@ -569,9 +506,7 @@ impl Checked {
                 continue;
             }
             let to = dir.join(format!("{}.{ext}", self.binary.stem));
-            let tmp = dir.join(format!(".{}.{ext}.tmp", self.binary.stem));
-            fs::copy(from, &tmp).with_context(|| format!("writing {}", tmp.display()))?;
-            fs::rename(&tmp, &to).with_context(|| format!("writing {}", to.display()))?;
+            copy_atomic(from, &to)?;
         }
         Ok(())
     }
@@ -999,7 +934,7 @@ fn write_summary(path: &Path, results: &[Checked], commit: &str) -> anyhow::Resu
         "binaries": results.len(),
         "commit": commit,
     });
-    crate::write_atomic(path, format!("{summary:#}\n").as_bytes())
+    crate::util::write_atomic(path, format!("{summary:#}\n").as_bytes())
 }
 
 /// Prints the totals and returns the exit code: findings first, then anything not

@@ -22,7 +22,8 @@ use std::time::SystemTime;
 use anyhow::Context as _;
 
 use crate::flags::{Slo, SloFormat};
-use crate::{cargo, project_root};
+use crate::util::CargoBuild;
+use crate::{cargo, host, project_root};
 
 /// Criterion options of `--quick`: short warm-up and measurement, fewer resamples.
 const QUICK_ARGS: [&str; 6] = [
@@ -68,7 +69,10 @@ impl Slo {
                 load_before,
                 load_average()
             ),
-            format!("toolchain: {}", rustc_version()),
+            format!(
+                "toolchain: {}",
+                host::rustc_version().unwrap_or_else(|| "unknown rustc".to_owned())
+            ),
             format!("commit: {}", describe_commit(&root)),
             format!("regenerate: {}", regenerate_command(&self)),
         ];
@@ -77,8 +81,8 @@ impl Slo {
         }
         let text = table::render(&report, &header, false);
         let markdown = table::render(&report, &header, true);
-        crate::write_atomic(&out_dir.join("report.txt"), text.as_bytes())?;
-        crate::write_atomic(&out_dir.join("report.md"), markdown.as_bytes())?;
+        crate::util::write_atomic(&out_dir.join("report.txt"), text.as_bytes())?;
+        crate::util::write_atomic(&out_dir.join("report.md"), markdown.as_bytes())?;
         let (charts, skipped) = chart::write_all(&figures, &out_dir);
 
         print!(
@@ -120,29 +124,18 @@ fn target_dir() -> PathBuf {
 
 /// Builds the demo in release mode; its path comes from cargo's `compiler-artifact` message.
 fn build_demo(root: &Path) -> anyhow::Result<PathBuf> {
-    let output = Command::new(cargo())
-        .current_dir(root)
-        .args([
-            "build",
-            "--release",
-            "--example",
-            "batch",
-            "--message-format=json-render-diagnostics",
-        ])
-        .stderr(Stdio::inherit())
-        .output()
-        .context("cannot run cargo to build the demo (examples/batch.rs)")?;
+    let build = CargoBuild::run(
+        root,
+        &["build", "--release", "--example", "batch"],
+        Stdio::inherit(),
+    )
+    .context("cannot run cargo to build the demo (examples/batch.rs)")?;
     anyhow::ensure!(
-        output.status.success(),
-        "`cargo build --release --example batch` failed ({}); fix the build, then rerun",
-        output.status
+        build.success,
+        "`cargo build --release --example batch` failed; fix the build, then rerun"
     );
-    output
-        .stdout
-        .split(|b| *b == b'\n')
-        .filter_map(|line| serde_json::from_slice::<serde_json::Value>(line).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "batch")
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+    build
+        .executable("batch")
         .context("cargo built the demo but named no executable for it")
 }
 
@@ -200,32 +193,16 @@ fn load_average() -> String {
 
 /// CPU model and count.
 fn machine() -> String {
-    let model = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|text| {
-            text.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".to_owned());
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!("{model}, {cpus} CPUs, {}", std::env::consts::OS)
-}
-
-fn rustc_version() -> String {
-    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    Command::new(rustc)
-        .arg("--version")
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_else(|| "unknown rustc".to_owned())
+    let model = host::cpu_name(&host::cpuinfo()).unwrap_or_else(|| "unknown CPU".to_owned());
+    format!(
+        "{model}, {} CPUs, {}",
+        host::cpu_count(),
+        std::env::consts::OS
+    )
 }
 
 fn git(root: &Path, args: &[&str]) -> Option<String> {
-    crate::git(root, args).ok()
+    crate::util::git(root, args).ok()
 }
 
 fn git_head(root: &Path) -> Option<String> {

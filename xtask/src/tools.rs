@@ -81,7 +81,7 @@ impl PinnedTool<'_> {
     fn is_pinned(&self, dir: &Path) -> bool {
         let exe = dir.join(self.bin);
         exe.is_file()
-            && first_line(&exe, self.version_args).as_deref()
+            && crate::host::first_line(&exe, self.version_args).as_deref()
                 == Some(self.expected_version().as_str())
     }
 
@@ -89,19 +89,6 @@ impl PinnedTool<'_> {
     fn expected_version(&self) -> String {
         format!("{} {}", self.bin, self.version)
     }
-}
-
-/// The first line `program args` prints, when it runs and succeeds.
-pub(crate) fn first_line(program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Option<String> {
-    let out = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
-    out.status.success().then_some(())?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.lines().next().map(|l| l.trim().to_owned())
 }
 
 #[cfg(test)]

@@ -284,7 +284,7 @@ impl Baseline {
     pub(crate) fn write_atomic(&self, path: &Path) -> anyhow::Result<()> {
         let mut text = serde_json::to_string_pretty(self)?;
         text.push('\n');
-        crate::write_atomic(path, text.as_bytes())
+        crate::util::write_atomic(path, text.as_bytes())
     }
 }
 

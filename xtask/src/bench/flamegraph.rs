@@ -49,7 +49,7 @@ pub(crate) fn write_differential(
     let mut svg = Vec::new();
     inferno::flamegraph::from_reader(&mut options, diff.as_slice(), &mut svg)
         .with_context(|| format!("cannot draw the flamegraph of {}", head_dir.display()))?;
-    crate::write_atomic(out, &svg)
+    crate::util::write_atomic(out, &svg)
 }
 
 /// Every thread's stacks in `dir`, summed, in the folded format (`a;b;c 123` per line).

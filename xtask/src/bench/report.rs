@@ -1,6 +1,7 @@
 //! The gate's report in four shapes: text (terminal), markdown (PR comments and
 //! `$GITHUB_STEP_SUMMARY`), JSON (this report's own schema) and BMF (Bencher Metric Format).
 
+use crate::util::{Align, TextTable};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -71,14 +72,14 @@ impl Report {
 }
 
 fn opt(n: Option<u64>) -> String {
-    n.map_or_else(|| "-".to_owned(), crate::thousands)
+    n.map_or_else(|| "-".to_owned(), crate::util::thousands)
 }
 
 fn signed(d: Option<i64>) -> String {
     match d {
         None => "-".to_owned(),
-        Some(d) if d > 0 => format!("+{}", crate::thousands(d.unsigned_abs())),
-        Some(d) if d < 0 => format!("-{}", crate::thousands(d.unsigned_abs())),
+        Some(d) if d > 0 => format!("+{}", crate::util::thousands(d.unsigned_abs())),
+        Some(d) if d < 0 => format!("-{}", crate::util::thousands(d.unsigned_abs())),
         Some(_) => "0".to_owned(),
     }
 }
@@ -92,7 +93,7 @@ fn threshold(row: &Row) -> String {
     format!(
         "±{:.2}% / {} / {:.3}%",
         row.threshold_pct,
-        crate::thousands(row.floor),
+        crate::util::thousands(row.floor),
         row.noise_pct
     )
 }
@@ -121,34 +122,27 @@ const HEADER: [&str; 7] = [
 
 /// Plain text for a terminal.
 pub(crate) fn text(report: &Report) -> String {
-    let rows: Vec<[String; 7]> = report.rows.iter().map(cells).collect();
-    let mut widths = HEADER.map(|h| h.chars().count());
-    for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
+    let rows: Vec<Vec<String>> = report.rows.iter().map(|r| cells(r).to_vec()).collect();
     let mut out = String::new();
     let _ = writeln!(out, "Compared against {}", report.compared_against);
     for note in &report.notes {
         let _ = writeln!(out, "note: {note}");
     }
-    let line = |out: &mut String, r: &[String]| {
-        for (i, (c, w)) in r.iter().zip(widths).enumerate() {
-            let pad = w - c.chars().count();
-            if i == 0 || i == 6 {
-                let _ = write!(out, "{c}{}  ", " ".repeat(pad));
-            } else {
-                let _ = write!(out, "{}{c}  ", " ".repeat(pad));
-            }
-        }
-        out.truncate(out.trim_end().len());
-        out.push('\n');
+    // The benchmark and the verdict read left to right; the figures line up on the right.
+    let table = TextTable {
+        header: &HEADER,
+        align: &[
+            Align::Left,
+            Align::Right,
+            Align::Right,
+            Align::Right,
+            Align::Right,
+            Align::Right,
+            Align::Left,
+        ],
+        rule: false,
     };
-    line(&mut out, &HEADER.map(str::to_owned));
-    for r in &rows {
-        line(&mut out, r);
-    }
+    out += &table.render(&rows);
     for row in report.regressions() {
         let _ = writeln!(
             out,
@@ -169,8 +163,8 @@ pub(crate) fn text(report: &Report) -> String {
                 "  {:>12}  {} ({} -> {}){files}",
                 signed(Some(f.delta)),
                 f.function,
-                crate::thousands(f.base),
-                crate::thousands(f.now)
+                crate::util::thousands(f.base),
+                crate::util::thousands(f.now)
             );
         }
     }
@@ -228,8 +222,8 @@ pub(crate) fn markdown(report: &Report) -> String {
                 "| {} | `{}` | {} | {} | {} |",
                 signed(Some(f.delta)),
                 md_escape(&f.function),
-                crate::thousands(f.base),
-                crate::thousands(f.now),
+                crate::util::thousands(f.base),
+                crate::util::thousands(f.now),
                 md_escape(&f.files.join(", "))
             );
         }
@@ -390,10 +384,10 @@ mod tests {
 
     #[test]
     fn numbers_are_grouped() {
-        assert_eq!(crate::thousands(0), "0");
-        assert_eq!(crate::thousands(999), "999");
-        assert_eq!(crate::thousands(1000), "1,000");
-        assert_eq!(crate::thousands(1_234_567), "1,234,567");
+        assert_eq!(crate::util::thousands(0), "0");
+        assert_eq!(crate::util::thousands(999), "999");
+        assert_eq!(crate::util::thousands(1000), "1,000");
+        assert_eq!(crate::util::thousands(1_234_567), "1,234,567");
         assert_eq!(signed(Some(-1500)), "-1,500");
     }
 }

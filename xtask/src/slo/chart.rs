@@ -29,7 +29,7 @@ pub(crate) fn write_all(figures: &Figures, dir: &Path) -> (Vec<PathBuf>, Vec<Str
     ];
     for (name, draw) in charts {
         let path = dir.join(name);
-        match draw(figures).and_then(|svg| crate::write_atomic(&path, svg.as_bytes())) {
+        match draw(figures).and_then(|svg| crate::util::write_atomic(&path, svg.as_bytes())) {
             Ok(()) => written.push(path),
             Err(err) => skipped.push(format!("{name}: {err:#}")),
         }

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use super::figures::{CheckSummary, Estimate, Figures};
+use crate::util::{TextTable, short_commit as short};
 
 /// What a figure measures, which decides how it is printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -401,10 +402,6 @@ fn summary_row(
     Ok(measured)
 }
 
-fn short(commit: &str) -> &str {
-    commit.get(..10).unwrap_or(commit)
-}
-
 /// Builds the table from the figures: the SLOs the project was founded on and its own goals.
 pub(crate) fn evaluate(figures: &Figures) -> Report {
     let lt = |limit| Bound::new(Op::Lt, limit);
@@ -700,9 +697,13 @@ pub(crate) fn format_value(value: f64, unit: Unit) -> String {
         Unit::Bytes if value < 1e3 => format!("{value:.0} B"),
         Unit::Bytes if value < 1e6 => format!("{:.1} kB", value / 1e3),
         Unit::Bytes => format!("{:.2} MB", value / 1e6),
-        Unit::Ratio if value >= 100.0 => format!("{}×", crate::thousands(value.round() as u64)),
+        Unit::Ratio if value >= 100.0 => {
+            format!("{}×", crate::util::thousands(value.round() as u64))
+        }
         Unit::Ratio => format!("{value:.2}×"),
-        Unit::Count | Unit::Findings if value.fract() == 0.0 => crate::thousands(value as u64),
+        Unit::Count | Unit::Findings if value.fract() == 0.0 => {
+            crate::util::thousands(value as u64)
+        }
         Unit::Count | Unit::Findings => format!("{value:.1}"),
     }
 }
@@ -730,7 +731,7 @@ fn format_limit(limit: f64, unit: Unit) -> String {
         Unit::Nanos if limit < NS_PER_MS => format!("{} µs", trim(limit / NS_PER_US)),
         Unit::Nanos => format!("{} ms", trim(limit / NS_PER_MS)),
         Unit::Bytes => format!("{} MB", trim(limit / 1e6)),
-        Unit::Ratio if limit >= 100.0 => format!("{}×", crate::thousands(limit as u64)),
+        Unit::Ratio if limit >= 100.0 => format!("{}×", crate::util::thousands(limit as u64)),
         Unit::Ratio => format!("{}×", trim(limit)),
         Unit::Count | Unit::Findings => trim(limit),
     }
@@ -779,28 +780,14 @@ fn context_cells(row: &Row) -> [String; 3] {
     [row.name.clone(), measured, row.source.clone()]
 }
 
-/// Aligned plain-text columns.
+/// Aligned plain-text columns under a rule.
 fn text_table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
+    TextTable {
+        header,
+        align: &[],
+        rule: true,
     }
-    let line = |cells: &[String]| {
-        let mut out = String::new();
-        for (cell, width) in cells.iter().zip(&widths) {
-            let pad = width - cell.chars().count();
-            let _ = write!(out, "{cell}{}  ", " ".repeat(pad));
-        }
-        out.trim_end().to_owned() + "\n"
-    };
-    let mut out = line(&header.iter().map(|h| (*h).to_owned()).collect::<Vec<_>>());
-    out += &line(&widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>());
-    for row in rows {
-        out += &line(row);
-    }
-    out
+    .render(rows)
 }
 
 fn markdown_table(header: &[&str], rows: &[Vec<String>]) -> String {

@@ -1,0 +1,144 @@
+//! What this machine is: CPU, toolchain, C library and Valgrind, as the reports name them.
+
+use std::ffi::OsStr;
+use std::process::{Command, Stdio};
+
+use anyhow::Context as _;
+
+/// How the reports say to install Valgrind.
+pub(crate) const VALGRIND_INSTALL_HINT: &str = "apt-get install -y valgrind";
+
+/// `program args…`'s first stdout line, trimmed, if it ran and succeeded.
+pub(crate) fn first_line(program: impl AsRef<OsStr>, args: &[&str]) -> Option<String> {
+    let out = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()
+        .filter(|out| out.status.success())?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().next()?.trim();
+    (!line.is_empty()).then(|| line.to_owned())
+}
+
+/// `valgrind --version`, or an error that says how to install it.
+pub(crate) fn valgrind_version() -> anyhow::Result<String> {
+    match Command::new("valgrind")
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+    {
+        Ok(out) if out.status.success() => {
+            Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        }
+        Ok(out) => anyhow::bail!(
+            "`valgrind --version` failed ({}): {}; reinstall it with `{VALGRIND_INSTALL_HINT}`",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => anyhow::bail!(
+            "valgrind is not installed (not found on PATH); install it with \
+             `{VALGRIND_INSTALL_HINT}` and rerun"
+        ),
+        Err(err) => Err(err).context("cannot run `valgrind --version`"),
+    }
+}
+
+/// The rustc that cargo uses: `$RUSTC`, else `rustc` on PATH.
+fn rustc() -> std::ffi::OsString {
+    std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into())
+}
+
+/// `rustc --version`, e.g. `rustc 1.95.0 (…)`.
+pub(crate) fn rustc_version() -> Option<String> {
+    first_line(rustc(), &["--version"])
+}
+
+/// The host target triple, from `rustc -vV`.
+pub(crate) fn host_triple() -> Option<String> {
+    let out = Command::new(rustc())
+        .arg("-vV")
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_owned))
+}
+
+/// The C library's version (`glibc 2.36`), or `unknown`.
+pub(crate) fn glibc_version() -> String {
+    first_line("getconf", &["GNU_LIBC_VERSION"])
+        .or_else(|| first_line("ldd", &["--version"]))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// The number of CPUs this process may use (0 when unknown).
+pub(crate) fn cpu_count() -> usize {
+    std::thread::available_parallelism().map_or(0, std::num::NonZero::get)
+}
+
+/// `/proc/cpuinfo`, or an empty string where there is none.
+pub(crate) fn cpuinfo() -> String {
+    std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default()
+}
+
+/// The first CPU's model name from `cpuinfo`.
+pub(crate) fn cpu_name(cpuinfo: &str) -> Option<String> {
+    cpu_field(cpuinfo, "model name")
+}
+
+/// The first CPU's identity from `cpuinfo`: its model name plus family, model and
+/// stepping, since virtual machines often report a generic name ("AMD EPYC") for
+/// different processors, and glibc's choice of memcpy (hence instruction counts) follows
+/// the real one.
+pub(crate) fn cpu_identity(cpuinfo: &str) -> Option<String> {
+    let name = cpu_name(cpuinfo)?;
+    let field = |f| cpu_field(cpuinfo, f);
+    Some(
+        match (field("cpu family"), field("model"), field("stepping")) {
+            (Some(family), Some(model), Some(stepping)) => {
+                format!("{name} (family {family}, model {model}, stepping {stepping})")
+            }
+            _ => name,
+        },
+    )
+}
+
+/// One field of the first processor's block in `cpuinfo`.
+fn cpu_field(cpuinfo: &str, name: &str) -> Option<String> {
+    let first = cpuinfo.split("\n\n").next()?;
+    first.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        (key.trim() == name).then(|| value.trim().to_owned())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_identity_names_family_model_and_stepping() {
+        let info = "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\n\
+                    model name\t: AMD EPYC\nstepping\t: 1\n\nprocessor\t: 1\nmodel name\t: Other\n";
+        assert_eq!(
+            cpu_identity(info).as_deref(),
+            Some("AMD EPYC (family 25, model 17, stepping 1)")
+        );
+        assert_eq!(cpu_name(info).as_deref(), Some("AMD EPYC"));
+        assert_eq!(
+            cpu_identity("model name\t: Bare CPU\n").as_deref(),
+            Some("Bare CPU")
+        );
+        assert_eq!(cpu_identity("processor\t: 0\n"), None);
+    }
+
+    #[test]
+    fn first_line_reads_a_command_and_fails_softly() {
+        assert_eq!(first_line("echo", &["one\ntwo"]).as_deref(), Some("one"));
+        assert_eq!(first_line("false", &[]), None);
+        assert_eq!(first_line("/no/such/program", &[]), None);
+    }
+}
