@@ -29,18 +29,18 @@ const FILES: &[&str] = &[
     "src/**/*.rs",
     "xtask/src/bench/compare.rs",
     "xtask/src/slo/table.rs",
-    "xtask/src/memcheck.rs",
+    "xtask/src/memcheck/verdict.rs",
     "xtask/src/memcheck/xml.rs",
 ];
 
 /// Which of those files' mutants count, as cargo-mutants `--re` regexes over the mutant's
-/// name (`path:line:col: description`). memcheck's two files are mostly the run and the
-/// report; only the verdict is mutated there: `Checked::exit_code` and what it reads.
+/// name (`path:line:col: description`). memcheck's files are mostly the run and the
+/// report; only the verdict is mutated there: `CheckedBinary::exit_code` and what it reads.
 const SCOPE: &[&str] = &[
     r"^src/",
     r"^xtask/src/bench/compare\.rs:",
     r"^xtask/src/slo/table\.rs:",
-    r"^xtask/src/memcheck\.rs:.*\bChecked::(exit_code|findings|errors|runs)\b",
+    r"^xtask/src/memcheck/verdict\.rs:.*\bCheckedBinary::(exit_code|findings|errors|outputs)\b",
     r"^xtask/src/memcheck/xml\.rs:.*\bKind::(parse|fails)\b",
 ];
 
