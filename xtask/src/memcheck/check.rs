@@ -79,7 +79,8 @@ pub(super) fn check(
     Ok(checked)
 }
 
-/// The binary's own outcome: Valgrind exits with the program's exit status.
+/// The binary's own outcome: Valgrind exits with the program's exit status. libtest's
+/// plain text is read because its JSON output (`--format json`) is still unstable.
 fn status_of(exit: ExitStatus, stdout: &str) -> ProgramStatus {
     if exit.success() {
         return ProgramStatus::Passed;

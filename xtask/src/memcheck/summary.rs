@@ -65,3 +65,25 @@ fn remove_stale(path: &Path) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `cargo xtask slo` reads these keys; the file's shape changes only with its schema.
+    #[test]
+    fn schema_1_keys_and_order() {
+        let summary = Summary {
+            binaries: 5,
+            clean: true,
+            commit: "246aacd",
+            errors: 0,
+            schema: 1,
+            tests_failed: 0,
+        };
+        assert_eq!(
+            serde_json::to_string(&summary).unwrap(),
+            r#"{"binaries":5,"clean":true,"commit":"246aacd","errors":0,"schema":1,"tests_failed":0}"#
+        );
+    }
+}

@@ -43,7 +43,8 @@ pub(super) fn suppression_files(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// A directory for Valgrind's XML and the binaries' output, removed at the end.
+/// A directory for Valgrind's XML and the binaries' output, removed at the end. Written by
+/// hand rather than with `tempfile`: one fixed name per process is all it needs.
 #[derive(Debug)]
 pub(super) struct WorkDir {
     pub(super) path: PathBuf,
