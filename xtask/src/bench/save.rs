@@ -24,7 +24,7 @@ struct HandWritten {
 }
 
 /// The commit the working tree is at, and whether it has other uncommitted changes.
-struct Checkout {
+struct WorkingTree {
     commit: Option<String>,
     dirty: bool,
 }
@@ -40,12 +40,12 @@ pub(crate) fn record(flags: &flags::Bench, suite: &Suite) -> anyhow::Result<Exit
     let runs = flags.save_runs.max(1);
     let all = suite.measure_runs(root, "save", Side::Head, runs)?;
     let benchmarks = recorded(&all, runs, kept.settings.runs)?;
-    let checkout = Checkout::of(root);
+    let tree = WorkingTree::at(root);
     let baseline = Baseline {
         schema: baseline::SCHEMA,
         recorded_with: "cargo xtask bench --save".to_owned(),
-        commit: checkout.commit,
-        dirty: checkout.dirty,
+        commit: tree.commit,
+        dirty: tree.dirty,
         runs,
         environment: suite.environment.clone(),
         settings: kept.settings,
@@ -114,10 +114,10 @@ fn recorded(
     Ok(benchmarks)
 }
 
-impl Checkout {
+impl WorkingTree {
     /// The working tree at `root`; changes to the baseline file itself do not count, and
     /// when git cannot tell, the tree counts as changed.
-    fn of(root: &Path) -> Checkout {
+    fn at(root: &Path) -> WorkingTree {
         let commit = git(root, &["rev-parse", "HEAD"]).ok();
         let dirty = git(
             root,
@@ -132,7 +132,7 @@ impl Checkout {
         )
         .map(|s| !s.is_empty())
         .unwrap_or(true);
-        Checkout { commit, dirty }
+        WorkingTree { commit, dirty }
     }
 }
 
