@@ -102,190 +102,133 @@ mod tests {
         text
     }
 
-    /// The benchmark's closure with `globalrt::execute` and `Global::execute` inlined into
-    /// it, and `finish`, which is not inlined.
-    const INLINED_BASE: &str = "\
+    /// A callgrind body of the benchmark's closure with the workspace lines `inlined` into it
+    /// (between `fi=…/src/execute.rs` and `fe=`), then `rest`.
+    fn closure_inlining(inlined: &str, rest: &str) -> String {
+        format!(
+            "\
 fl=/elsewhere/benches/instructions.rs
 fn=instructions::support::counted
 10 5
 fi=@ROOT/src/execute.rs
-@execute 100
-@Global::execute 200
-fe=/elsewhere/benches/instructions.rs
+{inlined}fe=/elsewhere/benches/instructions.rs
 11 5
-
-fl=@ROOT/src/execute.rs
-fn=globalrt::execute::finish
-@finish 100
-";
-
-    /// Head's callgrind file against [`INLINED_BASE`], and what the breakdown should say.
-    struct Case {
-        name: &'static str,
-        head: &'static str,
-        grew: &'static [Grew],
+{rest}"
+        )
     }
 
-    /// A function that grew, and the places inside it that grew, as the report prints them.
+    /// `globalrt::execute` and `Global::execute` as base inlines them.
+    const BASE_INLINED: &str = "@execute 100\n@Global::execute 200\n";
+
+    /// `finish`, which is not inlined, as a function of its own.
+    const FINISH: &str = "\nfl=@ROOT/src/execute.rs\nfn=globalrt::execute::finish\n";
+
+    /// Head against base (the closure with [`BASE_INLINED`], and [`FINISH`] costing 100),
+    /// and what the breakdown should say.
+    struct Case {
+        name: &'static str,
+        /// The lines inlined into the benchmark's closure.
+        inlined: &'static str,
+        /// `finish`'s cost line, if head has one.
+        finish: &'static str,
+        grew: Grew,
+    }
+
+    /// The one function that grew, and the places inside it that grew, as printed.
     struct Grew {
         function: &'static str,
         places: &'static [&'static str],
     }
 
+    const CLOSURE: &str = "instructions::support::counted";
+
     const INLINED_CASES: &[Case] = &[
         Case {
             name: "the inlined method grew",
-            head: "\
-fl=/elsewhere/benches/instructions.rs
-fn=instructions::support::counted
-10 5
-fi=@ROOT/src/execute.rs
-@execute 100
-@Global::execute 700
-fe=/elsewhere/benches/instructions.rs
-11 5
-",
-            grew: &[Grew {
-                function: "instructions::support::counted",
+            inlined: "@execute 100\n@Global::execute 700\n",
+            finish: "",
+            grew: Grew {
+                function: CLOSURE,
                 places: &["src/execute.rs Global::execute (+500)"],
-            }],
+            },
         },
         Case {
             name: "relative lines count from the previous cost line",
-            head: "\
-fl=/elsewhere/benches/instructions.rs
-fn=instructions::support::counted
-10 5
-fi=@ROOT/src/execute.rs
-@execute 100
-@Global::execute 200
-* 300
-+1 200
-fe=/elsewhere/benches/instructions.rs
-11 5
-",
-            grew: &[Grew {
-                function: "instructions::support::counted",
+            inlined: "@execute 100\n@Global::execute 200\n* 300\n+1 200\n",
+            finish: "",
+            grew: Grew {
+                function: CLOSURE,
                 places: &["src/execute.rs Global::execute (+500)"],
-            }],
+            },
         },
         Case {
             name: "call lines do not move the relative line",
-            head: "\
-fl=/elsewhere/benches/instructions.rs
-fn=instructions::support::counted
-10 5
-fi=@ROOT/src/execute.rs
-@execute 100
-@Global::execute 200
-cfn=tokio::runtime::handle::Handle::enter
-calls=1 +40
-* 1000
-* 500
-fe=/elsewhere/benches/instructions.rs
-11 5
-",
-            grew: &[Grew {
-                function: "instructions::support::counted",
+            inlined: "@execute 100\n@Global::execute 200\n\
+                      cfn=tokio::runtime::handle::Handle::enter\ncalls=1 +40\n* 1000\n* 500\n",
+            finish: "",
+            grew: Grew {
+                function: CLOSURE,
                 places: &["src/execute.rs Global::execute (+500)"],
-            }],
+            },
         },
         Case {
             name: "a line outside every fn keeps the bare file",
-            head: "\
-fl=/elsewhere/benches/instructions.rs
-fn=instructions::support::counted
-10 5
-fi=@ROOT/src/execute.rs
-@execute 100
-@Global::execute 200
-@outside 40
-fe=/elsewhere/benches/instructions.rs
-11 5
-",
-            grew: &[Grew {
-                function: "instructions::support::counted",
+            inlined: "@execute 100\n@Global::execute 200\n@outside 40\n",
+            finish: "",
+            grew: Grew {
+                function: CLOSURE,
                 places: &["src/execute.rs (+40)"],
-            }],
+            },
         },
         Case {
             name: "a one-line method between two others",
-            head: "\
-fl=/elsewhere/benches/instructions.rs
-fn=instructions::support::counted
-10 5
-fi=@ROOT/src/execute.rs
-@execute 100
-@Global::execute 200
-@Global::running_handle 70
-fe=/elsewhere/benches/instructions.rs
-11 5
-",
-            grew: &[Grew {
-                function: "instructions::support::counted",
+            inlined: "@execute 100\n@Global::execute 200\n@Global::running_handle 70\n",
+            finish: "",
+            grew: Grew {
+                function: CLOSURE,
                 places: &["src/execute.rs Global::running_handle (+70)"],
-            }],
+            },
         },
         Case {
             name: "a file outside the checkout keeps the bare file",
-            head: "\
-fl=/elsewhere/benches/instructions.rs
-fn=instructions::support::counted
-10 5
-fi=@ROOT/src/execute.rs
-@execute 100
-@Global::execute 200
-fi=/root/.cargo/registry/src/index.crates.io-1/tokio-1.54.1/src/runtime/handle.rs
-86 60
-fe=/elsewhere/benches/instructions.rs
-11 5
-",
-            grew: &[Grew {
-                function: "instructions::support::counted",
+            inlined: "@execute 100\n@Global::execute 200\n\
+                      fi=/root/.cargo/registry/src/index.crates.io-1/tokio-1.54.1/src/runtime/handle.rs\n\
+                      86 60\n",
+            finish: "",
+            grew: Grew {
+                function: CLOSURE,
                 places: &["tokio-1.54.1/src/runtime/handle.rs (+60)"],
-            }],
+            },
         },
         Case {
             name: "a workspace fn that is not inlined keeps its own name",
-            head: "\
-fl=/elsewhere/benches/instructions.rs
-fn=instructions::support::counted
-10 5
-fi=@ROOT/src/execute.rs
-@execute 100
-@Global::execute 200
-fe=/elsewhere/benches/instructions.rs
-11 5
-
-fl=@ROOT/src/execute.rs
-fn=globalrt::execute::finish
-@finish 130
-",
-            grew: &[Grew {
+            inlined: BASE_INLINED,
+            finish: "@finish 130\n",
+            grew: Grew {
                 function: "globalrt::execute::finish",
                 places: &["src/execute.rs finish (+30)"],
-            }],
+            },
         },
     ];
 
     #[test]
     fn inlined_workspace_code_is_named_by_its_fn() {
         let root = checkout();
-        let base = profile(&callgrind(INLINED_BASE), &root);
+        let base = closure_inlining(BASE_INLINED, &format!("{FINISH}@finish 100\n"));
+        let base = profile(&callgrind(&base), &root);
         for case in INLINED_CASES {
-            let head = profile(&callgrind(case.head), &root);
+            let finish = match case.finish {
+                "" => String::new(),
+                cost => format!("{FINISH}{cost}"),
+            };
+            let head = closure_inlining(case.inlined, &finish);
+            let head = profile(&callgrind(&head), &root);
             let got: Vec<(String, Vec<String>)> = grew_most(&base, &head, 5)
                 .into_iter()
                 .map(|d| (d.function, d.files))
                 .collect();
-            let want: Vec<(String, Vec<String>)> = case
-                .grew
-                .iter()
-                .map(|grew| {
-                    let places = grew.places.iter().map(|s| (*s).to_owned()).collect();
-                    (grew.function.to_owned(), places)
-                })
-                .collect();
+            let places = case.grew.places.iter().map(|s| (*s).to_owned()).collect();
+            let want = vec![(case.grew.function.to_owned(), places)];
             assert_eq!(got, want, "{}", case.name);
         }
     }
