@@ -24,14 +24,18 @@ const TOP_FUNCTIONS: usize = 5;
 pub(crate) struct Gate<'a> {
     suite: &'a Suite,
     baseline: &'a Baseline,
-    /// The revision measured as the base, if any (else the file's figures are the base).
-    base_rev: Option<String>,
-    /// That revision's checkout, once it was measured.
-    base_checkout: Option<Worktree>,
+    /// The revision measured as the base, once it was; until then the file's figures are.
+    measured_base: Option<MeasuredBase>,
     base_runs: Vec<Run>,
     head_runs: Vec<Run>,
     compared_against: String,
     notes: Vec<String>,
+}
+
+/// A revision measured as the base, and its checkout, kept for the whole gate run.
+struct MeasuredBase {
+    rev: String,
+    worktree: Worktree,
 }
 
 impl<'a> Gate<'a> {
@@ -59,8 +63,7 @@ impl<'a> Gate<'a> {
         let mut gate = Gate {
             suite,
             baseline,
-            base_rev: None,
-            base_checkout: None,
+            measured_base: None,
             base_runs: Vec::new(),
             head_runs: Vec::new(),
             compared_against: base.compared_against,
@@ -103,15 +106,15 @@ impl<'a> Gate<'a> {
     /// Measures `rev` (checked out once per gate run) `settings.runs` more times, leaving
     /// gungraun's files under `target/xtask-bench/<label>-<i>`.
     fn measure_base(&mut self, rev: &str, label: &str) -> anyhow::Result<()> {
-        if self.base_checkout.is_none() {
-            self.base_checkout = Some(Worktree::add(&self.suite.root, rev)?);
-            self.base_rev = Some(rev.to_owned());
+        if self.measured_base.is_none() {
+            let worktree = Worktree::add(&self.suite.root, rev)?;
+            let rev = rev.to_owned();
+            self.measured_base = Some(MeasuredBase { rev, worktree });
         }
-        let worktree = self.base_checkout.as_ref().expect("checked out above");
+        let measured = self.measured_base.as_ref().expect("checked out above");
+        let checkout = &measured.worktree.dir;
         let runs = self.baseline.settings.runs;
-        let runs = self
-            .suite
-            .measure_runs(&worktree.dir, label, Side::Base, runs)?;
+        let runs = self.suite.measure_runs(checkout, label, Side::Base, runs)?;
         self.base_runs.extend(runs);
         Ok(())
     }
@@ -168,9 +171,9 @@ impl<'a> Gate<'a> {
     /// Measures the base again; when it was the file, its commit stands in for it from now
     /// on. When that commit cannot be measured, the file stays the base and a note says why.
     fn measure_base_again(&mut self) {
-        let from_file = self.base_rev.is_none();
-        let rev = match &self.base_rev {
-            Some(rev) => Ok(rev.clone()),
+        let from_file = self.measured_base.is_none();
+        let rev = match &self.measured_base {
+            Some(measured) => Ok(measured.rev.clone()),
             None => base::baseline_commit(&self.suite.root, self.baseline),
         };
         match rev.and_then(|rev| self.measure_base(&rev, "base-again").map(|()| rev)) {
