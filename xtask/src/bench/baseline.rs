@@ -5,6 +5,7 @@
 //! never modifies it, whatever state it is in.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::Path;
 
 use anyhow::{Context, bail};
@@ -34,10 +35,24 @@ pub(crate) struct Environment {
     pub(crate) scheduling: String,
 }
 
+/// A field of the fingerprint whose value differs between the baseline and this machine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Difference {
+    pub(crate) field: &'static str,
+    pub(crate) baseline: String,
+    pub(crate) now: String,
+}
+
+impl fmt::Display for Difference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {:?} → {:?}", self.field, self.baseline, self.now)
+    }
+}
+
 impl Environment {
-    /// The fields that differ, as `(field, baseline, now)`.
-    pub(crate) fn differences(&self, now: &Environment) -> Vec<(&'static str, String, String)> {
-        let pairs = [
+    /// The fields that differ from `now`, this being the baseline's.
+    pub(crate) fn differences(&self, now: &Environment) -> Vec<Difference> {
+        let fields = [
             ("rustc", &self.rustc, &now.rustc),
             ("valgrind", &self.valgrind, &now.valgrind),
             ("gungraun", &self.gungraun, &now.gungraun),
@@ -46,10 +61,14 @@ impl Environment {
             ("glibc", &self.glibc, &now.glibc),
             ("scheduling", &self.scheduling, &now.scheduling),
         ];
-        pairs
+        fields
             .into_iter()
-            .filter(|(_, a, b)| a != b)
-            .map(|(name, a, b)| (name, a.clone(), b.clone()))
+            .filter(|(_, baseline, now)| baseline != now)
+            .map(|(field, baseline, now)| Difference {
+                field,
+                baseline: baseline.clone(),
+                now: now.clone(),
+            })
             .collect()
     }
 }
@@ -414,6 +433,6 @@ mod tests {
         b.valgrind = "valgrind-3.22.0".into();
         let d = a.differences(&b);
         assert_eq!(d.len(), 1);
-        assert_eq!(d[0].0, "valgrind");
+        assert_eq!(d[0].field, "valgrind");
     }
 }

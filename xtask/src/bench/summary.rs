@@ -52,7 +52,7 @@ pub(crate) fn parse_stream(stdout: &str) -> anyhow::Result<Vec<Measurement>> {
     let mut out = Vec::new();
     for (n, line) in stdout.lines().enumerate() {
         let line = line.trim();
-        if !line.starts_with('{') {
+        if !line.starts_with("{") {
             continue;
         }
         let value: Value = serde_json::from_str(line)
@@ -82,34 +82,14 @@ pub(crate) fn parse_summary(v: &Value) -> anyhow::Result<Measurement> {
              {SCHEMA_VERSION:?} (gungraun 0.20); update xtask/src/bench/summary.rs"
         );
     }
-    let module_path = str_field(v, "module_path")?;
-    let mut id = module_path
-        .split_once("::")
-        .map_or(module_path, |(_, rest)| rest)
-        .to_owned();
-    if let Some(bench_id) = v.get("id").and_then(Value::as_str) {
-        id = format!("{id}::{bench_id}");
-    }
+    let id = benchmark_id(v)?;
     let mut output_dir = PathBuf::from(str_field(v, "output_dir")?);
     if output_dir.is_relative() {
         output_dir = Path::new(str_field(v, "project_root")?).join(output_dir);
     }
-    let profiles = v
-        .get("profiles")
-        .and_then(Value::as_array)
-        .context("summary has no `profiles` array")?;
-    let pick = |tool: &str| {
-        profiles
-            .iter()
-            .find(|p| p.get("tool").and_then(Value::as_str) == Some(tool))
-    };
-    let (profile, tool, metric) = match (pick("Callgrind"), pick("DHAT")) {
-        (Some(p), _) => (p, "callgrind", "Ir"),
-        (None, Some(p)) => (p, "dhat", "TotalBytes"),
-        (None, None) => bail!("benchmark {id}: no Callgrind or DHAT profile in the summary"),
-    };
-    let data = profile.get("data").context("profile has no `data`")?;
-    let total = data
+    let gated = GatedProfile::find(v, &id)?;
+    let total = gated
+        .data
         .get("total")
         .and_then(|t| t.get("metrics"))
         .and_then(Value::as_object)
@@ -119,36 +99,84 @@ pub(crate) fn parse_summary(v: &Value) -> anyhow::Result<Measurement> {
         .filter_map(|(k, v)| int(v).map(|n| (k.clone(), n)))
         .collect();
     let value = *metrics
-        .get(metric)
-        .with_context(|| format!("benchmark {id}: the total has no integer {metric}"))?;
-    let mut threads = Vec::new();
-    if tool == "callgrind" {
-        let mut parts: Vec<(u64, u64)> = data
-            .get("parts")
-            .and_then(Value::as_array)
-            .map(|parts| {
-                parts
-                    .iter()
-                    .filter_map(|p| {
-                        let run = p.get("tool_run")?.get("new")?;
-                        let thread = run.get("thread").and_then(Value::as_u64).unwrap_or(0);
-                        Some((thread, int(p.get("metrics")?.get(metric)?)?))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        parts.sort_unstable();
-        threads = parts.into_iter().map(|(_, ir)| ir).collect();
-    }
+        .get(gated.metric)
+        .with_context(|| format!("benchmark {id}: the total has no integer {}", gated.metric))?;
+    let threads = match gated.tool {
+        "callgrind" => per_thread(gated.data, gated.metric),
+        _ => Vec::new(),
+    };
     Ok(Measurement {
         id,
-        tool: tool.to_owned(),
-        metric: metric.to_owned(),
+        tool: gated.tool.to_owned(),
+        metric: gated.metric.to_owned(),
         value,
         metrics,
         threads,
         output_dir,
     })
+}
+
+/// `group::function::id`: the module path without the bench target's name, and the
+/// benchmark's id when it has one.
+fn benchmark_id(v: &Value) -> anyhow::Result<String> {
+    let module_path = str_field(v, "module_path")?;
+    let mut id = module_path
+        .split_once("::")
+        .map_or(module_path, |(_, rest)| rest)
+        .to_owned();
+    if let Some(bench_id) = v.get("id").and_then(Value::as_str) {
+        id = format!("{id}::{bench_id}");
+    }
+    Ok(id)
+}
+
+/// The profile whose metric the gate judges: Callgrind's `Ir`, else DHAT's `TotalBytes`.
+struct GatedProfile<'a> {
+    /// The profile's `data`.
+    data: &'a Value,
+    tool: &'static str,
+    metric: &'static str,
+}
+
+impl<'a> GatedProfile<'a> {
+    fn find(v: &'a Value, id: &str) -> anyhow::Result<Self> {
+        let profiles = v
+            .get("profiles")
+            .and_then(Value::as_array)
+            .context("summary has no `profiles` array")?;
+        let pick = |tool: &str| {
+            profiles
+                .iter()
+                .find(|p| p.get("tool").and_then(Value::as_str) == Some(tool))
+        };
+        let (profile, tool, metric) = match (pick("Callgrind"), pick("DHAT")) {
+            (Some(p), _) => (p, "callgrind", "Ir"),
+            (None, Some(p)) => (p, "dhat", "TotalBytes"),
+            (None, None) => bail!("benchmark {id}: no Callgrind or DHAT profile in the summary"),
+        };
+        let data = profile.get("data").context("profile has no `data`")?;
+        Ok(GatedProfile { data, tool, metric })
+    }
+}
+
+/// `metric` per thread, in thread order, from the parts of a Callgrind profile's `data`.
+fn per_thread(data: &Value, metric: &str) -> Vec<u64> {
+    let mut parts: Vec<(u64, u64)> = data
+        .get("parts")
+        .and_then(Value::as_array)
+        .map(|parts| {
+            parts
+                .iter()
+                .filter_map(|p| {
+                    let run = p.get("tool_run")?.get("new")?;
+                    let thread = run.get("thread").and_then(Value::as_u64).unwrap_or(0);
+                    Some((thread, int(p.get("metrics")?.get(metric)?)?))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    parts.sort_unstable();
+    parts.into_iter().map(|(_, count)| count).collect()
 }
 
 #[cfg(test)]

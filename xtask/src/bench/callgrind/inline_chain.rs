@@ -94,3 +94,148 @@ fn innermost_in_checkout(
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::super::fixtures::profile;
+    use super::super::profile::short_file;
+    use super::super::{Place, Profile, read_dir};
+    use super::*;
+
+    /// `tests/fixtures/bench/inlined/src/main.rs`, compiled with rustc with debug info into
+    /// a scratch directory that is removed when this is dropped: std's `black_box` inlined
+    /// into `grown`, inlined into `measured`.
+    struct Inlined {
+        /// The checkout that the fixture's sources lie in.
+        root: String,
+        work: PathBuf,
+        exe: PathBuf,
+    }
+
+    impl Inlined {
+        fn compile(name: &str) -> Inlined {
+            let root = format!(
+                "{}/tests/fixtures/bench/inlined",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let work =
+                std::env::temp_dir().join(format!("xtask-inlined-{name}-{}", std::process::id()));
+            std::fs::create_dir_all(&work).unwrap();
+            let exe = work.join("inlined");
+            let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+            let status = std::process::Command::new(rustc)
+                .args(["--edition", "2024", "-C", "opt-level=2", "-g", "-o"])
+                .arg(&exe)
+                .arg(format!("{root}/src/main.rs"))
+                .status()
+                .unwrap();
+            assert!(status.success(), "compiling the fixture");
+            Inlined { root, work, exe }
+        }
+    }
+
+    impl Drop for Inlined {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.work);
+        }
+    }
+
+    /// Callgrind records `hint.rs` for the `black_box` loop's instructions; the binary's
+    /// inline chain names `grown`.
+    #[test]
+    fn inlined_std_code_is_charged_to_the_checkout_fn_it_was_inlined_from() {
+        let fixture = Inlined::compile("chain");
+        let root = &fixture.root;
+        // A `black_box` instruction inside `measured`, found by symbol and line table alone.
+        let loader = addr2line::Loader::new(&fixture.exe).unwrap();
+        let text = loader.get_section_range(b".text").unwrap();
+        let (address, hint) = loader
+            .find_location_range(text.begin, text.end)
+            .unwrap()
+            .find_map(|(address, _, location)| {
+                let file = location.file?;
+                let in_measured = loader.find_symbol(address)?.contains("measured");
+                let hint = SourceLine {
+                    file: file.to_owned(),
+                    line: location.line.unwrap_or(0) as usize,
+                };
+                (in_measured && file.ends_with("core/src/hint.rs")).then_some((address, hint))
+            })
+            .expect("black_box inlined into `measured`");
+        let exe = fixture.exe.to_string_lossy().into_owned();
+        let cases = [
+            (
+                "the chain names the checkout fn",
+                exe.as_str(),
+                hint.line,
+                Some("src/main.rs grown"),
+            ),
+            (
+                "a binary that no longer matches the line callgrind recorded",
+                exe.as_str(),
+                hint.line + 1,
+                None,
+            ),
+            (
+                "an object that cannot be read",
+                "/nonexistent/inlined",
+                hint.line,
+                None,
+            ),
+        ];
+        for (case, object, line, want) in cases {
+            let callgrind = format!(
+                "positions: instr line\nevents: Ir\nob={object}\nfl={root}/src/main.rs\n\
+                 fn=inlined::measured\nfi={}\n{address:#x} {line} 500\n",
+                hint.file
+            );
+            let profile = profile(&callgrind, root);
+            let places: Vec<String> = profile.self_by_place["inlined::measured"]
+                .keys()
+                .map(Place::to_string)
+                .collect();
+            let bare = short_file(&hint.file, root);
+            assert_eq!(places, [want.unwrap_or(&bare)], "{case}");
+        }
+    }
+
+    /// End to end: callgrind's own output for the fixture, positions compressed as by
+    /// default, with the binary loaded where Valgrind puts it. Ignored by default: it needs
+    /// Valgrind. Run it with `cargo test -p xtask -- --ignored`.
+    #[test]
+    #[ignore = "needs Valgrind; run with `cargo test -p xtask -- --ignored`"]
+    fn callgrind_output_of_inlined_code_names_the_checkout_fn() {
+        let fixture = Inlined::compile("valgrind");
+        // `measured` loops once per argument.
+        let status = std::process::Command::new("valgrind")
+            .args(["--tool=callgrind", "--dump-instr=yes"])
+            .arg(format!(
+                "--callgrind-out-file={}",
+                fixture.work.join("callgrind.out").display()
+            ))
+            .arg(&fixture.exe)
+            .args(std::iter::repeat_n("x", 200))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "valgrind");
+        let graphs = read_dir(&fixture.work, "Ir").unwrap();
+        let profile = Profile::new(&graphs, Path::new(&fixture.root));
+        let (_, measured) = profile
+            .self_by_place
+            .iter()
+            .find(|(name, _)| name.ends_with("::measured"))
+            .expect("`measured` in the callgrind file");
+        let grown = Place {
+            file: "src/main.rs".to_owned(),
+            function: Some("grown".to_owned()),
+        };
+        let all: u64 = measured.values().sum();
+        // Nearly all of it is the loop; a few compiler-made instructions without a line in
+        // the checkout may stay with std's files.
+        assert!(measured[&grown] * 10 > all * 9, "{measured:?}");
+    }
+}

@@ -1,0 +1,254 @@
+//! How this machine runs the gungraun suite: the tools it needs, the environment that
+//! decides its counts, the build directory of each side, and one run of the suite.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, bail};
+
+use super::baseline::Environment;
+use super::pinning::Pinning;
+use super::runs::Run;
+use super::summary::{self, Measurement};
+use crate::{cargo, host, project_root, util};
+
+/// The gungraun bench target.
+const BENCH: &str = "instructions";
+
+/// How this machine runs the suite: the tools, the scheduling, the filter.
+pub(crate) struct Suite {
+    pub(crate) root: PathBuf,
+    runner_dir: PathBuf,
+    filter: Option<String>,
+    pub(crate) pinning: Pinning,
+    /// What decides instruction counts here besides the code (its fingerprint).
+    pub(crate) environment: Environment,
+}
+
+/// Which side of the comparison a build is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Side {
+    Head,
+    Base,
+}
+
+impl Side {
+    /// The build directory's name; both have the same length.
+    fn name(self) -> &'static str {
+        match self {
+            Side::Head => "head",
+            Side::Base => "base",
+        }
+    }
+}
+
+impl Suite {
+    /// Checks the tools (installing the runner if needed) and captures the environment.
+    pub(crate) fn prepare(filter: Option<String>) -> anyhow::Result<Suite> {
+        let root = project_root();
+        if let Some(flags) = std::env::var_os("RUSTFLAGS")
+            && flags.to_string_lossy().contains("target-cpu=native")
+        {
+            bail!(
+                "RUSTFLAGS contains target-cpu=native, whose AVX-512 code Valgrind cannot run; \
+                 unset it for `cargo xtask bench`"
+            );
+        }
+        let valgrind = host::valgrind_version()?;
+        let gungraun = util::locked_version(&root, "gungraun")?;
+        let runner_dir = ensure_runner(&root, &gungraun)?;
+        let pinning = Pinning::detect();
+        if let Err(why) = &pinning.cpu {
+            eprintln!(
+                "xtask bench: Valgrind runs unpinned, so work that spans threads is noisy: {why}"
+            );
+        }
+        let environment = capture_environment(valgrind, gungraun, pinning.fingerprint())?;
+        Ok(Suite {
+            root,
+            runner_dir,
+            filter,
+            pinning,
+            environment,
+        })
+    }
+
+    /// gungraun's output directory for one measurement.
+    pub(crate) fn home(&self, label: &str) -> PathBuf {
+        self.root.join("target").join("xtask-bench").join(label)
+    }
+
+    /// Runs the suite `runs` times in `checkout`, each run in its own output directory.
+    pub(crate) fn measure_runs(
+        &self,
+        checkout: &Path,
+        label: &str,
+        side: Side,
+        runs: usize,
+    ) -> anyhow::Result<Vec<Run>> {
+        let target_dir = self.build_dir(side)?;
+        (1..=runs)
+            .map(|i| {
+                eprintln!("xtask bench: {label} run {i} of {runs}");
+                let home = self.home(&format!("{label}-{i}"));
+                Ok(Run {
+                    measurements: self.measure(checkout, &home, &target_dir)?,
+                    checkout: checkout.to_owned(),
+                })
+            })
+            .collect()
+    }
+
+    /// Where one side's suite is built, reached through a path of the same length for
+    /// every checkout on every machine: `/tmp/globalrt-bench-<16 hex digits>/<side>`, a
+    /// symlink (named by a hash of this checkout's path) to `target/xtask-bench-build`.
+    ///
+    /// The benchmark binary's path is its `argv[0]`, whose length shifts the process's
+    /// initial stack, and stack alignment changes instruction counts: the naive runtime
+    /// counted 32 instructions fewer when built in a longer target directory. A separate
+    /// directory per side also keeps the base's artifacts from replacing head's: cargo's
+    /// artifact names do not depend on the checkout's path.
+    fn build_dir(&self, side: Side) -> anyhow::Result<PathBuf> {
+        let real = self.root.join("target").join("xtask-bench-build");
+        std::fs::create_dir_all(&real)
+            .with_context(|| format!("cannot create {}", real.display()))?;
+        #[cfg(unix)]
+        {
+            let link = PathBuf::from(format!(
+                "/tmp/globalrt-bench-{:016x}",
+                fnv1a(self.root.to_string_lossy().as_bytes())
+            ));
+            if std::fs::read_link(&link).ok().as_deref() != Some(real.as_path()) {
+                let _ = std::fs::remove_file(&link);
+                std::os::unix::fs::symlink(&real, &link).with_context(|| {
+                    format!("cannot link {} to {}", link.display(), real.display())
+                })?;
+            }
+            Ok(link.join(side.name()))
+        }
+        #[cfg(not(unix))]
+        Ok(real.join(side.name()))
+    }
+
+    /// Runs the suite once in `checkout` (this workspace or a worktree) and reads its summaries.
+    fn measure(
+        &self,
+        checkout: &Path,
+        home: &Path,
+        target_dir: &Path,
+    ) -> anyhow::Result<Vec<Measurement>> {
+        if home.exists() {
+            std::fs::remove_dir_all(home)
+                .with_context(|| format!("cannot clear {}", home.display()))?;
+        }
+        let mut cmd = self.command(checkout, home, target_dir);
+        let started = std::time::Instant::now();
+        let output = cmd
+            .output()
+            .with_context(|| format!("cannot run {:?}", cmd.get_program()))?;
+        if !output.status.success() {
+            bail!(
+                "the benchmark suite failed in {} ({}); its output is above",
+                checkout.display(),
+                output.status
+            );
+        }
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let measurements = summary::parse_stream(&stdout)?;
+        if measurements.is_empty() {
+            bail!(
+                "the benchmark suite in {} reported no benchmark{}",
+                checkout.display(),
+                self.filter
+                    .as_ref()
+                    .map_or(String::new(), |f| format!(" matching *{f}*"))
+            );
+        }
+        eprintln!(
+            "xtask bench: {} benchmarks in {:.1} s ({})",
+            measurements.len(),
+            started.elapsed().as_secs_f64(),
+            checkout.display()
+        );
+        Ok(measurements)
+    }
+
+    /// `cargo bench` of the gungraun target in `checkout`, its JSON summaries on stdout and
+    /// its files under `home`, with this machine's runner and scheduling.
+    fn command(&self, checkout: &Path, home: &Path, target_dir: &Path) -> Command {
+        let mut path = OsString::from(self.runner_dir.as_os_str());
+        if let Some(old) = std::env::var_os("PATH") {
+            path.push(":");
+            path.push(old);
+        }
+        let mut cmd = Command::new(cargo());
+        cmd.current_dir(checkout)
+            .args(["bench", "--package", "globalrt", "--bench", BENCH, "--"])
+            .arg("--output-format=json")
+            .arg(format!("--home={}", home.display()))
+            // Instruction addresses on cost lines, so the breakdown can read inline chains;
+            // the counts themselves do not change.
+            .arg("--callgrind-args=--dump-instr=yes")
+            .args(self.pinning.runner_args())
+            .env("PATH", path)
+            .env("CARGO_TARGET_DIR", target_dir)
+            .env_remove("GUNGRAUN_RUNNER")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if let Some(filter) = &self.filter {
+            cmd.arg(format!("*{filter}*"));
+        }
+        cmd
+    }
+}
+
+/// 64-bit FNV-1a: a stable, dependency-free hash for naming a directory after a path.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// A directory holding `gungraun-runner` of exactly `version`: found on PATH, in cargo's
+/// bin directory or in `target/tools/`, else installed there with `cargo install --locked`.
+fn ensure_runner(root: &Path, version: &str) -> anyhow::Result<PathBuf> {
+    let runner = crate::tools::PinnedTool {
+        krate: "gungraun-runner",
+        bin: "gungraun-runner",
+        version,
+        version_args: &["--version"],
+    };
+    runner.ensure(root, "xtask bench")
+}
+
+fn capture_environment(
+    valgrind: String,
+    gungraun: String,
+    scheduling: String,
+) -> anyhow::Result<Environment> {
+    Ok(Environment {
+        rustc: host::rustc_version()
+            .context("cannot run `rustc --version`; is a Rust toolchain on PATH?")?,
+        valgrind,
+        gungraun,
+        target: host::host_triple().context("cannot read the host triple from `rustc -vV`")?,
+        cpu: host::cpu_identity(&host::cpuinfo()).unwrap_or_else(|| "unknown".to_owned()),
+        glibc: host::glibc_version(),
+        scheduling,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fnv1a_matches_the_reference_values() {
+        // From the FNV reference test suite.
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a(b"foobar"), 0x8594_4171_f739_67e8);
+    }
+}
