@@ -321,7 +321,10 @@ fn slo_dir() -> PathBuf {
 
 fn print_memory(figures: &MemoryFigures) {
     let p = &figures.in_process;
-    for (name, heap) in [("batch_global", &p.batch_global), ("batch_naive", &p.batch_naive)] {
+    for (name, heap) in [
+        ("batch_global", &p.batch_global),
+        ("batch_naive", &p.batch_naive),
+    ] {
         println!(
             "  {name:<22} {:>12} B total {:>8} allocs       peak live {} B ({} commands)",
             heap.bytes_allocated, heap.allocations, heap.peak_live_bytes, heap.commands,
@@ -342,7 +345,9 @@ fn print_memory(figures: &MemoryFigures) {
         match mode.runs() {
             Ok(runs) => {
                 for run in runs {
-                    let rss = run.peak_rss_kib.map_or("null".to_owned(), |k| k.to_string());
+                    let rss = run
+                        .peak_rss_kib
+                        .map_or("null".to_owned(), |k| k.to_string());
                     println!(
                         "  demo --mode {name:<7} {} commands: peak RSS {rss} KiB, threads created {}, total {} ms",
                         run.commands, run.threads_created, run.total_ms,
