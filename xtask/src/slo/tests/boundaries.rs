@@ -2,7 +2,8 @@
 
 use super::{fixture_figures, fixtures, verdict_of};
 use crate::slo::figures;
-use crate::slo::table::{self, Verdict};
+use crate::slo::table;
+use crate::slo::table::model::{Measured, Report, Row, Verdict};
 
 /// One point of a boundary table: a measured value and the verdict it must get.
 struct Case {
@@ -93,14 +94,14 @@ const BOUNDARIES: &[(&str, &[Case])] = &[
 ];
 
 /// The row `evaluate` builds whose name starts with `name_start`, measuring `value`.
-fn row_measuring(report: &table::Report, name_start: &str, value: f64) -> table::Row {
+fn row_measuring(report: &Report, name_start: &str, value: f64) -> Row {
     let mut row = report
         .rows
         .iter()
         .find(|row| row.name.starts_with(name_start))
         .unwrap_or_else(|| panic!("no row starting with {name_start:?}"))
         .clone();
-    row.measured = Ok(table::Measured {
+    row.measured = Ok(Measured {
         value,
         unit: row.unit,
         interval: None,

@@ -6,7 +6,9 @@ use crate::slo::contract::{
     EXECUTE_READY, NVG_FUTURES_BLOCK_ON, NVG_HANDLE_BLOCK_ON, NVG_POLLSTER_BLOCK_ON,
     NVG_RUNTIME_BLOCK_ON, STARTUP_FRESH,
 };
-use crate::slo::table::{self, Bound, Op, Overall, Unit, Verdict};
+use crate::slo::table;
+use crate::slo::table::model::{Bound, Op, Overall, Report, Unit, Verdict};
+use crate::slo::table::render::format_value;
 
 #[test]
 fn every_reference_bridge_is_a_context_row_and_a_chart_bar() {
@@ -20,7 +22,7 @@ fn every_reference_bridge_is_a_context_row_and_a_chart_bar() {
     let figures = fixture_figures("no-such-summary.json");
     let report = table::evaluate(&figures);
     let chart = chart::per_call_cost(&figures).unwrap();
-    let row_from = |report: &table::Report, id: &str| {
+    let row_from = |report: &Report, id: &str| {
         report
             .context
             .iter()
@@ -66,12 +68,12 @@ fn bounds_and_formatting() {
         Bound::new(Op::Lt, 1.0).display(Unit::Findings),
         "0 findings"
     );
-    assert_eq!(table::format_value(23.095, Unit::Nanos), "23.1 ns");
-    assert_eq!(table::format_value(63_428.1, Unit::Nanos), "63.43 µs");
-    assert_eq!(table::format_value(36_579.4, Unit::Ratio), "36,579×");
-    assert_eq!(table::format_value(0.4414, Unit::Ratio), "0.44×");
-    assert_eq!(table::format_value(1_234_567.0, Unit::Count), "1,234,567");
-    assert_eq!(table::format_value(3_518_464.0, Unit::Bytes), "3.52 MB");
+    assert_eq!(format_value(23.095, Unit::Nanos), "23.1 ns");
+    assert_eq!(format_value(63_428.1, Unit::Nanos), "63.43 µs");
+    assert_eq!(format_value(36_579.4, Unit::Ratio), "36,579×");
+    assert_eq!(format_value(0.4414, Unit::Ratio), "0.44×");
+    assert_eq!(format_value(1_234_567.0, Unit::Count), "1,234,567");
+    assert_eq!(format_value(3_518_464.0, Unit::Bytes), "3.52 MB");
 }
 
 #[test]
@@ -150,9 +152,9 @@ fn text_table_cells_are_aligned_and_carry_value_interval_verdict_and_goal() {
         .unwrap();
     let measured = format!(
         "{} [{} – {}]",
-        table::format_value(ready.point, Unit::Nanos),
-        table::format_value(ready.lower, Unit::Nanos),
-        table::format_value(ready.upper, Unit::Nanos)
+        format_value(ready.point, Unit::Nanos),
+        format_value(ready.lower, Unit::Nanos),
+        format_value(ready.upper, Unit::Nanos)
     );
     assert!(execute.contains(&measured), "{execute}");
     assert!(execute.contains("  missed  "), "{execute}");
@@ -199,7 +201,7 @@ fn values_and_limits_change_unit_exactly_at_each_boundary() {
         (2.5e9, Unit::Nanos, "2.50 s"),
     ];
     for (value, unit, want) in cases {
-        assert_eq!(table::format_value(value, unit), want, "{value} {unit:?}");
+        assert_eq!(format_value(value, unit), want, "{value} {unit:?}");
     }
     assert_eq!(Bound::new(Op::Lt, 999.0).display(Unit::Nanos), "< 999 ns");
     assert_eq!(Bound::new(Op::Lt, 1_000.0).display(Unit::Nanos), "< 1 µs");

@@ -5,7 +5,8 @@ use crate::slo::contract::{
     CONCURRENT_THREADS, EXECUTE_READY, NVG_EXECUTE, NVG_NAIVE, STARTUP_FRESH,
 };
 use crate::slo::figures::{self, CheckSummary, Estimate};
-use crate::slo::table::{self, GoalStatus, Overall, Verdict};
+use crate::slo::table;
+use crate::slo::table::model::{GoalStatus, Overall, Verdict};
 
 #[test]
 fn the_fixture_run_passes_every_slo_but_memcheck_was_not_run() {
