@@ -65,7 +65,7 @@ impl Global {
     /// [`Global::handle`]'s slow path: takes the lock, then builds unless built meanwhile.
     #[cold]
     #[inline(never)]
-    pub(crate) fn handle_or_build(&self) -> Result<&Handle, Error> {
+    fn handle_or_build(&self) -> Result<&Handle, Error> {
         let mut runtime = lock(&self.runtime);
         if self.shut_down.load(Ordering::Acquire) {
             return Err(shut_down_error());
