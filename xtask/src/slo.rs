@@ -58,7 +58,25 @@ impl Slo {
         let newer_than = (!self.no_run).then_some(started);
         let figures = figures::Figures::read(&paths, newer_than, git_head(&root));
         let report = table::evaluate(&figures);
+        let header = self.header(&root, &load_before, suite_failure.as_deref());
+        let text = table::render(&report, &header, false);
+        let markdown = table::render(&report, &header, true);
+        crate::util::write_atomic(&out_dir.join("report.txt"), text.as_bytes())?;
+        crate::util::write_atomic(&out_dir.join("report.md"), markdown.as_bytes())?;
+        let (charts, skipped) = chart::write_all(&figures, &out_dir);
+        print!(
+            "{}",
+            match self.format {
+                SloFormat::Text => &text,
+                SloFormat::Markdown => &markdown,
+            }
+        );
+        print_outputs(&out_dir, &charts, &skipped, &paths);
+        Ok(ExitCode::from(verdict_code(&report.overall)))
+    }
 
+    /// The lines above the table: how the figures were made, on what, and how to remake them.
+    fn header(&self, root: &Path, load_before: &str, suite_failure: Option<&str>) -> Vec<String> {
         let mode = match (self.no_run, self.quick) {
             (true, _) => "figures of the last run (--no-run)",
             (false, true) => "quick run (--quick: 0.5 s warm-up, 1.5 s measurement per benchmark)",
@@ -76,47 +94,41 @@ impl Slo {
                 "toolchain: {}",
                 host::rustc_version().unwrap_or_else(|| "unknown rustc".to_owned())
             ),
-            format!("commit: {}", describe_commit(&root)),
-            format!("regenerate: {}", regenerate_command(&self)),
+            format!("commit: {}", describe_commit(root)),
+            format!("regenerate: {}", regenerate_command(self)),
         ];
-        if let Some(failure) = &suite_failure {
+        if let Some(failure) = suite_failure {
             header.push(format!("suite: {failure}"));
         }
-        let text = table::render(&report, &header, false);
-        let markdown = table::render(&report, &header, true);
-        crate::util::write_atomic(&out_dir.join("report.txt"), text.as_bytes())?;
-        crate::util::write_atomic(&out_dir.join("report.md"), markdown.as_bytes())?;
-        let (charts, skipped) = chart::write_all(&figures, &out_dir);
-
-        print!(
-            "{}",
-            match self.format {
-                SloFormat::Text => &text,
-                SloFormat::Markdown => &markdown,
-            }
-        );
-        println!("\nreport: {}", out_dir.join("report.{txt,md}").display());
-        for path in &charts {
-            println!("chart: {}", path.display());
-        }
-        for reason in &skipped {
-            println!("chart not written: {reason}");
-        }
-        println!(
-            "criterion's HTML report: {}",
-            paths.criterion.join("report/index.html").display()
-        );
-
-        let code = report.overall.exit_code();
-        match &report.overall {
-            table::Overall::Incomplete { reasons } => {
-                eprintln!("slo: not measured: {}", reasons.join("; "));
-            }
-            table::Overall::NoGo { rows } => eprintln!("slo: NO-GO: {}", rows.join(", ")),
-            table::Overall::Go { .. } => {}
-        }
-        Ok(ExitCode::from(code))
+        header
     }
+}
+
+/// Where the report, the charts and criterion's own report are.
+fn print_outputs(out_dir: &Path, charts: &[PathBuf], skipped: &[String], paths: &figures::Paths) {
+    println!("\nreport: {}", out_dir.join("report.{txt,md}").display());
+    for path in charts {
+        println!("chart: {}", path.display());
+    }
+    for reason in skipped {
+        println!("chart not written: {reason}");
+    }
+    println!(
+        "criterion's HTML report: {}",
+        paths.criterion.join("report/index.html").display()
+    );
+}
+
+/// The exit code of the overall verdict, saying on stderr why it is not GO.
+fn verdict_code(overall: &table::Overall) -> u8 {
+    match overall {
+        table::Overall::Incomplete { reasons } => {
+            eprintln!("slo: not measured: {}", reasons.join("; "));
+        }
+        table::Overall::NoGo { rows } => eprintln!("slo: NO-GO: {}", rows.join(", ")),
+        table::Overall::Go { .. } => {}
+    }
+    overall.exit_code()
 }
 
 /// Cargo's target directory, relative to the workspace root (the current directory) unless
