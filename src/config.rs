@@ -156,6 +156,27 @@ impl Config {
         }
     }
 
+    /// Builds a runtime from this configuration exactly as the shared one is built,
+    /// [`WORKER_THREADS_ENV`] included; the shared runtime is neither built nor touched.
+    ///
+    /// Not part of the API: the wall-clock benchmarks time a fresh runtime's startup with
+    /// it, so that they measure the library's own build, not a copy that could drift.
+    ///
+    /// # Errors
+    ///
+    /// As [`init`](crate::init): [`ErrorKind::InvalidConfig`], [`ErrorKind::InvalidEnv`] or
+    /// [`ErrorKind::Build`].
+    ///
+    /// ```
+    /// let runtime = globalrt::Config::new().build_runtime()?;
+    /// assert!(runtime.metrics().num_workers() >= 1);
+    /// # Ok::<(), globalrt::Error>(())
+    /// ```
+    #[doc(hidden)]
+    pub fn build_runtime(&self) -> Result<tokio::runtime::Runtime, Error> {
+        self.build(worker_threads_env().as_deref())
+    }
+
     pub(crate) fn build(&self, env_value: Option<&str>) -> Result<tokio::runtime::Runtime, Error> {
         self.validate()?;
         let mut builder = tokio::runtime::Builder::new_multi_thread();
@@ -197,7 +218,7 @@ pub(crate) fn parse_worker_threads(raw: &str) -> Result<usize, Error> {
 }
 
 /// Reads [`WORKER_THREADS_ENV`]; a value that is not valid Unicode is reported like any bad value.
-pub(crate) fn worker_threads_env() -> Option<String> {
+fn worker_threads_env() -> Option<String> {
     std::env::var_os(WORKER_THREADS_ENV).map(|v| v.to_string_lossy().into_owned())
 }
 

@@ -39,10 +39,7 @@ impl Global {
         future: F,
         finish: impl FnOnce(&Global, &Handle, Pin<&mut F>) -> Result<F::Output, Error>,
     ) -> Result<F::Output, Error> {
-        let handle = match self.running_handle() {
-            Some(handle) => handle,
-            None => self.handle_or_build()?,
-        };
+        let handle = self.handle()?;
         let mut future = pin!(future);
         {
             let _context = handle.enter();

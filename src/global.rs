@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use tokio::runtime::{Handle, Runtime};
 use tokio::task::JoinHandle;
 
-use crate::config::{Config, worker_threads_env};
+use crate::config::Config;
 use crate::error::{Error, ErrorKind};
 
 pub(crate) static GLOBAL: Global = Global::new();
@@ -52,10 +52,20 @@ impl Global {
         }
     }
 
-    /// The handle, building the runtime with the default [`Config`] if needed.
+    /// The running runtime's handle, building the runtime with the default [`Config`] on
+    /// first use; the one way every entry point gets it.
+    #[inline(always)]
+    pub(crate) fn handle(&self) -> Result<&Handle, Error> {
+        match self.running_handle() {
+            Some(handle) => Ok(handle),
+            None => self.handle_or_build(),
+        }
+    }
+
+    /// [`Global::handle`]'s slow path: takes the lock, then builds unless built meanwhile.
     #[cold]
     #[inline(never)]
-    pub(crate) fn handle_or_build(&self) -> Result<&Handle, Error> {
+    fn handle_or_build(&self) -> Result<&Handle, Error> {
         let mut runtime = lock(&self.runtime);
         if self.shut_down.load(Ordering::Acquire) {
             return Err(shut_down_error());
@@ -63,7 +73,7 @@ impl Global {
         if let Some(handle) = self.handle.get() {
             return Ok(handle);
         }
-        let built = Config::new().build(worker_threads_env().as_deref())?;
+        let built = Config::new().build_runtime()?;
         Ok(self.install(&mut runtime, built))
     }
 
@@ -89,7 +99,7 @@ impl Global {
                  at the start of main, before any other globalrt function",
             ));
         }
-        let built = config.build(worker_threads_env().as_deref())?;
+        let built = config.build_runtime()?;
         self.install(&mut runtime, built);
         Ok(())
     }
@@ -100,13 +110,10 @@ impl Global {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let handle = match self.running_handle() {
-            Some(handle) => handle,
+        let handle = match self.handle() {
+            Ok(handle) => handle,
             // A `match`, not `unwrap_or_else`: a closure would not pass the caller's location on.
-            None => match self.handle_or_build() {
-                Ok(handle) => handle,
-                Err(err) => panic!("{err}"),
-            },
+            Err(err) => panic!("{err}"),
         };
         let guard = self.task_started();
         handle.spawn(async move {

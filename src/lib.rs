@@ -201,13 +201,10 @@ where
 /// ```
 #[track_caller]
 pub fn handle() -> Handle {
-    match GLOBAL.running_handle() {
-        Some(handle) => handle.clone(),
+    match GLOBAL.handle() {
+        Ok(handle) => handle.clone(),
         // A `match`, not `unwrap_or_else`: a closure would not pass the caller's location on.
-        None => match GLOBAL.handle_or_build() {
-            Ok(handle) => handle.clone(),
-            Err(err) => panic!("{err}"),
-        },
+        Err(err) => panic!("{err}"),
     }
 }
 

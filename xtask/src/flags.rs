@@ -68,7 +68,8 @@ pub(crate) enum Command {
     /// every binary removes that file, so a partial run never reads as clean.
     #[command(verbatim_doc_comment)]
     Memcheck(Memcheck),
-    /// Run the wall-clock suite (`benches/runtime_overhead.rs`) and print the SLO table.
+    /// Run the wall-clock suite (`benches/runtime_overhead.rs`, `benches/memory.rs`) and print
+    /// the SLO table.
     ///
     /// Reads criterion's `target/criterion/**/new/estimates.json`, the suite's memory and
     /// thread figures (`target/slo/memory.json`), instruction counts from

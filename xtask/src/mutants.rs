@@ -29,6 +29,7 @@ const FILES: &[&str] = &[
     "src/**/*.rs",
     "xtask/src/bench/compare.rs",
     "xtask/src/slo/table.rs",
+    "xtask/src/slo/table/*.rs",
     "xtask/src/memcheck/verdict.rs",
     "xtask/src/memcheck/xml.rs",
 ];
@@ -39,7 +40,7 @@ const FILES: &[&str] = &[
 const SCOPE: &[&str] = &[
     r"^src/",
     r"^xtask/src/bench/compare\.rs:",
-    r"^xtask/src/slo/table\.rs:",
+    r"^xtask/src/slo/table(\.rs|/\w+\.rs):",
     r"^xtask/src/memcheck/verdict\.rs:.*\bCheckedBinary::(exit_code|findings|errors|outputs)\b",
     r"^xtask/src/memcheck/xml\.rs:.*\bKind::(parse|fails)\b",
 ];

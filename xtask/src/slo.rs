@@ -3,18 +3,21 @@
 //!
 //! Steps: build the demo (`examples/batch.rs`, its path from cargo's JSON messages), run
 //! `cargo bench --bench runtime_overhead` (criterion; `--quick` shortens warm-up and
-//! measurement), then read what it wrote — criterion's `new/estimates.json` files and
-//! the suite's `target/slo/memory.json` — plus `benches/baseline.json` (instruction
+//! measurement) and `cargo bench --bench memory`, then read what they wrote — criterion's
+//! `new/estimates.json` files and `target/slo/memory.json` — plus `benches/baseline.json` (instruction
 //! counts, when the Valgrind suite committed one) and `target/memcheck/summary.json`
 //! (when `cargo xtask memcheck` wrote one). Results older than this run are never read
 //! as if they were from it. The report goes to stdout and to `target/slo/report.{txt,md}`,
 //! the charts to `target/slo/*.svg`.
 
 mod chart;
+/// The ids, caller counts and memory figures the suite shares with this task.
+#[path = "../../benches/support/contract.rs"]
+#[allow(dead_code)] // Shared by path: this task reads; the writing side is the benches'.
+mod contract;
 mod figures;
 mod table;
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::SystemTime;
@@ -55,7 +58,25 @@ impl Slo {
         let newer_than = (!self.no_run).then_some(started);
         let figures = figures::Figures::read(&paths, newer_than, git_head(&root));
         let report = table::evaluate(&figures);
+        let header = self.header(&root, &load_before, suite_failure.as_deref());
+        let text = table::render(&report, &header, false);
+        let markdown = table::render(&report, &header, true);
+        crate::util::write_atomic(&out_dir.join("report.txt"), text.as_bytes())?;
+        crate::util::write_atomic(&out_dir.join("report.md"), markdown.as_bytes())?;
+        let (charts, skipped) = chart::write_all(&figures, &out_dir);
+        print!(
+            "{}",
+            match self.format {
+                SloFormat::Text => &text,
+                SloFormat::Markdown => &markdown,
+            }
+        );
+        print_outputs(&out_dir, &charts, &skipped, &paths);
+        Ok(ExitCode::from(verdict_code(&report.overall)))
+    }
 
+    /// The lines above the table: how the figures were made, on what, and how to remake them.
+    fn header(&self, root: &Path, load_before: &str, suite_failure: Option<&str>) -> Vec<String> {
         let mode = match (self.no_run, self.quick) {
             (true, _) => "figures of the last run (--no-run)",
             (false, true) => "quick run (--quick: 0.5 s warm-up, 1.5 s measurement per benchmark)",
@@ -73,47 +94,41 @@ impl Slo {
                 "toolchain: {}",
                 host::rustc_version().unwrap_or_else(|| "unknown rustc".to_owned())
             ),
-            format!("commit: {}", describe_commit(&root)),
-            format!("regenerate: {}", regenerate_command(&self)),
+            format!("commit: {}", describe_commit(root)),
+            format!("regenerate: {}", regenerate_command(self)),
         ];
-        if let Some(failure) = &suite_failure {
+        if let Some(failure) = suite_failure {
             header.push(format!("suite: {failure}"));
         }
-        let text = table::render(&report, &header, false);
-        let markdown = table::render(&report, &header, true);
-        crate::util::write_atomic(&out_dir.join("report.txt"), text.as_bytes())?;
-        crate::util::write_atomic(&out_dir.join("report.md"), markdown.as_bytes())?;
-        let (charts, skipped) = chart::write_all(&figures, &out_dir);
-
-        print!(
-            "{}",
-            match self.format {
-                SloFormat::Text => &text,
-                SloFormat::Markdown => &markdown,
-            }
-        );
-        println!("\nreport: {}", out_dir.join("report.{txt,md}").display());
-        for path in &charts {
-            println!("chart: {}", path.display());
-        }
-        for reason in &skipped {
-            println!("chart not written: {reason}");
-        }
-        println!(
-            "criterion's HTML report: {}",
-            paths.criterion.join("report/index.html").display()
-        );
-
-        let code = report.overall.exit_code();
-        match &report.overall {
-            table::Overall::Incomplete { reasons } => {
-                eprintln!("slo: not measured: {}", reasons.join("; "));
-            }
-            table::Overall::NoGo { rows } => eprintln!("slo: NO-GO: {}", rows.join(", ")),
-            table::Overall::Go { .. } => {}
-        }
-        Ok(ExitCode::from(code))
+        header
     }
+}
+
+/// Where the report, the charts and criterion's own report are.
+fn print_outputs(out_dir: &Path, charts: &[PathBuf], skipped: &[String], paths: &figures::Paths) {
+    println!("\nreport: {}", out_dir.join("report.{txt,md}").display());
+    for path in charts {
+        println!("chart: {}", path.display());
+    }
+    for reason in skipped {
+        println!("chart not written: {reason}");
+    }
+    println!(
+        "criterion's HTML report: {}",
+        paths.criterion.join("report/index.html").display()
+    );
+}
+
+/// The exit code of the overall verdict, saying on stderr why it is not GO.
+fn verdict_code(overall: &table::Overall) -> u8 {
+    match overall {
+        table::Overall::Incomplete { reasons } => {
+            eprintln!("slo: not measured: {}", reasons.join("; "));
+        }
+        table::Overall::NoGo { rows } => eprintln!("slo: NO-GO: {}", rows.join(", ")),
+        table::Overall::Go { .. } => {}
+    }
+    overall.exit_code()
 }
 
 /// Cargo's target directory, relative to the workspace root (the current directory) unless
@@ -139,30 +154,34 @@ fn build_demo(root: &Path) -> anyhow::Result<PathBuf> {
         .context("cargo built the demo but named no executable for it")
 }
 
-/// Runs the criterion suite. `Ok(Some(reason))` when it ran but failed: the figures it
-/// wrote are still read, the others show as not measured.
+/// Runs the wall-clock suite: the criterion target, then the memory target. `Ok(Some(reason))`
+/// when a target ran but failed: the figures the suite wrote are still read, the others
+/// show as not measured.
 fn run_suite(
     root: &Path,
     out_dir: &Path,
     batch: &Path,
     quick: bool,
 ) -> anyhow::Result<Option<String>> {
-    let mut args: Vec<OsString> = ["bench", "--bench", "runtime_overhead", "--"]
-        .map(OsString::from)
-        .to_vec();
-    if quick {
-        args.extend(QUICK_ARGS.map(OsString::from));
+    let quick_args: &[&str] = if quick { &QUICK_ARGS } else { &[] };
+    let mut failures = Vec::new();
+    // The memory target takes no criterion options: it measures bytes, not time.
+    for (target, extra) in [("runtime_overhead", quick_args), ("memory", &[])] {
+        let status = Command::new(cargo())
+            .current_dir(root)
+            .args(["bench", "--bench", target, "--"])
+            .args(extra)
+            .env(contract::SLO_DIR_ENV, out_dir)
+            .env(contract::BATCH_BIN_ENV, batch)
+            .status()
+            .with_context(|| format!("cannot run `cargo bench --bench {target}`"))?;
+        if !status.success() {
+            failures.push(format!(
+                "`cargo bench --bench {target}` failed ({status}); see its output above"
+            ));
+        }
     }
-    let status = Command::new(cargo())
-        .current_dir(root)
-        .args(&args)
-        .env("GLOBALRT_SLO_DIR", out_dir)
-        .env("GLOBALRT_BATCH_BIN", batch)
-        .status()
-        .context("cannot run `cargo bench --bench runtime_overhead`")?;
-    Ok((!status.success()).then(|| {
-        format!("`cargo bench --bench runtime_overhead` failed ({status}); see its output above")
-    }))
+    Ok((!failures.is_empty()).then(|| failures.join("; ")))
 }
 
 fn regenerate_command(flags: &Slo) -> String {

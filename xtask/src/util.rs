@@ -8,26 +8,13 @@ use anyhow::Context as _;
 
 use crate::cargo;
 
+/// The benchmarks write their figures with the same function (`memory.json`).
+#[path = "../../benches/support/write_atomic.rs"]
+mod atomic;
+
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let name = path
-        .file_name()
-        .with_context(|| format!("{} is not a file path", path.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("cannot write {}", path.display()))
+    atomic::write_atomic(path, bytes).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Copies `from` to `to` through a temporary file in `to`'s directory and a rename.

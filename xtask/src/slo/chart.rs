@@ -5,12 +5,13 @@ use std::path::{Path, PathBuf};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::figures::{Estimate, Figures};
-use super::table::{
-    CONCURRENT_CPU, CONCURRENT_THREADS, CONCURRENT_WALL, NVG_EXECUTE, NVG_FUTURES_BLOCK_ON,
-    NVG_HANDLE_BLOCK_ON, NVG_NAIVE, NVG_POLLSTER_BLOCK_ON, NVG_RUNTIME_BLOCK_ON, concurrent_id,
-    format_nanos,
+use super::contract::{
+    BenchId, CONCURRENT_CPU, CONCURRENT_THREADS, CONCURRENT_WALL, NVG_EXECUTE,
+    NVG_FUTURES_BLOCK_ON, NVG_HANDLE_BLOCK_ON, NVG_NAIVE, NVG_POLLSTER_BLOCK_ON,
+    NVG_RUNTIME_BLOCK_ON,
 };
+use super::figures::{Estimate, Figures};
+use super::table::format_nanos;
 
 const SIZE: (u32, u32) = (900, 520);
 const FONT: &str = "sans-serif";
@@ -47,12 +48,12 @@ fn estimates(figures: &Figures, ids: &[&str]) -> anyhow::Result<Vec<Estimate>> {
 /// bridges, `execute`, tokio's own `block_on`s, a runtime per call.
 pub(crate) fn per_call_cost(figures: &Figures) -> anyhow::Result<String> {
     const BARS: [(&str, &str); 6] = [
-        ("futures_executor::block_on", NVG_FUTURES_BLOCK_ON),
-        ("pollster::block_on", NVG_POLLSTER_BLOCK_ON),
-        ("globalrt::execute", NVG_EXECUTE),
-        ("Handle::block_on", NVG_HANDLE_BLOCK_ON),
-        ("Runtime::block_on", NVG_RUNTIME_BLOCK_ON),
-        ("naive::execute", NVG_NAIVE),
+        ("futures_executor::block_on", NVG_FUTURES_BLOCK_ON.full),
+        ("pollster::block_on", NVG_POLLSTER_BLOCK_ON.full),
+        ("globalrt::execute", NVG_EXECUTE.full),
+        ("Handle::block_on", NVG_HANDLE_BLOCK_ON.full),
+        ("Runtime::block_on", NVG_RUNTIME_BLOCK_ON.full),
+        ("naive::execute", NVG_NAIVE.full),
     ];
     let values = estimates(figures, &BARS.map(|(_, id)| id))?;
     let low = values.iter().map(|e| e.lower).fold(f64::INFINITY, f64::min);
@@ -119,11 +120,8 @@ pub(crate) fn per_call_cost(figures: &Figures) -> anyhow::Result<String> {
 }
 
 /// One series of the concurrency chart: (threads, estimate) for 1, 2, 4, 10, 16 threads.
-fn concurrency_series(figures: &Figures, prefix: &str) -> anyhow::Result<Vec<(f64, Estimate)>> {
-    let ids: Vec<String> = CONCURRENT_THREADS
-        .iter()
-        .map(|t| concurrent_id(prefix, *t))
-        .collect();
+fn concurrency_series(figures: &Figures, sweep: BenchId) -> anyhow::Result<Vec<(f64, Estimate)>> {
+    let ids: Vec<String> = CONCURRENT_THREADS.iter().map(|t| sweep.at(t)).collect();
     let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
     let values = estimates(figures, &id_refs)?;
     Ok(CONCURRENT_THREADS

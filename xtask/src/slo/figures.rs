@@ -9,6 +9,8 @@ use std::time::SystemTime;
 
 use serde::Deserialize;
 
+use super::contract::{MEMORY_FILE, MEMORY_SCHEMA, MemoryFigures};
+
 /// One criterion estimate, in nanoseconds per iteration.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct Estimate {
@@ -121,86 +123,17 @@ fn read_one(new_dir: &Path, newer_than: Option<SystemTime>) -> Option<(String, C
     Some((id, result))
 }
 
-/// One run of the demo process (`examples/batch.rs --json`).
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub(crate) struct DemoRun {
-    pub(crate) commands: u32,
-    pub(crate) total_ms: f64,
-    pub(crate) threads_created: u64,
-    /// `null` where /proc has no `VmHWM`.
-    pub(crate) peak_rss_kib: Option<u64>,
-}
-
-/// The demo runs of one mode, or why there are none.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-#[serde(untagged)]
-pub(crate) enum DemoMode {
-    Runs { runs: Vec<DemoRun> },
-    Unavailable { unavailable: String },
-}
-
-impl DemoMode {
-    pub(crate) fn runs(&self) -> Result<&[DemoRun], String> {
-        match self {
-            DemoMode::Runs { runs } if runs.is_empty() => Err("no demo run recorded".to_owned()),
-            DemoMode::Runs { runs } => Ok(runs),
-            DemoMode::Unavailable { unavailable } => Err(unavailable.clone()),
-        }
-    }
-}
-
-/// Per-call heap figures of one in-process case (counting allocator).
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub(crate) struct PerCall {
-    pub(crate) calls: u64,
-    pub(crate) bytes_per_call: f64,
-    pub(crate) allocations_per_call: f64,
-    pub(crate) peak_live_bytes: u64,
-}
-
-/// Heap figures of an in-process batch (counting allocator).
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub(crate) struct BatchHeap {
-    pub(crate) commands: u32,
-    pub(crate) bytes_allocated: u64,
-    pub(crate) allocations: u64,
-    pub(crate) peak_live_bytes: u64,
-}
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub(crate) struct InProcess {
-    pub(crate) execute_ready: PerCall,
-    pub(crate) one_command_global: PerCall,
-    pub(crate) one_command_naive: PerCall,
-    pub(crate) batch_global: BatchHeap,
-    pub(crate) batch_naive: BatchHeap,
-}
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub(crate) struct DemoProcess {
-    pub(crate) global: DemoMode,
-    pub(crate) naive: DemoMode,
-}
-
-/// `target/slo/memory.json`, written by the suite's `memory_pressure` part.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub(crate) struct MemoryFigures {
-    pub(crate) schema: u32,
-    pub(crate) in_process: InProcess,
-    pub(crate) demo_process: DemoProcess,
-}
-
 pub(crate) fn parse_memory(text: &str) -> anyhow::Result<MemoryFigures> {
     let figures: MemoryFigures = serde_json::from_str(text)?;
     anyhow::ensure!(
-        figures.schema == 1,
-        "schema {} is not the one this xtask reads (1)",
+        figures.schema == MEMORY_SCHEMA,
+        "schema {} is not the one this xtask reads ({MEMORY_SCHEMA})",
         figures.schema
     );
     Ok(figures)
 }
 
-/// Reads `memory.json`; `newer_than` as for [`read_criterion`].
+/// Reads `memory.json` (written by `benches/memory.rs`); `newer_than` as for [`read_criterion`].
 pub(crate) fn read_memory(
     path: &Path,
     newer_than: Option<SystemTime>,
@@ -426,7 +359,7 @@ impl Paths {
             .unwrap_or_else(|| target.join("criterion"));
         Paths {
             criterion,
-            memory: target.join("slo/memory.json"),
+            memory: target.join("slo").join(MEMORY_FILE),
             instructions: root.join("benches/baseline.json"),
             memcheck: target.join("memcheck/summary.json"),
             race_checks: target.join("loom/summary.json"),

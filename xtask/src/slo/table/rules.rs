@@ -1,0 +1,479 @@
+//! The rules: which figure each row reads, its SLO and its own goal, and how the rows make
+//! the overall verdict. Pure functions of [`Figures`]; the tests feed them fixtures.
+
+use super::model::{
+    Bound, Measured, NS_PER_MS, NS_PER_US, Op, Overall, Report, Row, Slo, Unit, Verdict,
+};
+use super::render::plural;
+use crate::slo::contract::{
+    BATCH_GLOBAL, BATCH_NAIVE, BenchId, CONCURRENT_CPU, CONCURRENT_THREADS, CONCURRENT_WALL,
+    DemoRun, EXECUTE_READY, InProcess, NVG_EXECUTE, NVG_FUTURES_BLOCK_ON, NVG_HANDLE_BLOCK_ON,
+    NVG_NAIVE, NVG_POLLSTER_BLOCK_ON, NVG_RUNTIME_BLOCK_ON, STARTUP_FRESH, STARTUP_PROCESS,
+};
+use crate::slo::figures::{CheckSummary, Estimate, Figures};
+use crate::util::short_commit as short;
+
+/// Where the memory rows' figures come from, as the table names it.
+const MEMORY_SOURCE: &str = "memory_pressure (target/slo/memory.json)";
+/// The caller count whose CPU time per call is an SLO (the others are context).
+const SLO_THREADS: u32 = 10;
+
+fn from_estimate(estimate: Estimate) -> Measured {
+    Measured {
+        value: estimate.point,
+        unit: Unit::Nanos,
+        interval: Some((estimate.lower, estimate.upper)),
+        note: None,
+    }
+}
+
+/// `a / b` of two estimates, with the interval from the extremes of their intervals.
+fn ratio(figures: &Figures, a: BenchId, b: BenchId) -> Result<Measured, String> {
+    let a = figures.estimate(a.full)?;
+    let b = figures.estimate(b.full)?;
+    if b.point <= 0.0 || b.lower <= 0.0 {
+        return Err("a zero time in the denominator".to_owned());
+    }
+    Ok(Measured {
+        value: a.point / b.point,
+        unit: Unit::Ratio,
+        interval: Some((a.lower / b.upper, a.upper / b.lower)),
+        note: None,
+    })
+}
+
+/// The demo process's runs in one mode (`global` or naive).
+fn demo_runs(figures: &Figures, global: bool) -> Result<&[DemoRun], String> {
+    let memory = figures.memory.as_ref().map_err(Clone::clone)?;
+    if global {
+        memory.demo_process.global.runs()
+    } else {
+        memory.demo_process.naive.runs()
+    }
+}
+
+/// Peak RSS of the demo at 280 commands in one mode: the highest of its runs, in bytes.
+fn demo_peak_rss(figures: &Figures, global: bool) -> Result<Measured, String> {
+    let runs = demo_runs(figures, global)?;
+    let mut peak = 0;
+    for run in runs {
+        peak = peak.max(
+            run.peak_rss_kib
+                .ok_or("the demo could not read its peak RSS (no VmHWM in /proc/self/status)")?,
+        );
+    }
+    Ok(Measured {
+        value: peak as f64 * 1024.0,
+        unit: Unit::Bytes,
+        interval: None,
+        note: Some(format!(
+            "highest of {}, {} commands",
+            plural(runs.len(), "run"),
+            runs[0].commands
+        )),
+    })
+}
+
+fn demo_threads(figures: &Figures, global: bool) -> Result<Measured, String> {
+    let runs = demo_runs(figures, global)?;
+    let most = runs.iter().map(|r| r.threads_created).max().unwrap_or(0);
+    let least = runs.iter().map(|r| r.threads_created).min().unwrap_or(0);
+    let mut measured = Measured::plain(most as f64, Unit::Count);
+    measured.note = Some(if most == least {
+        format!("{} commands", runs[0].commands)
+    } else {
+        format!("{least}–{most} over {} runs", runs.len())
+    });
+    Ok(measured)
+}
+
+fn memcheck_row(figures: &Figures) -> Result<Measured, String> {
+    summary_row(
+        figures,
+        &figures.memcheck,
+        "memcheck",
+        "cargo xtask memcheck",
+    )
+}
+
+fn race_checks_row(figures: &Figures) -> Result<Measured, String> {
+    summary_row(figures, &figures.race_checks, "loom", "cargo xtask loom")
+}
+
+/// A row read from a checking command's summary: its count of findings, valid only when
+/// the summary was written at HEAD.
+fn summary_row(
+    figures: &Figures,
+    summary: &Result<CheckSummary, String>,
+    tool: &str,
+    rerun: &str,
+) -> Result<Measured, String> {
+    let (findings, commit, detail) = match summary.as_ref().map_err(Clone::clone)? {
+        CheckSummary::NotRun(reason) => return Err(reason.clone()),
+        CheckSummary::Ran {
+            findings,
+            commit,
+            detail,
+        } => (*findings, commit, detail),
+    };
+    if let (Some(summary), Some(head)) = (commit, &figures.head_commit)
+        && summary != head
+    {
+        return Err(format!(
+            "the {tool} summary is for commit {}, HEAD is {}: rerun `{rerun}`",
+            short(summary),
+            short(head)
+        ));
+    }
+    let mut measured = Measured::plain(findings as f64, Unit::Findings);
+    measured.note = Some(detail.clone());
+    Ok(measured)
+}
+
+/// Builds the table from the figures: the SLOs the project was founded on and its own goals.
+pub(crate) fn evaluate(figures: &Figures) -> Report {
+    let mut rows = call_cost_rows(figures);
+    rows.extend(process_rows(figures));
+    rows.extend(check_rows(figures));
+    let context = context_rows(figures);
+    let overall = overall(&rows);
+    Report {
+        rows,
+        context,
+        overall,
+    }
+}
+
+fn lt(limit: f64) -> Bound {
+    Bound::new(Op::Lt, limit)
+}
+
+fn gt(limit: f64) -> Bound {
+    Bound::new(Op::Gt, limit)
+}
+
+/// What one call costs: alone, against tokio's own `block_on`, and among concurrent callers.
+fn call_cost_rows(figures: &Figures) -> Vec<Row> {
+    let concurrent_cpu = CONCURRENT_CPU.at(SLO_THREADS);
+    vec![
+        Row {
+            name: "execute() overhead, ready future".to_owned(),
+            unit: Unit::Nanos,
+            source: EXECUTE_READY.full.to_owned(),
+            measured: figures.estimate(EXECUTE_READY.full).map(from_estimate),
+            slo: Some(Slo {
+                target: lt(10.0 * NS_PER_US),
+                no_go: gt(100.0 * NS_PER_US),
+            }),
+            goal: Some(Bound::new(Op::Le, 20.0)),
+        },
+        Row {
+            name: "execute() ÷ plain Runtime::block_on, same run".to_owned(),
+            unit: Unit::Ratio,
+            source: format!("{} ÷ {}", NVG_EXECUTE.full, NVG_RUNTIME_BLOCK_ON.full),
+            measured: ratio(figures, NVG_EXECUTE, NVG_RUNTIME_BLOCK_ON),
+            slo: None,
+            goal: Some(Bound::new(Op::Le, 0.4)),
+        },
+        Row {
+            name: format!("per-call CPU time, {SLO_THREADS} concurrent threads"),
+            unit: Unit::Nanos,
+            measured: figures.estimate(&concurrent_cpu).map(from_estimate),
+            source: concurrent_cpu,
+            // CPU time, not wall clock: with more threads than cores the wall clock mostly
+            // measures the scheduler (the wall-clock figure is in the context table).
+            // This SLO has no separate NO-GO line: missing the target is NO-GO.
+            slo: Some(Slo {
+                target: lt(100.0),
+                no_go: Bound::new(Op::Ge, 100.0),
+            }),
+            goal: Some(Bound::new(Op::Le, 100.0)),
+        },
+    ]
+}
+
+/// What a program pays for the shared runtime: memory, startup, and the gain over naive.
+fn process_rows(figures: &Figures) -> Vec<Row> {
+    vec![
+        Row {
+            name: "peak RSS, 280-command batch (demo process)".to_owned(),
+            unit: Unit::Bytes,
+            source: format!("{MEMORY_SOURCE}: demo --mode global"),
+            measured: demo_peak_rss(figures, true),
+            slo: Some(Slo {
+                target: lt(10e6),
+                no_go: Bound::new(Op::Ge, 10e6),
+            }),
+            goal: None,
+        },
+        Row {
+            name: "startup: runtime build + first execute".to_owned(),
+            unit: Unit::Nanos,
+            source: STARTUP_FRESH.full.to_owned(),
+            measured: figures.estimate(STARTUP_FRESH.full).map(from_estimate),
+            slo: Some(Slo {
+                target: lt(100.0 * NS_PER_MS),
+                no_go: gt(500.0 * NS_PER_MS),
+            }),
+            goal: Some(Bound::new(Op::Le, 200.0 * NS_PER_US)),
+        },
+        Row {
+            name: "speedup over naive (ready future)".to_owned(),
+            unit: Unit::Ratio,
+            source: format!("{} ÷ {}", NVG_NAIVE.full, NVG_EXECUTE.full),
+            measured: ratio(figures, NVG_NAIVE, NVG_EXECUTE),
+            slo: Some(Slo {
+                target: gt(1000.0),
+                no_go: lt(100.0),
+            }),
+            goal: Some(Bound::new(Op::Ge, 5000.0)),
+        },
+    ]
+}
+
+/// The checking commands: memcheck, and loom with the stress tests. Zero findings pass.
+fn check_rows(figures: &Figures) -> Vec<Row> {
+    let clean = Some(Slo {
+        target: lt(1.0),
+        no_go: Bound::new(Op::Ge, 1.0),
+    });
+    vec![
+        Row {
+            name: "memcheck clean".to_owned(),
+            unit: Unit::Findings,
+            source: "cargo xtask memcheck (target/memcheck/summary.json)".to_owned(),
+            measured: memcheck_row(figures),
+            slo: clean,
+            goal: None,
+        },
+        Row {
+            name: "no deadlocks or race conditions".to_owned(),
+            unit: Unit::Findings,
+            source: "cargo xtask loom: loom models + stress tests (target/loom/summary.json)"
+                .to_owned(),
+            measured: race_checks_row(figures),
+            slo: clean,
+            goal: None,
+        },
+    ]
+}
+
+fn context_row(name: &str, source: &str, measured: Result<Measured, String>) -> Row {
+    Row {
+        name: name.to_owned(),
+        source: source.to_owned(),
+        unit: measured.as_ref().map_or(Unit::Count, |m| m.unit),
+        measured,
+        slo: None,
+        goal: None,
+    }
+}
+
+/// A context row of one criterion estimate.
+fn estimate_row(figures: &Figures, name: &str, id: &str) -> Row {
+    context_row(name, id, figures.estimate(id).map(from_estimate))
+}
+
+/// Figures shown beside the SLOs, without a verdict.
+fn context_rows(figures: &Figures) -> Vec<Row> {
+    let mut rows = reference_rows(figures);
+    rows.extend(concurrent_rows(figures));
+    rows.extend(process_context_rows(figures));
+    rows.extend(heap_rows(figures));
+    rows.extend(instruction_rows(figures));
+    rows
+}
+
+/// The other ways to run the same ready future.
+fn reference_rows(figures: &Figures) -> Vec<Row> {
+    [
+        (
+            "plain Runtime::block_on, ready future",
+            NVG_RUNTIME_BLOCK_ON,
+        ),
+        (
+            "Handle::block_on (shared runtime), ready future",
+            NVG_HANDLE_BLOCK_ON,
+        ),
+        (
+            "futures_executor::block_on (no runtime), ready future",
+            NVG_FUTURES_BLOCK_ON,
+        ),
+        (
+            "pollster::block_on (no runtime), ready future",
+            NVG_POLLSTER_BLOCK_ON,
+        ),
+        ("naive::execute, ready future", NVG_NAIVE),
+    ]
+    .into_iter()
+    .map(|(name, id)| estimate_row(figures, name, id.full))
+    .collect()
+}
+
+/// Every caller count on both clocks, except the CPU time that is an SLO row.
+fn concurrent_rows(figures: &Figures) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for threads in CONCURRENT_THREADS {
+        rows.push(estimate_row(
+            figures,
+            &format!("per-call wall-clock latency, {threads} concurrent thread(s)"),
+            &CONCURRENT_WALL.at(threads),
+        ));
+        if threads != SLO_THREADS {
+            rows.push(estimate_row(
+                figures,
+                &format!("per-call CPU time, {threads} concurrent thread(s)"),
+                &CONCURRENT_CPU.at(threads),
+            ));
+        }
+    }
+    rows
+}
+
+/// Whole demo processes and in-process batches: time, peak RSS, threads.
+fn process_context_rows(figures: &Figures) -> Vec<Row> {
+    vec![
+        estimate_row(
+            figures,
+            "whole process: demo, 1 command, global",
+            &STARTUP_PROCESS.at("global"),
+        ),
+        estimate_row(
+            figures,
+            "whole process: demo, 1 command, naive",
+            &STARTUP_PROCESS.at("naive"),
+        ),
+        estimate_row(
+            figures,
+            "280-command batch in-process, global",
+            BATCH_GLOBAL.full,
+        ),
+        estimate_row(
+            figures,
+            "280-command batch in-process, naive",
+            BATCH_NAIVE.full,
+        ),
+        context_row(
+            "peak RSS, 280-command batch, naive (demo process)",
+            &format!("{MEMORY_SOURCE}: demo --mode naive"),
+            demo_peak_rss(figures, false),
+        ),
+        context_row(
+            "OS threads created, 280 commands, global",
+            &format!("{MEMORY_SOURCE}: demo --mode global"),
+            demo_threads(figures, true),
+        ),
+        context_row(
+            "OS threads created, 280 commands, naive",
+            &format!("{MEMORY_SOURCE}: demo --mode naive"),
+            demo_threads(figures, false),
+        ),
+    ]
+}
+
+/// The counting allocator's figures.
+fn heap_rows(figures: &Figures) -> Vec<Row> {
+    type Pick = fn(&InProcess) -> f64;
+    let rows: [(&str, &str, Pick, Unit); 5] = [
+        (
+            "heap bytes per execute(ready)",
+            "execute_ready",
+            |p| p.execute_ready.bytes_per_call,
+            Unit::Bytes,
+        ),
+        (
+            "heap allocations per demo command, global",
+            "one_command_global",
+            |p| p.one_command_global.allocations_per_call,
+            Unit::Count,
+        ),
+        (
+            "heap allocations per demo command, naive",
+            "one_command_naive",
+            |p| p.one_command_naive.allocations_per_call,
+            Unit::Count,
+        ),
+        (
+            "peak live heap, 280-command batch in-process, global",
+            "batch_global",
+            |p| p.batch_global.peak_live_bytes as f64,
+            Unit::Bytes,
+        ),
+        (
+            "peak live heap, 280-command batch in-process, naive",
+            "batch_naive",
+            |p| p.batch_naive.peak_live_bytes as f64,
+            Unit::Bytes,
+        ),
+    ];
+    rows.into_iter()
+        .map(|(name, field, pick, unit)| {
+            let measured = figures
+                .memory
+                .as_ref()
+                .map(|m| Measured::plain(pick(&m.in_process), unit))
+                .map_err(Clone::clone);
+            context_row(
+                name,
+                &format!("{MEMORY_SOURCE}: in_process.{field}"),
+                measured,
+            )
+        })
+        .collect()
+}
+
+/// The Valgrind suite's committed figures, or why there are none.
+fn instruction_rows(figures: &Figures) -> Vec<Row> {
+    match &figures.instructions {
+        Ok(counts) => counts
+            .iter()
+            .map(|(name, count)| {
+                let unit = if name.starts_with("heap bytes") {
+                    Unit::Bytes
+                } else {
+                    Unit::Count
+                };
+                context_row(
+                    name,
+                    "benches/baseline.json (Valgrind)",
+                    Ok(Measured::plain(*count, unit)),
+                )
+            })
+            .collect(),
+        Err(reason) => vec![context_row(
+            "instruction counts and heap figures (Valgrind)",
+            "benches/baseline.json",
+            Err(reason.clone()),
+        )],
+    }
+}
+
+fn overall(rows: &[Row]) -> Overall {
+    let named = |wanted: Verdict| -> Vec<String> {
+        rows.iter()
+            .filter(|row| row.verdict() == Some(wanted))
+            .map(|row| row.name.clone())
+            .collect()
+    };
+    let no_go = named(Verdict::NoGo);
+    if !no_go.is_empty() {
+        return Overall::NoGo { rows: no_go };
+    }
+    let reasons: Vec<String> = rows
+        .iter()
+        .filter(|row| row.verdict() == Some(Verdict::NotMeasured))
+        .map(|row| {
+            format!(
+                "{}: {}",
+                row.name,
+                row.measured.as_ref().err().map_or("", String::as_str)
+            )
+        })
+        .collect();
+    if !reasons.is_empty() {
+        return Overall::Incomplete { reasons };
+    }
+    Overall::Go {
+        misses: named(Verdict::Miss),
+    }
+}
