@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::{Command, ExitCode};
 
 use anyhow::Context;
+use serde::{Deserialize, Serialize};
 
 use crate::util::write_atomic;
 use crate::{cargo, flags, project_root};
@@ -87,13 +88,67 @@ fn run_stress_tests(root: &Path) -> anyhow::Result<bool> {
     Ok(status.success())
 }
 
-/// Writes `{"schema": 1, "failed", "suites", "commit"}` (read by `cargo xtask slo`).
+/// `target/loom/summary.json` (schema 1), keys in the order the file lists them. The one
+/// definition of the file: this task writes it and `cargo xtask slo` reads it. Reading
+/// needs only `failed`.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Summary {
+    /// The git `HEAD` checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) commit: Option<String>,
+    /// How many suites failed.
+    pub(crate) failed: u64,
+    #[serde(default = "schema_1")]
+    pub(crate) schema: u32,
+    /// Every suite's name, in the order they ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) suites: Option<Vec<String>>,
+}
+
+fn schema_1() -> u32 {
+    1
+}
+
 fn write_summary(path: &Path, suites: &[Suite], commit: &str) -> anyhow::Result<()> {
-    let summary = serde_json::json!({
-        "schema": 1,
-        "failed": suites.iter().filter(|s| !s.passed).count(),
-        "suites": suites.iter().map(|s| s.name).collect::<Vec<_>>(),
-        "commit": commit,
-    });
-    write_atomic(path, format!("{summary:#}\n").as_bytes())
+    let summary = Summary {
+        commit: Some(commit.to_owned()),
+        failed: suites.iter().filter(|s| !s.passed).count() as u64,
+        schema: 1,
+        suites: Some(suites.iter().map(|s| s.name.to_owned()).collect()),
+    };
+    let json = serde_json::to_string_pretty(&summary)?;
+    write_atomic(path, format!("{json}\n").as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `cargo xtask slo` reads this file; its shape changes only with its schema, and the
+    /// reader sees what the writer wrote.
+    #[test]
+    fn the_summary_keeps_schema_1_and_reads_back() {
+        let dir = std::env::temp_dir().join(format!("xtask-loom-{}", std::process::id()));
+        let path = dir.join("summary.json");
+        let suites = [
+            Suite {
+                name: "loom models",
+                passed: true,
+            },
+            Suite {
+                name: "stress tests",
+                passed: false,
+            },
+        ];
+        write_summary(&path, &suites, "abc").unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            text,
+            "{\n  \"commit\": \"abc\",\n  \"failed\": 1,\n  \"schema\": 1,\n  \"suites\": [\n    \
+             \"loom models\",\n    \"stress tests\"\n  ]\n}\n"
+        );
+        let read: Summary = serde_json::from_str(&text).unwrap();
+        assert_eq!((read.failed, read.suites.unwrap().len()), (1, 2));
+    }
 }

@@ -16,7 +16,7 @@ mod attribute;
 mod build;
 mod check;
 mod report;
-mod summary;
+pub(crate) mod summary;
 mod valgrind;
 mod verdict;
 mod xml;

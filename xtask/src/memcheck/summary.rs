@@ -5,7 +5,7 @@ use std::io;
 use std::path::Path;
 
 use anyhow::Context as _;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::check::CheckedBinary;
 use super::verdict::{EXIT_NOT_RUN, EXIT_TESTS_FAILED};
@@ -13,20 +13,31 @@ use super::verdict::{EXIT_NOT_RUN, EXIT_TESTS_FAILED};
 /// Where a full (unfiltered) run records its verdict, under the workspace.
 const SUMMARY: &str = "target/memcheck/summary.json";
 
-/// The file's schema 1, keys in the order the file lists them.
-#[derive(Debug, Serialize)]
-struct Summary<'a> {
+/// The file's schema 1, keys in the order the file lists them. The one definition of the
+/// file: memcheck writes it and `cargo xtask slo` reads it. Reading needs only `errors`, so
+/// an older or hand-made file with fewer keys still reads.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Summary {
     /// How many binaries were checked.
-    binaries: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) binaries: Option<usize>,
     /// `errors == 0`.
-    clean: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) clean: Option<bool>,
     /// The git `HEAD` checked.
-    commit: &'a str,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) commit: Option<String>,
     /// Findings that fail memcheck, over every binary.
-    errors: usize,
-    schema: u32,
+    pub(crate) errors: u64,
+    #[serde(default = "schema_1")]
+    pub(crate) schema: u32,
     /// Binaries with no finding whose tests failed.
-    tests_failed: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) tests_failed: Option<usize>,
+}
+
+fn schema_1() -> u32 {
+    1
 }
 
 /// Records a run that checked every binary; removes a stale file when some binary could
@@ -38,15 +49,17 @@ pub(super) fn write(root: &Path, results: &[CheckedBinary]) -> anyhow::Result<()
     }
     let errors = results.iter().flat_map(CheckedBinary::findings).count();
     let summary = Summary {
-        binaries: results.len(),
-        clean: errors == 0,
-        commit: &crate::util::head_commit(root),
-        errors,
+        binaries: Some(results.len()),
+        clean: Some(errors == 0),
+        commit: Some(crate::util::head_commit(root)),
+        errors: errors as u64,
         schema: 1,
-        tests_failed: results
-            .iter()
-            .filter(|r| r.exit_code() == EXIT_TESTS_FAILED)
-            .count(),
+        tests_failed: Some(
+            results
+                .iter()
+                .filter(|r| r.exit_code() == EXIT_TESTS_FAILED)
+                .count(),
+        ),
     };
     let json = serde_json::to_string_pretty(&summary)?;
     crate::util::write_atomic(&path, format!("{json}\n").as_bytes())
@@ -74,12 +87,12 @@ mod tests {
     #[test]
     fn schema_1_keys_and_order() {
         let summary = Summary {
-            binaries: 5,
-            clean: true,
-            commit: "246aacd",
+            binaries: Some(5),
+            clean: Some(true),
+            commit: Some("246aacd".to_owned()),
             errors: 0,
             schema: 1,
-            tests_failed: 0,
+            tests_failed: Some(0),
         };
         assert_eq!(
             serde_json::to_string(&summary).unwrap(),

@@ -188,19 +188,9 @@ fn read_summary(
     }
 }
 
-/// The summary `cargo xtask memcheck` is asked to write (schema 1):
-/// `{"schema": 1, "errors": <findings that fail memcheck>, "clean": <errors == 0>,
-///   "commit": "<git HEAD>", "binaries": <count>}`; only `errors` is required.
-#[derive(Deserialize)]
-struct RawMemcheck {
-    errors: u64,
-    clean: Option<bool>,
-    commit: Option<String>,
-    binaries: Option<u64>,
-}
-
+/// memcheck's summary, read with the type memcheck writes.
 pub(crate) fn parse_memcheck(text: &str) -> anyhow::Result<CheckSummary> {
-    let raw: RawMemcheck = serde_json::from_str(text)?;
+    let raw: crate::memcheck::summary::Summary = serde_json::from_str(text)?;
     if let Some(clean) = raw.clean {
         anyhow::ensure!(
             clean == (raw.errors == 0),
@@ -224,18 +214,9 @@ pub(crate) fn read_memcheck(path: &Path) -> Result<CheckSummary, String> {
     read_summary(path, parse_memcheck, "cargo xtask memcheck")
 }
 
-/// The summary `cargo xtask loom` writes (schema 1): `{"schema": 1, "failed": <suites
-/// that failed>, "suites": ["loom models", ...], "commit": "<git HEAD>"}`; only `failed`
-/// is required.
-#[derive(Deserialize)]
-struct RawRaceChecks {
-    failed: u64,
-    suites: Option<Vec<String>>,
-    commit: Option<String>,
-}
-
+/// `cargo xtask loom`'s summary, read with the type loom writes.
 pub(crate) fn parse_race_checks(text: &str) -> anyhow::Result<CheckSummary> {
-    let raw: RawRaceChecks = serde_json::from_str(text)?;
+    let raw: crate::loom::Summary = serde_json::from_str(text)?;
     let detail = match raw.suites {
         Some(suites) => format!(
             "{} of {} failed: {}",
