@@ -122,7 +122,7 @@ pub(crate) enum Command {
     ///
     /// Runs cargo-mutants (the pinned version, installed once under `target/tools/`) over
     /// `src/`, the bench gate's `xtask/src/bench/compare.rs`, the SLO table
-    /// `xtask/src/slo/table.rs` and memcheck's verdict (`CheckedBinary::exit_code` and the kinds
+    /// `xtask/src/slo/table/` and memcheck's verdict (`CheckedBinary::exit_code` and the kinds
     /// that fail). Each mutant is built and tested in a scratch copy, with the tests of the
     /// package it belongs to. Prints caught, missed, timed-out and unviable mutants per file,
     /// lists the missed ones, and scores caught / (caught + missed + timeout). Accepted

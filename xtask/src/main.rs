@@ -2,7 +2,8 @@
 //!
 //! Each task lives in its own module and is a `run` method on its flags
 //! struct from [`flags`]. Every external command is built with an explicit
-//! argument list; no task ever passes a shell string.
+//! argument list; no task ever passes a shell string. Commands are plain
+//! `std::process::Command`s: `xshell` would shorten them at the cost of a dependency.
 
 mod bench;
 mod ci;
