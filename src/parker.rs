@@ -123,7 +123,10 @@ mod tests {
         let saw_notification = done_rx
             .recv_timeout(Duration::from_secs(10))
             .expect("park did not return within 10 s of notify");
-        assert!(saw_notification, "park returned before anything notified it");
+        assert!(
+            saw_notification,
+            "park returned before anything notified it"
+        );
     }
 
     #[test]
