@@ -81,6 +81,7 @@ fn child_entry() {
         "good_env" => good_env(),
         "shutdown_with_tasks" => shutdown_with_tasks(),
         "shutdown_is_prompt" => shutdown_is_prompt(),
+        "shutdown_without_deadline" => shutdown_without_deadline(),
         "shutdown_timeout" => shutdown_timeout(),
         "shutdown_before_use" => shutdown_before_use(),
         "shutdown_races_calls" => shutdown_races_calls(),
@@ -228,6 +229,19 @@ fn shutdown_is_prompt() {
             i * 10
         );
     }
+}
+
+/// A timeout too long for `Instant` means no deadline: `shutdown` still waits for the task.
+fn shutdown_without_deadline() {
+    let task = globalrt::spawn(async {
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        5
+    });
+    globalrt::shutdown(Duration::MAX).unwrap();
+    assert_eq!(
+        futures_executor::block_on(task).expect("the task was cancelled, not waited for"),
+        5
+    );
 }
 
 fn shutdown_timeout() {
@@ -449,6 +463,11 @@ fn shutdown_waits_for_tasks_then_execute_errors() {
 #[test]
 fn shutdown_returns_promptly_after_its_tasks_really_finish() {
     run_child("shutdown_is_prompt", None);
+}
+
+#[test]
+fn shutdown_without_a_representable_deadline_still_waits() {
+    run_child("shutdown_without_deadline", None);
 }
 
 #[test]
