@@ -68,9 +68,14 @@ impl Future for PendingTimes {
     }
 }
 
-/// Calls `execute` with a future that is pending across several polls and records them:
-/// the calling thread and every poll's thread.
-fn record_execute() -> (PolledOn, Vec<PolledOn>) {
+/// What `record_execute` saw: the calling thread and every poll's thread.
+struct Recording {
+    caller: PolledOn,
+    polls: Vec<PolledOn>,
+}
+
+/// Calls `execute` with a future that is pending across several polls and records them.
+fn record_execute() -> Recording {
     let (tx, rx) = tokio::sync::oneshot::channel();
     thread::spawn(move || {
         thread::sleep(Duration::from_millis(20));
@@ -88,12 +93,15 @@ fn record_execute() -> (PolledOn, Vec<PolledOn>) {
     let polls = polls.lock().unwrap().clone();
     // The first poll, three self-wake-ups, at least one wait for the value.
     assert!(polls.len() >= 5, "only {} polls: {polls:?}", polls.len());
-    (PolledOn::current(), polls)
+    Recording {
+        caller: PolledOn::current(),
+        polls,
+    }
 }
 
 /// Every poll happened on the calling thread.
 fn assert_polled_on_the_caller(context: &str) {
-    let (caller, polls) = record_execute();
+    let Recording { caller, polls } = record_execute();
     for (i, poll) in polls.iter().enumerate() {
         assert_eq!(
             poll, &caller,
@@ -144,7 +152,7 @@ fn multi_thread_block_on_and_worker_poll_on_the_caller() {
 fn current_thread_polls_on_the_scoped_helper_thread() {
     with_watchdog("strategy: current_thread", || {
         current_thread().block_on(async {
-            let (caller, polls) = record_execute();
+            let Recording { caller, polls } = record_execute();
             let (first, rest) = polls.split_first().unwrap();
             assert_eq!(first, &caller, "the fast path polls on the caller");
             for (i, poll) in rest.iter().enumerate() {
