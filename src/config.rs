@@ -270,6 +270,37 @@ mod tests {
     }
 
     #[test]
+    fn build_applies_thread_name_and_on_thread_start() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        let started = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&started);
+        let config = Config::new()
+            .worker_threads(1)
+            .max_blocking_threads(3)
+            .thread_name("cfg-test")
+            .on_thread_start(move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+            });
+        let rt = config.build(None).unwrap();
+        let name = rt.block_on(async {
+            tokio::spawn(async { std::thread::current().name().map(str::to_owned) })
+                .await
+                .unwrap()
+        });
+        assert_eq!(name.as_deref(), Some("cfg-test"));
+        assert!(
+            started.load(Ordering::SeqCst) >= 1,
+            "on_thread_start ran for the worker"
+        );
+        assert_eq!(config.max_blocking_threads, Some(3));
+        let debug = format!("{config:?}");
+        for field in ["\"cfg-test\"", "Some(3)", "Some(\"Fn()\")"] {
+            assert!(debug.contains(field), "{field} in {debug}");
+        }
+    }
+
+    #[test]
     fn build_applies_worker_count() {
         let rt = Config::new().worker_threads(2).build(None).unwrap();
         assert_eq!(rt.metrics().num_workers(), 2);

@@ -68,10 +68,10 @@ where
     if let Some(result) = block_here(global, handle, future.as_mut()) {
         return result;
     }
-    // A current_thread runtime (`#[tokio::test]`, `flavor = "current_thread"`), or a
-    // flavour this version does not know: this thread may be the runtime's only driver and
-    // tokio may defer wake-ups to it, so blocking it could deadlock. Drive the future on
-    // a scoped helper thread instead. This is why `execute` needs `F: Send`.
+    // The thread that drives a current_thread runtime (`#[tokio::test]`, `flavor =
+    // "current_thread"`, a `LocalSet` there), or one of a flavour this version does not
+    // know: tokio defers wake-ups to it, so blocking it could deadlock. Drive the future
+    // on a scoped helper thread instead. This is why `execute` needs `F: Send`.
     thread::scope(|scope| {
         thread::Builder::new()
             .name("globalrt-scoped".to_owned())
@@ -93,31 +93,21 @@ fn finish_local<F: Future>(
     if let Some(result) = block_here(global, handle, future.as_mut()) {
         return result;
     }
-    // Under a current_thread runtime (or an unknown flavour) the future cannot move to a
-    // helper thread. Parking here is safe only if this thread is not the one driving that
-    // runtime: from its `spawn_blocking` or after its `Runtime::enter`, yes; inside its
-    // `block_on` (or a `LocalSet` there), tokio defers wake-ups to the very thread that
-    // would be parked, so the call could never finish. Refuse that case instead.
-    let parker = Parker::new();
-    if defers_wake_ups(&parker) {
-        return Err(Error::new(
-            ErrorKind::UnsupportedContext,
-            "globalrt: execute_local cannot wait for a !Send future on the thread that drives \
+    // The thread that drives a current_thread runtime: the future cannot move to a helper
+    // thread, and parking this one would never finish. Refuse instead.
+    Err(Error::new(
+        ErrorKind::UnsupportedContext,
+        "globalrt: execute_local cannot wait for a !Send future on the thread that drives \
              a current_thread runtime (#[tokio::test], flavor = \"current_thread\", a LocalSet \
              there): blocking it would deadlock and the future cannot move to another thread; \
              use execute with a Send future there, or a multi_thread runtime",
-        ));
-    }
-    block_on(
-        global,
-        handle,
-        pin!(tokio::task::coop::unconstrained(future)),
-        parker,
-    )
+    ))
 }
 
 /// Blocks on `future` on this thread when that is safe whatever the future is: no runtime
-/// here, or a multi-thread runtime's thread. `None` under any other flavour.
+/// here, a multi-thread runtime's thread, or a thread that holds a current_thread
+/// runtime's context without driving it. `None` on the thread that drives a current_thread
+/// runtime (or one of a flavour this version does not know).
 fn block_here<F: Future>(
     global: &Global,
     handle: &Handle,
@@ -148,7 +138,24 @@ fn block_here<F: Future>(
                 )
             })
         }
-        Ok(_) => None,
+        // A current_thread runtime (or an unknown flavour). From its `spawn_blocking` or
+        // after its `Runtime::enter` nothing else runs here: park, as on a plain thread
+        // (outside the coop budget, in case one is set). Inside its `block_on` (or a
+        // `LocalSet` there) tokio defers wake-ups to the very thread that would be parked,
+        // so the call could never finish: the caller must not block here.
+        Ok(_) => {
+            let parker = Parker::new();
+            if defers_wake_ups(&parker) {
+                None
+            } else {
+                Some(block_on(
+                    global,
+                    handle,
+                    pin!(tokio::task::coop::unconstrained(future)),
+                    parker,
+                ))
+            }
+        }
     }
 }
 

@@ -40,17 +40,16 @@
 //!
 //! | calling context | strategy when pending | extra cost over a plain `block_on` |
 //! |---|---|---|
-//! | plain thread, `spawn_blocking`, after `Runtime::enter` | park the calling thread until woken | the first no-op poll |
+//! | plain thread, `spawn_blocking`, after `Runtime::enter` (of either flavour) | park the calling thread until woken | the first no-op poll |
 //! | multi-thread runtime worker: a task, `#[tokio::main]`'s spawned tasks | `tokio::task::block_in_place`, then park | one `yield_now` poll to recognise the worker; its queue is handed to another thread |
 //! | multi-thread runtime, other threads: the `#[tokio::main]` body (`Runtime::block_on`, `Handle::block_on`), a `LocalSet` there (`run_until`, `spawn_local`), a worker inside `block_in_place` | park the calling thread, outside the caller's coop budget | one `yield_now` poll to tell it from a worker |
-//! | current_thread runtime: `#[tokio::test]`, `flavor = "current_thread"`, a `LocalSet` there | drive it on a scoped helper thread | one thread spawn and join |
+//! | the thread that drives a current_thread runtime: `#[tokio::test]`, `flavor = "current_thread"`, a `LocalSet` there | drive it on a scoped helper thread | one thread spawn and join |
 //! | nested inside another `execute`; a `Drop` run while a runtime shuts down; `Handle::block_on` inside `block_in_place` | as for the thread it runs on | none beyond the above |
 //!
-//! [`execute_local`] uses the same strategies, except under a current_thread runtime: from
-//! its `spawn_blocking` or after its `Runtime::enter` it parks the calling thread; on the
-//! thread that drives it (`#[tokio::test]`, its `LocalSet`) a future still pending after
-//! its first poll fails with [`ErrorKind::UnsupportedContext`], since a `!Send` future
-//! cannot move to a helper thread and blocking that thread would never finish. It costs
+//! [`execute_local`] uses the same strategies, except on the thread that drives a
+//! current_thread runtime (`#[tokio::test]`, its `LocalSet`): there a future still pending
+//! after its first poll fails with [`ErrorKind::UnsupportedContext`], since a `!Send`
+//! future cannot move to a helper thread and blocking that thread would never finish. It costs
 //! what `execute` costs: a callgrind loop of 1,000 calls outside the benchmark suites
 //! counted 137 instructions per ready call for each (the suite's own figure for
 //! `execute`, below, is 124) and 652 against 654 for a future that yields once.
@@ -228,11 +227,18 @@ pub fn handle() -> Handle {
 /// # Example
 ///
 /// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicBool, Ordering};
 /// use std::time::Duration;
 ///
-/// let task = globalrt::spawn(async { tokio::time::sleep(Duration::from_millis(5)).await });
+/// let done = Arc::new(AtomicBool::new(false));
+/// let flag = Arc::clone(&done);
+/// globalrt::spawn(async move {
+///     tokio::time::sleep(Duration::from_millis(5)).await;
+///     flag.store(true, Ordering::SeqCst); // not reached if the task is cancelled
+/// });
 /// globalrt::shutdown(Duration::from_secs(5))?;
-/// assert!(task.is_finished());
+/// assert!(done.load(Ordering::SeqCst), "shutdown waited for the task to finish");
 /// assert!(globalrt::try_execute(async {}).is_err());
 /// # Ok::<(), globalrt::Error>(())
 /// ```

@@ -82,3 +82,70 @@ impl std::task::Wake for Parker {
         self.notify();
     }
 }
+
+#[cfg(all(test, not(globalrt_loom)))]
+mod tests {
+    use std::sync::mpsc;
+    use std::task::Waker;
+    use std::time::Instant;
+
+    use super::*;
+
+    #[test]
+    fn wake_and_wake_by_ref_record_one_notification() {
+        let parker = Parker::new();
+        let waker = Waker::from(Arc::clone(&parker));
+        assert!(!parker.take_notification(), "nothing notified yet");
+        waker.wake_by_ref();
+        assert!(parker.take_notification(), "wake_by_ref");
+        assert!(!parker.take_notification(), "a notification is taken once");
+        waker.wake();
+        assert!(parker.take_notification(), "wake");
+    }
+
+    #[test]
+    fn park_returns_once_notified_and_not_before() {
+        let notified = Arc::new(AtomicBool::new(false));
+        let (parker_tx, parker_rx) = mpsc::channel();
+        let (done_tx, done_rx) = mpsc::channel();
+        let seen = Arc::clone(&notified);
+        std::thread::spawn(move || {
+            let parker = Parker::new();
+            parker_tx.send(Arc::clone(&parker)).unwrap();
+            parker.park(|| false);
+            done_tx.send(seen.load(Ordering::SeqCst)).unwrap();
+        });
+        let parker = parker_rx.recv().unwrap();
+        // Several shutdown checks pass with nothing to wake the parked thread.
+        std::thread::sleep(SHUTDOWN_CHECK * 3);
+        notified.store(true, Ordering::SeqCst);
+        parker.notify();
+        let saw_notification = done_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("park did not return within 10 s of notify");
+        assert!(
+            saw_notification,
+            "park returned before anything notified it"
+        );
+    }
+
+    #[test]
+    fn park_returns_when_told_to_stop() {
+        Parker::new().park(|| true);
+    }
+
+    #[test]
+    fn notify_unparks_the_thread() {
+        // `park` would also see the flag at its next shutdown check, 50 ms later; the
+        // unpark is what makes a wake-up prompt. A 5 s park returning at once proves it.
+        let parker = Parker::new();
+        parker.notify();
+        let started = Instant::now();
+        std::thread::park_timeout(Duration::from_secs(5));
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "notify did not unpark the thread"
+        );
+        assert!(parker.take_notification());
+    }
+}

@@ -9,6 +9,7 @@ mod local;
 mod panics;
 mod process;
 mod resources;
+mod strategy;
 
 /// A future that is pending at its first poll and needs the shared runtime's timer.
 pub(crate) async fn sleep_then(value: u32) -> u32 {
@@ -25,9 +26,6 @@ pub(crate) async fn yield_many(times: u32) -> u32 {
     times
 }
 
-/// Runs `body` on its own thread and fails the test if it has not finished within 10 s,
-/// so a deadlock is a failure with a message instead of a hung test run. A panic in
-/// `body` is resumed here with its payload.
 /// A multi-thread runtime with `workers` workers, every driver enabled.
 pub(crate) fn multi_thread(workers: usize) -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -45,6 +43,9 @@ pub(crate) fn current_thread() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// Runs `body` on its own thread and fails the test if it has not finished within 10 s,
+/// so a deadlock is a failure with a message instead of a hung test run. A panic in
+/// `body` is resumed here with its payload.
 pub(crate) fn with_watchdog<T: Send + 'static>(
     name: &str,
     body: impl FnOnce() -> T + Send + 'static,

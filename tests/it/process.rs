@@ -80,6 +80,8 @@ fn child_entry() {
         "bad_env" => bad_env(),
         "good_env" => good_env(),
         "shutdown_with_tasks" => shutdown_with_tasks(),
+        "shutdown_is_prompt" => shutdown_is_prompt(),
+        "shutdown_without_deadline" => shutdown_without_deadline(),
         "shutdown_timeout" => shutdown_timeout(),
         "shutdown_before_use" => shutdown_before_use(),
         "shutdown_races_calls" => shutdown_races_calls(),
@@ -191,6 +193,57 @@ fn shutdown_with_tasks() {
     globalrt::shutdown(Duration::from_secs(1)).unwrap();
 }
 
+/// `shutdown` waits for every spawned task to really finish (each `JoinHandle` yields the
+/// task's own value, not a cancellation) and returns promptly once the last one ends: the
+/// last task's end wakes it. Without that wake-up it would sit out its whole timeout
+/// (5 s here). The bound only proves the wake-up happened; it is no speed benchmark.
+fn shutdown_is_prompt() {
+    let last_end = Arc::new(std::sync::Mutex::new(None::<Instant>));
+    let tasks: Vec<_> = (1..=3u64)
+        .map(|i| {
+            let last_end = Arc::clone(&last_end);
+            globalrt::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(30 * i)).await;
+                let now = Instant::now();
+                let mut last = last_end.lock().unwrap();
+                *last = Some(last.map_or(now, |t| t.max(now)));
+                i * 10
+            })
+        })
+        .collect();
+    globalrt::shutdown(Duration::from_secs(5)).unwrap();
+    let returned = Instant::now();
+    let last_end = last_end
+        .lock()
+        .unwrap()
+        .expect("no task ended before shutdown returned");
+    let after_last = returned.duration_since(last_end);
+    assert!(
+        after_last < Duration::from_millis(500),
+        "shutdown returned {after_last:?} after the last task ended: nothing woke it"
+    );
+    // The runtime is gone; a finished task's JoinHandle still yields its output.
+    for (i, task) in (1..=3u64).zip(tasks) {
+        assert_eq!(
+            futures_executor::block_on(task).expect("the task was cancelled, not waited for"),
+            i * 10
+        );
+    }
+}
+
+/// A timeout too long for `Instant` means no deadline: `shutdown` still waits for the task.
+fn shutdown_without_deadline() {
+    let task = globalrt::spawn(async {
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        5
+    });
+    globalrt::shutdown(Duration::MAX).unwrap();
+    assert_eq!(
+        futures_executor::block_on(task).expect("the task was cancelled, not waited for"),
+        5
+    );
+}
+
 fn shutdown_timeout() {
     drop(globalrt::spawn(std::future::pending::<()>()));
     let finished = globalrt::spawn(async {});
@@ -201,7 +254,8 @@ fn shutdown_timeout() {
             unfinished_tasks: 1
         }
     );
-    assert!(finished.is_finished());
+    // Finished before the timeout: its output, not a cancellation.
+    futures_executor::block_on(finished).expect("a finished task is not cancelled");
     assert_eq!(
         globalrt::try_execute(async { 1 }).unwrap_err().kind(),
         &ErrorKind::ShutDown
@@ -404,6 +458,16 @@ fn worker_threads_env_overrides_config() {
 #[test]
 fn shutdown_waits_for_tasks_then_execute_errors() {
     run_child("shutdown_with_tasks", None);
+}
+
+#[test]
+fn shutdown_returns_promptly_after_its_tasks_really_finish() {
+    run_child("shutdown_is_prompt", None);
+}
+
+#[test]
+fn shutdown_without_a_representable_deadline_still_waits() {
+    run_child("shutdown_without_deadline", None);
 }
 
 #[test]

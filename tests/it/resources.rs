@@ -37,27 +37,45 @@ async fn loopback_io() -> Vec<u8> {
 
 #[test]
 fn first_poll_resources_on_plain_thread() {
-    assert_eq!(globalrt::execute(timer_spawn_channel()), 42);
-    assert_eq!(globalrt::execute(loopback_io()), b"hello");
+    crate::with_watchdog("resources::first_poll_resources_on_plain_thread", || {
+        assert_eq!(globalrt::execute(timer_spawn_channel()), 42);
+        assert_eq!(globalrt::execute(loopback_io()), b"hello");
+    });
 }
 
-#[tokio::test]
-async fn first_poll_resources_under_current_thread() {
-    assert_eq!(globalrt::execute(timer_spawn_channel()), 42);
-    assert_eq!(globalrt::execute(loopback_io()), b"hello");
+#[test]
+fn first_poll_resources_under_current_thread() {
+    crate::with_watchdog(
+        "resources::first_poll_resources_under_current_thread",
+        || {
+            crate::current_thread().block_on(async {
+                assert_eq!(globalrt::execute(timer_spawn_channel()), 42);
+                assert_eq!(globalrt::execute(loopback_io()), b"hello");
+            })
+        },
+    );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn first_poll_resources_under_multi_thread() {
-    assert_eq!(globalrt::execute(timer_spawn_channel()), 42);
-    assert_eq!(globalrt::execute(loopback_io()), b"hello");
+#[test]
+fn first_poll_resources_under_multi_thread() {
+    crate::with_watchdog("resources::first_poll_resources_under_multi_thread", || {
+        crate::multi_thread(2).block_on(async {
+            assert_eq!(globalrt::execute(timer_spawn_channel()), 42);
+            assert_eq!(globalrt::execute(loopback_io()), b"hello");
+        })
+    });
 }
 
 #[test]
 fn spawned_task_runs_on_shared_runtime_workers() {
-    let name = globalrt::execute(globalrt::spawn(async {
-        std::thread::current().name().map(str::to_owned)
-    }))
-    .unwrap();
-    assert_eq!(name.as_deref(), Some("globalrt-worker"));
+    crate::with_watchdog(
+        "resources::spawned_task_runs_on_shared_runtime_workers",
+        || {
+            let name = globalrt::execute(globalrt::spawn(async {
+                std::thread::current().name().map(str::to_owned)
+            }))
+            .unwrap();
+            assert_eq!(name.as_deref(), Some("globalrt-worker"));
+        },
+    );
 }

@@ -226,6 +226,11 @@ mod tests {
             Verdict::Improved
         );
         assert_eq!(
+            judge(100_000, 99_500, s.threshold_pct, s.floor),
+            Verdict::Unchanged,
+            "exactly the threshold below the base is not an improvement"
+        );
+        assert_eq!(
             judge(100_000, 100_000, s.threshold_pct, s.floor),
             Verdict::Unchanged
         );
@@ -352,5 +357,10 @@ mod tests {
         assert_eq!(row.delta_pct, Some(1.0));
         assert_eq!(row.verdict, Verdict::Regressed);
         assert_eq!((row.threshold_pct, row.floor), (0.5, 16));
+        // A zero base (no heap bytes before) has a delta but no percentage.
+        let base = BTreeMap::from([("z".to_owned(), rec(0, 0.0))]);
+        let head = BTreeMap::from([("z".to_owned(), rec(64, 0.0))]);
+        let rows = compare(&base, &head, &noise, &rules(&s, &none), None);
+        assert_eq!((rows[0].delta, rows[0].delta_pct), (Some(64), None));
     }
 }
