@@ -90,9 +90,18 @@ pub(crate) struct Rules<'a> {
     pub(crate) floor: Option<u64>,
 }
 
+/// How far one benchmark may move before it counts as changed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Limits {
+    /// Percent of the base value.
+    pub(crate) threshold_pct: f64,
+    /// Absolute count: a change this small never counts, whatever the percentage.
+    pub(crate) floor: u64,
+}
+
 impl Rules<'_> {
-    /// `(threshold %, floor)` for a benchmark with the given noise (percent) and base value.
-    pub(crate) fn limits(&self, benchmark: &str, noise_pct: f64, base: Option<u64>) -> (f64, u64) {
+    /// The limits for a benchmark with the given noise (percent) and base value.
+    pub(crate) fn limits(&self, benchmark: &str, noise_pct: f64, base: Option<u64>) -> Limits {
         let o = self.overrides.get(benchmark);
         let floor = o
             .and_then(|o| o.floor)
@@ -100,10 +109,16 @@ impl Rules<'_> {
             .unwrap_or(self.settings.floor);
         let floor = base.map_or(floor, |base| floor.min(base / 100));
         if let Some(pct) = o.and_then(|o| o.threshold_pct) {
-            return (pct, floor);
+            return Limits {
+                threshold_pct: pct,
+                floor,
+            };
         }
         let pct = self.threshold_pct.unwrap_or(self.settings.threshold_pct);
-        (pct.max(self.settings.noise_factor * noise_pct), floor)
+        Limits {
+            threshold_pct: pct.max(self.settings.noise_factor * noise_pct),
+            floor,
+        }
     }
 }
 
@@ -134,7 +149,10 @@ pub(crate) fn compare(
     for (name, now) in head {
         let noise_pct = noise.get(name).copied().unwrap_or_default();
         let base = base.get(name).filter(|b| b.metric == now.metric);
-        let (threshold_pct, floor) = rules.limits(name, noise_pct, base.map(|b| b.value));
+        let Limits {
+            threshold_pct,
+            floor,
+        } = rules.limits(name, noise_pct, base.map(|b| b.value));
         let mut row = Row {
             benchmark: name.clone(),
             tool: now.tool.clone(),
@@ -164,7 +182,10 @@ pub(crate) fn compare(
             continue;
         }
         let noise_pct = noise.get(name).copied().unwrap_or_default();
-        let (threshold_pct, floor) = rules.limits(name, noise_pct, Some(b.value));
+        let Limits {
+            threshold_pct,
+            floor,
+        } = rules.limits(name, noise_pct, Some(b.value));
         rows.push(Row {
             benchmark: name.clone(),
             tool: b.tool.clone(),
@@ -187,6 +208,13 @@ pub(crate) fn compare(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn lim(threshold_pct: f64, floor: u64) -> Limits {
+        Limits {
+            threshold_pct,
+            floor,
+        }
+    }
 
     fn rec(value: u64, noise_pct: f64) -> Recorded {
         Recorded {
@@ -253,9 +281,9 @@ mod tests {
         let s = Settings::default();
         let none = BTreeMap::new();
         let r = rules(&s, &none);
-        assert_eq!(r.limits("det", 0.0, Some(50_000)), (0.5, 16));
-        assert_eq!(r.limits("quiet", 0.1, Some(50_000)), (0.5, 16)); // 3 × 0.1 < 0.5
-        let (pct, _) = r.limits("noisy", 2.0, Some(50_000));
+        assert_eq!(r.limits("det", 0.0, Some(50_000)), lim(0.5, 16));
+        assert_eq!(r.limits("quiet", 0.1, Some(50_000)), lim(0.5, 16)); // 3 × 0.1 < 0.5
+        let pct = r.limits("noisy", 2.0, Some(50_000)).threshold_pct;
         assert_eq!(pct, 6.0);
         assert_eq!(judge(50_000, 52_900, pct, 16), Verdict::Unchanged);
         assert_eq!(judge(50_000, 53_100, pct, 16), Verdict::Regressed);
@@ -274,16 +302,19 @@ mod tests {
         );
         let r = rules(&s, &o);
         // One ready execute: 131 instructions, so 2 more per call must not hide under 16.
-        let (pct, floor) = r.limits("global_execute", 0.0, Some(131));
+        let Limits {
+            threshold_pct: pct,
+            floor,
+        } = r.limits("global_execute", 0.0, Some(131));
         assert_eq!(floor, 1);
         assert_eq!(judge(131, 132, pct, floor), Verdict::Unchanged);
         assert_eq!(judge(131, 133, pct, floor), Verdict::Regressed);
-        assert_eq!(r.limits("big", 0.0, Some(50_000)).1, 16);
-        assert_eq!(r.limits("wide_floor", 0.0, Some(10_000)).1, 100);
+        assert_eq!(r.limits("big", 0.0, Some(50_000)).floor, 16);
+        assert_eq!(r.limits("wide_floor", 0.0, Some(10_000)).floor, 100);
         // Zero heap bytes: any allocation is a verdict.
-        assert_eq!(r.limits("no_alloc", 0.0, Some(0)).1, 0);
+        assert_eq!(r.limits("no_alloc", 0.0, Some(0)).floor, 0);
         // A new benchmark has no base to cap against.
-        assert_eq!(r.limits("new", 0.0, None).1, 16);
+        assert_eq!(r.limits("new", 0.0, None).floor, 16);
     }
 
     #[test]
@@ -310,9 +341,9 @@ mod tests {
             floor: Some(8),
             ..rules(&s, &o)
         };
-        assert_eq!(r.limits("pinned", 10.0, Some(100_000)), (2.0, 100));
-        assert_eq!(r.limits("floor_only", 0.0, Some(100_000)), (1.0, 1));
-        assert_eq!(r.limits("other", 0.0, Some(100_000)), (1.0, 8));
+        assert_eq!(r.limits("pinned", 10.0, Some(100_000)), lim(2.0, 100));
+        assert_eq!(r.limits("floor_only", 0.0, Some(100_000)), lim(1.0, 1));
+        assert_eq!(r.limits("other", 0.0, Some(100_000)), lim(1.0, 8));
     }
 
     #[test]
