@@ -14,6 +14,8 @@ mod loom;
 mod memcheck;
 mod mutants;
 mod slo;
+#[cfg(test)]
+mod tidy;
 mod tools;
 mod util;
 

@@ -29,6 +29,8 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 
+#[cfg(test)]
+pub(crate) use enclosing_fn::FnLines;
 pub(crate) use grew::grew_most;
 pub(crate) use parser::parse;
 use profile::checkout_relative;

@@ -33,6 +33,13 @@ impl FnLines {
         })
     }
 
+    /// Every `fn` with a body, as its name and its length in lines.
+    pub(crate) fn lengths(&self) -> impl Iterator<Item = (&str, usize)> {
+        self.spans
+            .iter()
+            .map(|s| (s.name.as_str(), s.last + 1 - s.first))
+    }
+
     /// The innermost `fn` covering `line`, if any.
     pub(crate) fn at(&self, line: usize) -> Option<&str> {
         self.spans
