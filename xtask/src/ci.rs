@@ -5,7 +5,7 @@
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
-use std::process::{Command, ExitCode};
+use std::process::{Command, ExitCode, ExitStatus};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -67,72 +67,47 @@ pub(crate) fn on_github() -> bool {
     std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true")
 }
 
+/// One step's line in the closing table: how long it took, or `None` when skipped.
+struct Timing {
+    step: CiStep,
+    elapsed: Option<Duration>,
+}
+
 impl flags::Ci {
     pub(crate) fn run(self) -> anyhow::Result<ExitCode> {
         let xtask = std::env::current_exe().context("cannot find the running xtask binary")?;
-        let github = on_github();
-        let mut timings: Vec<(CiStep, Option<Duration>)> = Vec::new();
+        let mut timings: Vec<Timing> = Vec::new();
         let total = Instant::now();
         for step in steps(xtask.into_os_string()) {
             if self.skip.contains(&step.id) {
                 println!("ci: {} skipped (--skip)", step.id);
-                timings.push((step.id, None));
+                timings.push(Timing {
+                    step: step.id,
+                    elapsed: None,
+                });
                 continue;
             }
-            if github {
-                println!("::group::{}", step.id);
-            }
-            println!(
-                "ci: {} — {} {}",
-                step.id,
-                step.program.to_string_lossy(),
-                step.args.join(" ")
-            );
-            let started = Instant::now();
-            let status = Command::new(&step.program)
-                .args(&step.args)
-                .current_dir(project_root())
-                .status()
-                .with_context(|| {
-                    format!(
-                        "step {}: cannot start {}",
-                        step.id,
-                        step.program.to_string_lossy()
-                    )
+            let ran = run_step(&step);
+            if let Ok((_, elapsed)) = &ran {
+                timings.push(Timing {
+                    step: step.id,
+                    elapsed: Some(*elapsed),
                 });
-            let elapsed = started.elapsed();
-            if github {
-                println!("::endgroup::");
             }
-            let status = match status {
-                Ok(status) => status,
-                Err(err) => {
-                    print!("{}", summary(&timings, total.elapsed()));
-                    return Err(err);
-                }
+            let failed = match ran {
+                Ok((status, _)) if status.success() => continue,
+                Ok((status, _)) => Ok(failure_code(&step, status)),
+                Err(err) => Err(err),
             };
-            timings.push((step.id, Some(elapsed)));
-            println!(
-                "ci: {} {} in {:.1} s",
-                step.id,
-                if status.success() { "passed" } else { "FAILED" },
-                elapsed.as_secs_f64()
-            );
-            if !status.success() {
-                print!("{}", summary(&timings, total.elapsed()));
-                let code = status
-                    .code()
-                    .and_then(|c| u8::try_from(c).ok())
-                    .filter(|&c| c != 0)
-                    .unwrap_or(1);
-                eprintln!(
-                    "ci: step `{}` failed (exit {code}); run `cargo xtask ci --skip ...` or the step alone to iterate",
-                    step.id
-                );
-                return Ok(ExitCode::from(code));
-            }
+            print!("{}", summary(&timings, total.elapsed()));
+            return failed;
         }
         print!("{}", summary(&timings, total.elapsed()));
+        self.all_passed()
+    }
+
+    /// The closing line once no step failed; an error when every step was skipped.
+    fn all_passed(&self) -> anyhow::Result<ExitCode> {
         if self.skip.is_empty() {
             println!("ci: all steps passed");
         } else if self.skip.len() == CiStep::ALL.len() {
@@ -147,12 +122,64 @@ impl flags::Ci {
     }
 }
 
-fn summary(timings: &[(CiStep, Option<Duration>)], total: Duration) -> String {
+/// Runs one step, folded in a `::group::` on GitHub; its status and how long it took.
+fn run_step(step: &Step) -> anyhow::Result<(ExitStatus, Duration)> {
+    let github = on_github();
+    if github {
+        println!("::group::{}", step.id);
+    }
+    println!(
+        "ci: {} — {} {}",
+        step.id,
+        step.program.to_string_lossy(),
+        step.args.join(" ")
+    );
+    let started = Instant::now();
+    let status = Command::new(&step.program)
+        .args(&step.args)
+        .current_dir(project_root())
+        .status()
+        .with_context(|| {
+            format!(
+                "step {}: cannot start {}",
+                step.id,
+                step.program.to_string_lossy()
+            )
+        });
+    let elapsed = started.elapsed();
+    if github {
+        println!("::endgroup::");
+    }
+    let status = status?;
+    println!(
+        "ci: {} {} in {:.1} s",
+        step.id,
+        if status.success() { "passed" } else { "FAILED" },
+        elapsed.as_secs_f64()
+    );
+    Ok((status, elapsed))
+}
+
+/// The exit code for a failed step: the step's own code, or 1.
+fn failure_code(step: &Step, status: ExitStatus) -> ExitCode {
+    let code = status
+        .code()
+        .and_then(|c| u8::try_from(c).ok())
+        .filter(|&c| c != 0)
+        .unwrap_or(1);
+    eprintln!(
+        "ci: step `{}` failed (exit {code}); run `cargo xtask ci --skip ...` or the step alone to iterate",
+        step.id
+    );
+    ExitCode::from(code)
+}
+
+fn summary(timings: &[Timing], total: Duration) -> String {
     let mut out = String::from("\nci: step timings\n");
-    for (id, time) in timings {
-        match time {
-            Some(t) => writeln!(out, "  {:<18} {:>8.1} s", id.to_string(), t.as_secs_f64()),
-            None => writeln!(out, "  {:<18} {:>10}", id.to_string(), "skipped"),
+    for Timing { step, elapsed } in timings {
+        match elapsed {
+            Some(t) => writeln!(out, "  {:<18} {:>8.1} s", step.to_string(), t.as_secs_f64()),
+            None => writeln!(out, "  {:<18} {:>10}", step.to_string(), "skipped"),
         }
         .expect("writing to a String cannot fail");
     }
@@ -283,8 +310,14 @@ mod tests {
     fn summary_lists_skipped_and_timed_steps() {
         let text = summary(
             &[
-                (CiStep::Fmt, Some(Duration::from_millis(1500))),
-                (CiStep::Memcheck, None),
+                Timing {
+                    step: CiStep::Fmt,
+                    elapsed: Some(Duration::from_millis(1500)),
+                },
+                Timing {
+                    step: CiStep::Memcheck,
+                    elapsed: None,
+                },
             ],
             Duration::from_secs(2),
         );
