@@ -6,16 +6,17 @@
 //! task reads its `outcomes.json`, counts the outcomes per file and scores them against the
 //! goal. Accepted survivors are excluded in `.cargo/mutants.toml`, each with its reason.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 use anyhow::Context as _;
-use serde::Deserialize;
 
 use crate::tools::PinnedTool;
 use crate::{flags, project_root};
+use tally::{Tally, parse};
+
+mod tally;
 
 pub(crate) const CARGO_MUTANTS: PinnedTool<'static> = PinnedTool {
     krate: "cargo-mutants",
@@ -59,43 +60,10 @@ impl flags::Mutants {
     pub(crate) fn run(self) -> anyhow::Result<ExitCode> {
         let root = project_root();
         let out_dir = root.join("target").join("mutants");
-        if !self.no_run {
-            let bin_dir = CARGO_MUTANTS.ensure(&root, "xtask mutants")?;
-            let started = Instant::now();
-            let github = crate::ci::on_github();
-            if github {
-                println!("::group::cargo-mutants");
-            }
-            let status = Command::new(bin_dir.join(CARGO_MUTANTS.bin))
-                .arg("mutants")
-                .args(self.cargo_mutants_args(&out_dir))
-                .current_dir(&root)
-                // Each scratch copy builds in its own target directory; a shared one would
-                // have mutated builds replace the developer's artifacts.
-                .env_remove("CARGO_TARGET_DIR")
-                .status()
-                .context("cannot run cargo-mutants")?;
-            if github {
-                println!("::endgroup::");
-            }
-            println!(
-                "mutants: cargo-mutants finished in {:.0} s ({status})",
-                started.elapsed().as_secs_f64()
-            );
-            if self.lists_only() {
-                return Ok(ExitCode::from(if status.success() {
-                    0
-                } else {
-                    EXIT_NOT_RUN
-                }));
-            }
-            // cargo-mutants' own codes: 2 missed mutants, 3 timeouts (both judged below);
-            // 1 usage error and 4 the unmutated tree failing its tests mean nothing was
-            // measured.
-            if matches!(status.code(), Some(1 | 4) | None) {
-                eprintln!("mutants: cargo-mutants could not test the mutants ({status})");
-                return Ok(ExitCode::from(EXIT_NOT_RUN));
-            }
+        if !self.no_run
+            && let Some(code) = self.run_cargo_mutants(&root, &out_dir)?
+        {
+            return Ok(code);
         }
         let path = out_dir.join("mutants.out").join("outcomes.json");
         let text = std::fs::read_to_string(&path)
@@ -105,6 +73,45 @@ impl flags::Mutants {
         let code = tally.verdict().exit_code();
         println!("mutants: {}", tally.verdict().line());
         Ok(ExitCode::from(code))
+    }
+
+    /// Runs cargo-mutants into `out_dir`. `Some(code)` when there is nothing to score: the
+    /// arguments only listed mutants, or cargo-mutants could not test them.
+    fn run_cargo_mutants(&self, root: &Path, out_dir: &Path) -> anyhow::Result<Option<ExitCode>> {
+        let bin_dir = CARGO_MUTANTS.ensure(root, "xtask mutants")?;
+        let started = Instant::now();
+        let github = crate::ci::on_github();
+        if github {
+            println!("::group::cargo-mutants");
+        }
+        let status = Command::new(bin_dir.join(CARGO_MUTANTS.bin))
+            .arg("mutants")
+            .args(self.cargo_mutants_args(out_dir))
+            .current_dir(root)
+            // Each scratch copy builds in its own target directory; a shared one would
+            // have mutated builds replace the developer's artifacts.
+            .env_remove("CARGO_TARGET_DIR")
+            .status()
+            .context("cannot run cargo-mutants")?;
+        if github {
+            println!("::endgroup::");
+        }
+        println!(
+            "mutants: cargo-mutants finished in {:.0} s ({status})",
+            started.elapsed().as_secs_f64()
+        );
+        if self.lists_only() {
+            let code = if status.success() { 0 } else { EXIT_NOT_RUN };
+            return Ok(Some(ExitCode::from(code)));
+        }
+        // cargo-mutants' own codes: 2 missed mutants, 3 timeouts (both judged by the
+        // caller); 1 usage error and 4 the unmutated tree failing its tests mean nothing was
+        // measured.
+        if matches!(status.code(), Some(1 | 4) | None) {
+            eprintln!("mutants: cargo-mutants could not test the mutants ({status})");
+            return Ok(Some(ExitCode::from(EXIT_NOT_RUN)));
+        }
+        Ok(None)
     }
 
     /// Whether the pass-through arguments only list mutants or files: nothing to score.
@@ -145,326 +152,9 @@ impl flags::Mutants {
 // ---------------------------------------------------------------------------------------
 // cargo-mutants' `outcomes.json`, only the fields read here.
 
-#[derive(Debug, Deserialize)]
-pub(crate) struct Outcomes {
-    outcomes: Vec<Outcome>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Outcome {
-    scenario: Scenario,
-    summary: Summary,
-}
-
-#[derive(Debug, Deserialize)]
-enum Scenario {
-    Baseline,
-    Mutant(Mutant),
-}
-
-#[derive(Debug, Deserialize)]
-struct Mutant {
-    /// `path:line:col: description`, as cargo-mutants prints it and `exclude_re` matches it.
-    name: String,
-    /// Relative to the workspace root, with slashes.
-    file: String,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-enum Summary {
-    Success,
-    CaughtMutant,
-    MissedMutant,
-    Unviable,
-    Failure,
-    Timeout,
-}
-
-pub(crate) fn parse(text: &str) -> anyhow::Result<Outcomes> {
-    serde_json::from_str(text).context("outcomes.json is not cargo-mutants' schema")
-}
-
-// ---------------------------------------------------------------------------------------
-// Counting and the verdict.
-
-/// One file's outcomes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Counts {
-    caught: usize,
-    missed: usize,
-    timeout: usize,
-    unviable: usize,
-}
-
-impl Counts {
-    /// Mutants that built, so the tests had a chance to catch them.
-    fn viable(&self) -> usize {
-        self.caught + self.missed + self.timeout
-    }
-
-    fn add(&mut self, other: Counts) {
-        self.caught += other.caught;
-        self.missed += other.missed;
-        self.timeout += other.timeout;
-        self.unviable += other.unviable;
-    }
-
-    /// Caught share of the viable mutants; `None` when none was viable.
-    fn score(&self) -> Option<f64> {
-        let viable = self.viable();
-        (viable > 0).then(|| self.caught as f64 / viable as f64)
-    }
-}
-
-#[derive(Debug, Default)]
-pub(crate) struct Tally {
-    files: BTreeMap<String, Counts>,
-    missed: Vec<String>,
-    timeouts: Vec<String>,
-    /// Whether the unmutated tree built and passed its tests.
-    baseline_ok: bool,
-    /// Mutants whose outcome was neither caught, missed, timeout nor unviable.
-    odd: Vec<String>,
-}
-
-#[derive(Debug, PartialEq)]
-pub(crate) enum Verdict {
-    Met {
-        score: f64,
-    },
-    NotMet {
-        reasons: Vec<String>,
-    },
-    /// The baseline failed or no mutant was viable: nothing was measured.
-    NotRun {
-        reason: String,
-    },
-}
-
-impl Verdict {
-    pub(crate) fn exit_code(&self) -> u8 {
-        match self {
-            Verdict::Met { .. } => EXIT_MET,
-            Verdict::NotMet { .. } => EXIT_NOT_MET,
-            Verdict::NotRun { .. } => EXIT_NOT_RUN,
-        }
-    }
-
-    fn line(&self) -> String {
-        match self {
-            Verdict::Met { score } => format!(
-                "goal met: {} of viable mutants caught (goal ≥ {}), no timeout in {NO_TIMEOUTS_UNDER}",
-                percent(*score),
-                percent(GOAL)
-            ),
-            Verdict::NotMet { reasons } => format!("goal NOT met: {}", reasons.join("; ")),
-            Verdict::NotRun { reason } => format!("not measured: {reason}"),
-        }
-    }
-}
-
-fn percent(share: f64) -> String {
-    format!("{:.1} %", share * 100.0)
-}
-
-impl Tally {
-    pub(crate) fn from_outcomes(outcomes: &Outcomes) -> Tally {
-        let mut tally = Tally::default();
-        for outcome in &outcomes.outcomes {
-            let mutant = match &outcome.scenario {
-                Scenario::Baseline => {
-                    tally.baseline_ok = outcome.summary == Summary::Success;
-                    continue;
-                }
-                Scenario::Mutant(mutant) => mutant,
-            };
-            let counts = tally.files.entry(mutant.file.clone()).or_default();
-            match outcome.summary {
-                Summary::CaughtMutant => counts.caught += 1,
-                Summary::MissedMutant => {
-                    counts.missed += 1;
-                    tally.missed.push(mutant.name.clone());
-                }
-                Summary::Timeout => {
-                    counts.timeout += 1;
-                    tally.timeouts.push(mutant.name.clone());
-                }
-                Summary::Unviable => counts.unviable += 1,
-                Summary::Success | Summary::Failure => tally
-                    .odd
-                    .push(format!("{} ({:?})", mutant.name, outcome.summary)),
-            }
-        }
-        tally
-    }
-
-    fn total(&self) -> Counts {
-        let mut total = Counts::default();
-        for counts in self.files.values() {
-            total.add(*counts);
-        }
-        total
-    }
-
-    pub(crate) fn verdict(&self) -> Verdict {
-        if !self.baseline_ok {
-            return Verdict::NotRun {
-                reason: "the unmutated tree did not pass its tests (see mutants.out/log)"
-                    .to_owned(),
-            };
-        }
-        let Some(score) = self.total().score() else {
-            return Verdict::NotRun {
-                reason: "no viable mutant".to_owned(),
-            };
-        };
-        let mut reasons = Vec::new();
-        if score < GOAL {
-            reasons.push(format!(
-                "{} of viable mutants caught, goal ≥ {}",
-                percent(score),
-                percent(GOAL)
-            ));
-        }
-        let hangs = self
-            .timeouts
-            .iter()
-            .filter(|name| name.starts_with(NO_TIMEOUTS_UNDER))
-            .count();
-        if hangs > 0 {
-            reasons.push(format!(
-                "{hangs} timed-out mutant(s) in {NO_TIMEOUTS_UNDER}, goal 0"
-            ));
-        }
-        if reasons.is_empty() {
-            Verdict::Met { score }
-        } else {
-            Verdict::NotMet { reasons }
-        }
-    }
-
-    pub(crate) fn render(&self) -> String {
-        use std::fmt::Write as _;
-        let mut out = format!(
-            "{:<32} {:>6} {:>6} {:>7} {:>8} {:>7}\n",
-            "file", "caught", "missed", "timeout", "unviable", "score"
-        );
-        let mut line = |name: &str, c: &Counts| {
-            let score = c.score().map_or("—".to_owned(), percent);
-            let _ = writeln!(
-                out,
-                "{name:<32} {:>6} {:>6} {:>7} {:>8} {score:>7}",
-                c.caught, c.missed, c.timeout, c.unviable
-            );
-        };
-        for (file, counts) in &self.files {
-            line(file, counts);
-        }
-        line("total", &self.total());
-        for (title, names) in [
-            ("missed", &self.missed),
-            ("timed out", &self.timeouts),
-            ("neither caught nor missed", &self.odd),
-        ] {
-            if !names.is_empty() {
-                let _ = writeln!(out, "\n{title} ({}):", names.len());
-                for name in names {
-                    let _ = writeln!(out, "  {name}");
-                }
-            }
-        }
-        out
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A real `outcomes.json`, cut down: the baseline and one mutant of each outcome.
-    fn fixture() -> String {
-        let path = project_root().join("xtask/tests/fixtures/mutants/outcomes.json");
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-    }
-
-    fn counts(caught: usize, missed: usize, timeout: usize, unviable: usize) -> Counts {
-        Counts {
-            caught,
-            missed,
-            timeout,
-            unviable,
-        }
-    }
-
-    /// A tally with a passing baseline and one file.
-    fn tally_of(file: &str, c: Counts) -> Tally {
-        let mut tally = Tally {
-            baseline_ok: true,
-            ..Tally::default()
-        };
-        tally.files.insert(file.to_owned(), c);
-        for i in 0..c.missed {
-            tally.missed.push(format!("{file}:{i}:1: missed"));
-        }
-        for i in 0..c.timeout {
-            tally.timeouts.push(format!("{file}:{i}:1: hangs"));
-        }
-        tally
-    }
-
-    #[test]
-    fn reads_cargo_mutants_outcomes() {
-        let tally = Tally::from_outcomes(&parse(&fixture()).unwrap());
-        assert!(tally.baseline_ok);
-        let total = tally.total();
-        assert_eq!(total, counts(2, 1, 1, 1), "{tally:?}");
-        assert_eq!(tally.missed.len(), 1);
-        assert!(tally.missed[0].starts_with("src/"), "{:?}", tally.missed);
-        let text = tally.render();
-        assert!(text.contains(&tally.missed[0]), "{text}");
-        assert!(text.contains("total"), "{text}");
-        assert!(parse(r#"{"outcomes": [{"scenario": "Baseline"}]}"#).is_err());
-    }
-
-    #[test]
-    fn score_against_the_goal() {
-        let cases = [
-            ("all caught", counts(10, 0, 0, 5), EXIT_MET),
-            ("exactly 90 %", counts(9, 1, 0, 0), EXIT_MET),
-            ("just under 90 %", counts(89, 11, 0, 0), EXIT_NOT_MET),
-            (
-                "unviable mutants do not count",
-                counts(9, 1, 0, 100),
-                EXIT_MET,
-            ),
-            ("no viable mutant", counts(0, 0, 0, 3), EXIT_NOT_RUN),
-        ];
-        for (name, c, want) in cases {
-            let got = tally_of("xtask/src/slo/table.rs", c).verdict();
-            assert_eq!(got.exit_code(), want, "{name}: {got:?}");
-        }
-    }
-
-    #[test]
-    fn a_timeout_counts_against_the_score_and_fails_in_the_library() {
-        // 19 caught of 20 viable is 95 %, but the one timeout is in src/.
-        let in_lib = tally_of("src/execute.rs", counts(19, 0, 1, 0)).verdict();
-        assert!(
-            matches!(&in_lib, Verdict::NotMet { reasons } if reasons.len() == 1 && reasons[0].contains("timed-out")),
-            "{in_lib:?}"
-        );
-        let in_xtask = tally_of("xtask/src/slo/table.rs", counts(19, 0, 1, 0)).verdict();
-        assert_eq!(in_xtask, Verdict::Met { score: 0.95 });
-        let too_many = tally_of("xtask/src/slo/table.rs", counts(8, 0, 2, 0)).verdict();
-        assert_eq!(too_many.exit_code(), EXIT_NOT_MET);
-    }
-
-    #[test]
-    fn a_failed_baseline_measures_nothing() {
-        let mut tally = tally_of("src/execute.rs", counts(10, 0, 0, 0));
-        tally.baseline_ok = false;
-        assert_eq!(tally.verdict().exit_code(), EXIT_NOT_RUN);
-    }
 
     #[test]
     fn arguments_scope_the_files_and_pass_the_rest_through() {
