@@ -235,3 +235,22 @@ fn charts_render_from_the_fixture_run() {
     let err = chart::concurrent_latency(&partial).unwrap_err();
     assert!(err.to_string().contains("threads/16"), "{err}");
 }
+
+#[test]
+fn the_counting_allocators_figures_are_context_rows() {
+    let report = table::evaluate(&fixture_figures("no-such-summary.json"));
+    let value = |field: &str| {
+        let row = report
+            .context
+            .iter()
+            .find(|row| row.source.ends_with(&format!("in_process.{field}")))
+            .unwrap_or_else(|| panic!("no context row from in_process.{field}"));
+        row.measured.as_ref().unwrap().value
+    };
+    // The fixture's memory.json.
+    assert_eq!(value("execute_ready"), 0.0);
+    assert_eq!(value("one_command_global"), 23.3);
+    assert_eq!(value("one_command_naive"), 81.6);
+    assert_eq!(value("batch_global"), 2016.0);
+    assert_eq!(value("batch_naive"), 29604.0);
+}
