@@ -11,7 +11,7 @@ use std::process::{Command, ExitCode};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
-use crate::util::write_atomic;
+use crate::util::write_json;
 use crate::{cargo, flags, project_root};
 
 /// The cfg that switches `src/parker.rs` to loom's primitives inside `tests/loom.rs`.
@@ -116,8 +116,7 @@ fn write_summary(path: &Path, suites: &[Suite], commit: &str) -> anyhow::Result<
         schema: 1,
         suites: Some(suites.iter().map(|s| s.name.to_owned()).collect()),
     };
-    let json = serde_json::to_string_pretty(&summary)?;
-    write_atomic(path, format!("{json}\n").as_bytes())
+    write_json(path, &summary)
 }
 
 #[cfg(test)]

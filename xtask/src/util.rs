@@ -17,6 +17,13 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     atomic::write_atomic(path, bytes).with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// Writes `value` to `path` as pretty-printed JSON with a final newline, atomically.
+pub(crate) fn write_json(path: &Path, value: &impl serde::Serialize) -> anyhow::Result<()> {
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    write_atomic(path, text.as_bytes())
+}
+
 /// Copies `from` to `to` through a temporary file in `to`'s directory and a rename.
 pub(crate) fn copy_atomic(from: &Path, to: &Path) -> anyhow::Result<()> {
     let bytes = std::fs::read(from).with_context(|| format!("cannot read {}", from.display()))?;

@@ -301,9 +301,7 @@ impl Baseline {
 
     /// Writes the file atomically: a temporary file beside it, then a rename.
     pub(crate) fn write_atomic(&self, path: &Path) -> anyhow::Result<()> {
-        let mut text = serde_json::to_string_pretty(self)?;
-        text.push('\n');
-        crate::util::write_atomic(path, text.as_bytes())
+        crate::util::write_json(path, self)
     }
 }
 

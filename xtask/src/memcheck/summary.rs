@@ -61,8 +61,7 @@ pub(super) fn write(root: &Path, results: &[CheckedBinary]) -> anyhow::Result<()
                 .count(),
         ),
     };
-    let json = serde_json::to_string_pretty(&summary)?;
-    crate::util::write_atomic(&path, format!("{json}\n").as_bytes())
+    crate::util::write_json(&path, &summary)
 }
 
 fn remove_stale(path: &Path) -> anyhow::Result<()> {
