@@ -114,46 +114,30 @@ fn block_here<F: Future>(
     future: Pin<&mut F>,
 ) -> Option<Result<F::Output, Error>> {
     match Handle::try_current().map(|outer| outer.runtime_flavor()) {
-        // A plain thread, or one only holding a runtime *context* (spawn_blocking,
-        // `Runtime::enter`): nothing else runs here, so park this thread.
+        // A plain thread, outside any runtime: nothing else runs here, so park it.
         Err(_) => Some(block_on(global, handle, future, Parker::new())),
-        // A thread of a multi-thread runtime. A worker that holds its core has a queue
-        // of other tasks: `block_in_place` hands it to another thread first, so that
-        // runtime keeps running. Any other thread (the one in `Runtime::block_on`, a
-        // `LocalSet` driven there, a worker already inside `block_in_place`) has no
-        // queue to hand off, and `block_in_place` would panic inside a `LocalSet`, so
-        // park it directly, outside the coop budget of the task or `block_on` it is in
-        // (as `block_in_place` would): a spent budget would make every tokio resource
-        // return `Pending` forever.
-        Ok(RuntimeFlavor::MultiThread) => {
+        // A runtime's thread. Where tokio defers wake-ups to this thread's scheduler,
+        // blocking it would stall that scheduler: a multi-thread worker that holds its core
+        // hands its queue to another thread first (`block_in_place`, which cannot panic
+        // there), and the thread that drives a current_thread runtime (its `block_on`, a
+        // `LocalSet` there) must not block at all. Any other thread (a multi-thread
+        // `block_on` thread, a `LocalSet` driven there, a worker already inside
+        // `block_in_place`, a current_thread runtime's `spawn_blocking` or `Runtime::enter`)
+        // has no queue to hand off, and `block_in_place` would panic inside a `LocalSet`, so
+        // park it directly, outside the coop budget of the task or `block_on` it is in (as
+        // `block_in_place` would): a spent budget would make every tokio resource return
+        // `Pending` forever.
+        Ok(flavor) => {
             let parker = Parker::new();
-            Some(if defers_wake_ups(&parker) {
-                tokio::task::block_in_place(|| block_on(global, handle, future, parker))
+            if !defers_wake_ups(&parker) {
+                let future = pin!(tokio::task::coop::unconstrained(future));
+                Some(block_on(global, handle, future, parker))
+            } else if flavor == RuntimeFlavor::MultiThread {
+                Some(tokio::task::block_in_place(|| {
+                    block_on(global, handle, future, parker)
+                }))
             } else {
-                block_on(
-                    global,
-                    handle,
-                    pin!(tokio::task::coop::unconstrained(future)),
-                    parker,
-                )
-            })
-        }
-        // A current_thread runtime (or an unknown flavour). From its `spawn_blocking` or
-        // after its `Runtime::enter` nothing else runs here: park, as on a plain thread
-        // (outside the coop budget, in case one is set). Inside its `block_on` (or a
-        // `LocalSet` there) tokio defers wake-ups to the very thread that would be parked,
-        // so the call could never finish: the caller must not block here.
-        Ok(_) => {
-            let parker = Parker::new();
-            if defers_wake_ups(&parker) {
                 None
-            } else {
-                Some(block_on(
-                    global,
-                    handle,
-                    pin!(tokio::task::coop::unconstrained(future)),
-                    parker,
-                ))
             }
         }
     }
