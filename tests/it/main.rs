@@ -43,9 +43,20 @@ pub(crate) fn current_thread() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// Runs `body` on its own thread and fails the test if it has not finished within 10 s,
-/// so a deadlock is a failure with a message instead of a hung test run. A panic in
-/// `body` is resumed here with its payload.
+/// How long a test waits for something that takes milliseconds before it calls it a hang:
+/// 10 s, or 120 s under Valgrind, which runs code 10–50 times slower (memcheck runs this
+/// binary and the child processes it starts). Only hang guards use it; no test asserts
+/// that anything is fast.
+pub(crate) fn hang_limit() -> std::time::Duration {
+    // Valgrind preloads its `vgpreload_<tool>` library into every program it runs.
+    let under_valgrind = std::env::var_os("LD_PRELOAD")
+        .is_some_and(|preload| preload.to_string_lossy().contains("vgpreload_"));
+    std::time::Duration::from_secs(if under_valgrind { 120 } else { 10 })
+}
+
+/// Runs `body` on its own thread and fails the test if it has not finished within
+/// [`hang_limit`], so a deadlock is a failure with a message instead of a hung test run.
+/// A panic in `body` is resumed here with its payload.
 pub(crate) fn with_watchdog<T: Send + 'static>(
     name: &str,
     body: impl FnOnce() -> T + Send + 'static,
@@ -58,13 +69,14 @@ pub(crate) fn with_watchdog<T: Send + 'static>(
             let _ = tx.send(result);
         })
         .unwrap();
-    match rx.recv_timeout(std::time::Duration::from_secs(10)) {
+    let limit = hang_limit();
+    match rx.recv_timeout(limit) {
         Ok(Ok(value)) => {
             thread.join().unwrap();
             value
         }
         Ok(Err(payload)) => std::panic::resume_unwind(payload),
-        Err(_) => panic!("{name}: did not finish within 10 s (deadlock or hang)"),
+        Err(_) => panic!("{name}: did not finish within {limit:?} (deadlock or hang)"),
     }
 }
 

@@ -1,8 +1,9 @@
 //! Which thread `execute`'s slow path polls the future on, in each calling context: the
 //! strategy itself, not only the output. The future records the polling thread on every
 //! poll and stays pending across several polls (it wakes itself three times, then waits
-//! for a value another thread sends after a delay), so all but the first poll (the fast
-//! path's, always on the caller) are the slow path's.
+//! for a value that another thread sends only once that wait has begun), so all but the
+//! first poll (the fast path's, always on the caller) are the slow path's. Events are
+//! ordered by signals, never by sleeps: the poll counts hold however slow the machine is.
 //!
 //! - the caller's thread: a plain thread, `spawn_blocking`, a multi-thread runtime's
 //!   `block_on` thread and its workers (through `block_in_place`, checked separately);
@@ -13,9 +14,10 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::thread::{self, ThreadId};
-use std::time::Duration;
 
-use crate::{current_thread, multi_thread, with_watchdog};
+use tokio::sync::oneshot;
+
+use crate::{current_thread, hang_limit, multi_thread, with_watchdog};
 
 /// The name `execute` gives its helper thread under a current_thread runtime.
 const HELPER_THREAD: &str = "globalrt-scoped";
@@ -37,18 +39,52 @@ impl PolledOn {
     }
 }
 
-/// Wraps a future and records the thread of each of its polls.
+/// How often the recorded futures wake themselves before they wait for another thread.
+const SELF_WAKES: u32 = 3;
+
+/// The poll that begins that wait: the first poll, then one per self-wake-up.
+const WAITING_POLL: usize = SELF_WAKES as usize + 1;
+
+/// Wraps a future and records the thread of each of its polls. Once its
+/// [`WAITING_POLL`]th poll has returned `Pending`, it fires `waiting`: whatever another
+/// thread does after that signal happens while the future is certainly waiting.
 struct Recorded<T> {
     inner: Pin<Box<dyn Future<Output = T> + Send>>,
     polls: Arc<Mutex<Vec<PolledOn>>>,
+    waiting: Option<oneshot::Sender<()>>,
+}
+
+impl<T> Recorded<T> {
+    /// `inner`, recorded into `polls`; `waiting` fires once `inner` waits.
+    fn new(
+        inner: impl Future<Output = T> + Send + 'static,
+        polls: &Arc<Mutex<Vec<PolledOn>>>,
+        waiting: oneshot::Sender<()>,
+    ) -> Self {
+        Recorded {
+            inner: Box::pin(inner),
+            polls: Arc::clone(polls),
+            waiting: Some(waiting),
+        }
+    }
 }
 
 impl<T> Future for Recorded<T> {
     type Output = T;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
-        self.polls.lock().unwrap().push(PolledOn::current());
-        self.inner.as_mut().poll(cx)
+        let count = {
+            let mut polls = self.polls.lock().unwrap();
+            polls.push(PolledOn::current());
+            polls.len()
+        };
+        let poll = self.inner.as_mut().poll(cx);
+        if poll.is_pending() && count == WAITING_POLL {
+            if let Some(waiting) = self.waiting.take() {
+                let _ = waiting.send(());
+            }
+        }
+        poll
     }
 }
 
@@ -76,23 +112,31 @@ struct Recording {
 
 /// Calls `execute` with a future that is pending across several polls and records them.
 fn record_execute() -> Recording {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    thread::spawn(move || {
-        thread::sleep(Duration::from_millis(20));
-        let _ = tx.send(7u32);
-    });
+    let (tx, rx) = oneshot::channel();
+    let (waiting, waited) = oneshot::channel();
     let polls = Arc::new(Mutex::new(Vec::new()));
-    let future = Recorded {
-        inner: Box::pin(async move {
-            PendingTimes(3).await;
+    let future = Recorded::new(
+        async move {
+            PendingTimes(SELF_WAKES).await;
             rx.await.unwrap()
-        }),
-        polls: Arc::clone(&polls),
-    };
+        },
+        &polls,
+        waiting,
+    );
+    // The value is sent from another thread, and only once the future waits for it.
+    thread::spawn(move || {
+        if waited.blocking_recv().is_ok() {
+            let _ = tx.send(7u32);
+        }
+    });
     assert_eq!(globalrt::execute(future), 7);
     let polls = polls.lock().unwrap().clone();
-    // The first poll, three self-wake-ups, at least one wait for the value.
-    assert!(polls.len() >= 5, "only {} polls: {polls:?}", polls.len());
+    // The first poll, the self-wake-ups, the wait for the value and the poll after it.
+    assert!(
+        polls.len() > WAITING_POLL,
+        "only {} polls: {polls:?}",
+        polls.len()
+    );
     Recording {
         caller: PolledOn::current(),
         polls,
@@ -180,7 +224,8 @@ fn worker_polls_on_its_own_thread_after_handing_its_core_off() {
     // caller) but, while it is pending, asks `outer` to run another task and waits for it:
     // that task can run only if the worker went through `block_in_place`, which hands its
     // core (and queue) to another thread. Without it the worker is parked with its core,
-    // and the wait times out instead of hanging.
+    // and the wait times out instead of hanging. The task finishes only after the future
+    // began waiting for it, so the future is certainly polled again after that wait.
     with_watchdog("strategy: block_in_place on a worker", || {
         let outer = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -191,14 +236,21 @@ fn worker_polls_on_its_own_thread_after_handing_its_core_off() {
         let (caller, polls, other_task) = outer.block_on(async move {
             tokio::spawn(async move {
                 let polls = Arc::new(Mutex::new(Vec::new()));
-                let future = Recorded {
-                    inner: Box::pin(async move {
-                        PendingTimes(3).await;
-                        let task = outer_handle.spawn(async { PolledOn::current() });
-                        tokio::time::timeout(Duration::from_secs(3), task).await
-                    }),
-                    polls: Arc::clone(&polls),
-                };
+                let (waiting, waited) = oneshot::channel();
+                let future = Recorded::new(
+                    async move {
+                        PendingTimes(SELF_WAKES).await;
+                        let task = outer_handle.spawn(async move {
+                            waited.await.unwrap();
+                            PolledOn::current()
+                        });
+                        // Not a speed bound: half the watchdog's limit, so a worker that
+                        // kept its core fails here with a message before the watchdog.
+                        tokio::time::timeout(hang_limit() / 2, task).await
+                    },
+                    &polls,
+                    waiting,
+                );
                 let other_task = globalrt::execute(future);
                 let polls = polls.lock().unwrap().clone();
                 (PolledOn::current(), polls, other_task)
@@ -216,7 +268,11 @@ fn worker_polls_on_its_own_thread_after_handing_its_core_off() {
             other_task.id, caller.id,
             "the other task ran on the calling worker's thread while execute was pending"
         );
-        assert!(polls.len() >= 5, "only {} polls: {polls:?}", polls.len());
+        assert!(
+            polls.len() > WAITING_POLL,
+            "only {} polls: {polls:?}",
+            polls.len()
+        );
         for (i, poll) in polls.iter().enumerate() {
             assert_eq!(
                 poll, &caller,
