@@ -137,6 +137,31 @@ pub(crate) enum Command {
     ///      tests, no viable mutant, or no `target/mutants/mutants.out/outcomes.json`.
     #[command(verbatim_doc_comment)]
     Mutants(Mutants),
+    /// Run the workspace's tests many times in a row and name each test that failed, with how
+    /// often: a test whose verdict depends on the machine's speed shows up here.
+    ///
+    /// Builds once (`cargo test --workspace --no-run`), then runs `cargo test --workspace
+    /// --no-fail-fast` `--runs` times. With `--load`, this task keeps every CPU busy with
+    /// spinning threads of its own for the whole series (nothing to install). Each failing
+    /// run's output is kept in `target/flaky/run-N.log`. CI runs it weekly
+    /// (`.github/workflows/mutants.yml`, `--runs 50 --load`).
+    ///
+    /// Exit codes:
+    ///   0  no test failed in any run;
+    ///   1  some test failed (each listed with its count, e.g. `failed 3/20`);
+    ///   2  could not run: `--runs 0`, the build failed, or cargo could not be started.
+    #[command(verbatim_doc_comment)]
+    Flaky(Flaky),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct Flaky {
+    /// How many times to run the tests.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub(crate) runs: u32,
+    /// Keep every CPU busy while the tests run (one spinning thread per CPU).
+    #[arg(long)]
+    pub(crate) load: bool,
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@
 mod bench;
 mod ci;
 mod flags;
+mod flaky;
 mod host;
 mod lint_workflows;
 mod loom;
@@ -35,6 +36,7 @@ fn main() -> ExitCode {
         flags::Command::Slo(cmd) => cmd.run(),
         flags::Command::Bench(cmd) => cmd.run(),
         flags::Command::Mutants(cmd) => cmd.run(),
+        flags::Command::Flaky(cmd) => cmd.run(),
     };
     match result {
         Ok(code) => code,
