@@ -2,7 +2,6 @@
 
 use std::future::Future;
 use std::pin::{Pin, pin};
-use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::thread;
 
@@ -10,7 +9,7 @@ use tokio::runtime::{Handle, RuntimeFlavor};
 
 use crate::error::{Error, ErrorKind};
 use crate::global::{GLOBAL, Global, in_flight_shut_down_error};
-use crate::parker::Parker;
+use crate::parker::ThisThread;
 
 impl Global {
     /// Runs `future` to completion on this thread, inside the shared runtime's context.
@@ -75,7 +74,9 @@ where
     thread::scope(|scope| {
         thread::Builder::new()
             .name("globalrt-scoped".to_owned())
-            .spawn_scoped(scope, || block_on(global, handle, future, Parker::new()))
+            .spawn_scoped(scope, || {
+                block_on(global, handle, future, ThisThread::take())
+            })
             .expect("globalrt: cannot spawn a helper thread to wait on a current_thread runtime")
             .join()
     })
@@ -115,7 +116,7 @@ fn block_here<F: Future>(
 ) -> Option<Result<F::Output, Error>> {
     match Handle::try_current().map(|outer| outer.runtime_flavor()) {
         // A plain thread, outside any runtime: nothing else runs here, so park it.
-        Err(_) => Some(block_on(global, handle, future, Parker::new())),
+        Err(_) => Some(block_on(global, handle, future, ThisThread::take())),
         // A runtime's thread. Where tokio defers wake-ups to this thread's scheduler,
         // blocking it would stall that scheduler: a multi-thread worker that holds its core
         // hands its queue to another thread first (`block_in_place`, which cannot panic
@@ -128,15 +129,16 @@ fn block_here<F: Future>(
         // `block_in_place` would): a spent budget would make every tokio resource return
         // `Pending` forever.
         Ok(flavor) => {
-            let parker = Parker::new();
-            if !defers_wake_ups(&parker) {
+            let this = ThisThread::take();
+            if !defers_wake_ups(&this) {
                 let future = pin!(tokio::task::coop::unconstrained(future));
-                Some(block_on(global, handle, future, parker))
+                Some(block_on(global, handle, future, this))
             } else if flavor == RuntimeFlavor::MultiThread {
                 Some(tokio::task::block_in_place(|| {
-                    block_on(global, handle, future, parker)
+                    block_on(global, handle, future, this)
                 }))
             } else {
+                this.put_back();
                 None
             }
         }
@@ -145,29 +147,31 @@ fn block_here<F: Future>(
 
 /// A minimal executor: poll, park until woken, repeat. Timers and I/O are driven by the
 /// shared runtime's workers; `Handle::enter` makes `tokio::spawn` and friends find it.
-/// `parker` must have been created on this thread.
+/// `this` must have been taken on this thread; it is given back when the future is done.
 ///
 /// Once [`shutdown`](crate::shutdown) has begun, the call stops polling and fails with
 /// [`ErrorKind::ShutDown`]: the runtime's timers, I/O and tasks are going away, so the
-/// future might never be woken again.
+/// future might never be woken again. `shutdown` wakes every parked call itself, so a
+/// call waits without any timed re-check.
 fn block_on<F: Future>(
     global: &Global,
     handle: &Handle,
     mut future: Pin<&mut F>,
-    parker: Arc<Parker>,
+    this: ThisThread,
 ) -> Result<F::Output, Error> {
     let _context = handle.enter();
-    let waker = Waker::from(Arc::clone(&parker));
-    let mut cx = Context::from_waker(&waker);
-    loop {
+    let mut cx = Context::from_waker(&this.waker);
+    let result = loop {
         if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return Ok(output);
+            break Ok(output);
         }
         if global.is_shut_down() {
-            return Err(in_flight_shut_down_error());
+            break Err(in_flight_shut_down_error());
         }
-        parker.park(|| global.is_shut_down());
-    }
+        global.park(&this.parker);
+    };
+    this.put_back();
+    result
 }
 
 /// Whether this thread is driving a tokio scheduler that defers wake-ups: a multi-thread
@@ -177,12 +181,12 @@ fn block_on<F: Future>(
 /// tokio has no public query for this, but `yield_now` shows it: such a thread defers the
 /// wake-up to its scheduler, and everywhere else (a thread in a multi-thread `block_on` or
 /// in a `LocalSet` there, a worker inside `block_in_place`, a plain thread) it wakes at
-/// once. A deferred wake-up reaches `parker` later and costs at most one spare poll.
-fn defers_wake_ups(parker: &Arc<Parker>) -> bool {
-    let waker = Waker::from(Arc::clone(parker));
+/// once. A deferred wake-up reaches the parker later and costs at most one spare poll.
+/// `this` was just taken, so it holds no earlier wake-up.
+fn defers_wake_ups(this: &ThisThread) -> bool {
     let mut probe = pin!(tokio::task::yield_now());
-    let _ = probe.as_mut().poll(&mut Context::from_waker(&waker));
-    !parker.take_notification()
+    let _ = probe.as_mut().poll(&mut Context::from_waker(&this.waker));
+    !this.parker.take_notification()
 }
 
 /// Runs a future to completion from synchronous code on the shared runtime, and returns its output.

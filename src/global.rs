@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::Config;
 use crate::error::{Error, ErrorKind};
+use crate::parker::{ParkedCallers, Parker};
 
 pub(crate) static GLOBAL: Global = Global::new();
 
@@ -28,6 +29,8 @@ pub(crate) struct Global {
     /// Tasks spawned through `spawn` that have not finished or been dropped.
     tasks: Mutex<usize>,
     tasks_idle: Condvar,
+    /// The `execute` calls parked right now; `shutdown` wakes them.
+    parked: ParkedCallers,
 }
 
 impl Global {
@@ -38,6 +41,7 @@ impl Global {
             runtime: Mutex::new(None),
             tasks: Mutex::new(0),
             tasks_idle: Condvar::new(),
+            parked: ParkedCallers::new(),
         }
     }
 
@@ -154,6 +158,7 @@ impl Global {
                 self.shut_down.store(true, Ordering::Release);
                 slot.take()
             };
+            self.parked.wake_all();
             if let Some(runtime) = runtime {
                 let left = deadline.map_or(Duration::MAX, |d| {
                     d.saturating_duration_since(Instant::now())
@@ -173,14 +178,24 @@ impl Global {
                 ));
             }
         } else {
-            let _slot = lock(&self.runtime);
-            self.shut_down.store(true, Ordering::Release);
+            {
+                let _slot = lock(&self.runtime);
+                self.shut_down.store(true, Ordering::Release);
+            }
+            // A first call may have built the runtime since the check above and parked.
+            self.parked.wake_all();
         }
         Ok(())
     }
 
     pub(crate) fn is_shut_down(&self) -> bool {
         self.shut_down.load(Ordering::Acquire)
+    }
+
+    /// Parks the calling thread, which owns `parker`, until it is notified or `shutdown`
+    /// has begun (which wakes every parked caller).
+    pub(crate) fn park(&self, parker: &std::sync::Arc<Parker>) {
+        self.parked.park(parker, || self.is_shut_down());
     }
 }
 

@@ -1,36 +1,36 @@
-//! `Parker`: the waker of `block_on`, and the one piece of hand-written synchronisation on
-//! the slow path. `tests/loom.rs` includes this file and model-checks it with loom, which
-//! is why it depends on nothing else in the crate and takes its primitives from `sync`:
-//! loom's in that test crate (`cfg(test)` there, with `--cfg globalrt_loom`), std's in the
-//! library, which is never built against loom.
+//! `Parker`: the waker of `block_on`, and `ParkedCallers`, the list `shutdown` wakes: the
+//! one piece of hand-written synchronisation on the slow path. `tests/loom.rs` includes
+//! this file and model-checks it with loom, which is why it depends on nothing else in the
+//! crate and takes its primitives from `sync`: loom's in that test crate (`cfg(test)`
+//! there, with `--cfg globalrt_loom`), std's in the library, which is never built against
+//! loom.
+//!
+//! The protocol: a caller parks only while listed in [`ParkedCallers`], and looks at its
+//! stop condition (`shutdown`'s flag) after listing itself; `shutdown` sets its flag, then
+//! notifies every listed caller. Whichever comes first, the caller either sees the flag
+//! or is notified, so a parked call sleeps until something happens, with no timed
+//! re-check. The list's mutex orders the two sides; the notified flag's Release/Acquire
+//! pair makes what a waker wrote visible to the woken caller.
 
 #[cfg(all(test, globalrt_loom))]
 mod sync {
-    pub(crate) use loom::sync::Arc;
     pub(crate) use loom::sync::atomic::{AtomicBool, Ordering};
+    pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
     pub(crate) use loom::thread::{self, Thread};
-
-    /// loom has no clock: a timed park is a park, woken by `unpark` or a spurious wake-up.
-    pub(crate) fn park_timeout(_: std::time::Duration) {
-        thread::park();
-    }
 }
 
 #[cfg(not(all(test, globalrt_loom)))]
 mod sync {
-    pub(crate) use std::sync::Arc;
     pub(crate) use std::sync::atomic::{AtomicBool, Ordering};
-    pub(crate) use std::thread::{self, Thread, park_timeout};
+    pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
+    pub(crate) use std::thread::{self, Thread};
 }
 
-use std::time::Duration;
+use sync::{Arc, AtomicBool, Mutex, MutexGuard, Ordering, Thread, thread};
 
-use sync::{Arc, AtomicBool, Ordering, Thread, park_timeout, thread};
-
-/// How often a parked call looks whether `shutdown` has begun, when nothing wakes it.
-pub(crate) const SHUTDOWN_CHECK: Duration = Duration::from_millis(50);
-
-/// One per `block_on` call, so nested calls on one thread never steal each other's wake-ups.
+/// A thread's wake-up flag. Reused by one thread's calls one after another (see
+/// `ThisThread` below), never shared by two calls at once, so nested calls on one thread
+/// never steal each other's wake-ups.
 #[derive(Debug)]
 pub(crate) struct Parker {
     thread: Thread,
@@ -44,18 +44,6 @@ impl Parker {
             thread: thread::current(),
             notified: AtomicBool::new(false),
         })
-    }
-
-    /// Parks until [`Parker::notify`] has been called since the last park (or the last
-    /// [`Parker::take_notification`]), or until `stop()` is true: `shutdown` does not know
-    /// the parked calls, so they look at its flag every [`SHUTDOWN_CHECK`].
-    pub(crate) fn park(&self, stop: impl Fn() -> bool) {
-        while !self.take_notification() {
-            if stop() {
-                return;
-            }
-            park_timeout(SHUTDOWN_CHECK);
-        }
     }
 
     /// Records a wake-up and unparks the thread; only the first of several wake-ups
@@ -72,14 +60,123 @@ impl Parker {
     }
 }
 
-#[cfg(not(all(test, globalrt_loom)))]
-impl std::task::Wake for Parker {
-    fn wake(self: Arc<Self>) {
-        self.notify();
+/// The callers parked right now, so that `shutdown` can wake each of them.
+#[derive(Debug)]
+pub(crate) struct ParkedCallers {
+    parked: Mutex<Vec<Arc<Parker>>>,
+}
+
+impl ParkedCallers {
+    #[cfg(not(all(test, globalrt_loom)))]
+    pub(crate) const fn new() -> Self {
+        ParkedCallers {
+            parked: Mutex::new(Vec::new()),
+        }
     }
 
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.notify();
+    /// loom's `Mutex::new` is not `const`.
+    #[cfg(all(test, globalrt_loom))]
+    pub(crate) fn new() -> Self {
+        ParkedCallers {
+            parked: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Parks the calling thread, which owns `parker`, until `parker` is notified (since
+    /// the last park or [`Parker::take_notification`]) or `stop()` is true. `stop` is
+    /// looked at only once the caller is listed, so [`ParkedCallers::wake_all`] after
+    /// setting what `stop` reads always ends the park.
+    pub(crate) fn park(&self, parker: &Arc<Parker>, stop: impl Fn() -> bool) {
+        if parker.take_notification() {
+            return;
+        }
+        self.lock().push(Arc::clone(parker));
+        while !parker.take_notification() && !stop() {
+            thread::park();
+        }
+        let mut parked = self.lock();
+        if let Some(i) = parked.iter().position(|p| Arc::ptr_eq(p, parker)) {
+            parked.swap_remove(i);
+        }
+    }
+
+    /// Notifies every parked caller; `shutdown` calls it once its flag is set.
+    pub(crate) fn wake_all(&self) {
+        for parker in self.lock().iter() {
+            parker.notify();
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Vec<Arc<Parker>>> {
+        // Nothing panics while the list is locked; a poisoned list is still a list.
+        self.parked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[cfg(not(all(test, globalrt_loom)))]
+pub(crate) use this_thread::ThisThread;
+
+/// The calling thread's parker and its waker, kept between calls so that a call that
+/// waits allocates nothing.
+#[cfg(not(all(test, globalrt_loom)))]
+mod this_thread {
+    use std::cell::Cell;
+    use std::sync::Arc;
+    use std::task::Waker;
+
+    use super::Parker;
+
+    std::thread_local! {
+        static IDLE: Cell<Option<ThisThread>> = const { Cell::new(None) };
+    }
+
+    /// The calling thread's parker, taken for one call: a nested call on the same thread
+    /// finds none idle and makes its own, so a wake-up meant for the outer call is never
+    /// consumed by the inner one. Returned to the thread when dropped.
+    #[derive(Debug)]
+    pub(crate) struct ThisThread {
+        pub(crate) parker: Arc<Parker>,
+        pub(crate) waker: Waker,
+    }
+
+    impl ThisThread {
+        /// The thread's idle parker, or a new one. A wake-up left over from an earlier
+        /// call (a waker kept and woken after its call returned) is dropped here.
+        pub(crate) fn take() -> Self {
+            match IDLE.try_with(Cell::take).ok().flatten() {
+                Some(this) => {
+                    this.parker.take_notification();
+                    this
+                }
+                None => Self::new(),
+            }
+        }
+
+        #[cold]
+        #[inline(never)]
+        fn new() -> Self {
+            let parker = Parker::new();
+            let waker = Waker::from(Arc::clone(&parker));
+            ThisThread { parker, waker }
+        }
+
+        /// Gives the parker back to the thread for its next call. In a thread-local
+        /// destructor, where the slot is gone, it is dropped instead.
+        pub(crate) fn put_back(self) {
+            let _ = IDLE.try_with(|idle| idle.set(Some(self)));
+        }
+    }
+
+    impl std::task::Wake for Parker {
+        fn wake(self: Arc<Self>) {
+            self.notify();
+        }
+
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.notify();
+        }
     }
 }
 
@@ -87,7 +184,7 @@ impl std::task::Wake for Parker {
 mod tests {
     use std::sync::mpsc;
     use std::task::Waker;
-    use std::time::Instant;
+    use std::time::{Duration, Instant};
 
     use super::*;
 
@@ -103,8 +200,10 @@ mod tests {
         assert!(parker.take_notification(), "wake");
     }
 
+    /// A park ends on a notification and not before; while parked, the caller is listed.
     #[test]
     fn park_returns_once_notified_and_not_before() {
+        static CALLERS: ParkedCallers = ParkedCallers::new();
         let notified = Arc::new(AtomicBool::new(false));
         let (parker_tx, parker_rx) = mpsc::channel();
         let (done_tx, done_rx) = mpsc::channel();
@@ -112,12 +211,17 @@ mod tests {
         std::thread::spawn(move || {
             let parker = Parker::new();
             parker_tx.send(Arc::clone(&parker)).unwrap();
-            parker.park(|| false);
+            CALLERS.park(&parker, || false);
             done_tx.send(seen.load(Ordering::SeqCst)).unwrap();
         });
         let parker = parker_rx.recv().unwrap();
-        // Several shutdown checks pass with nothing to wake the parked thread.
-        std::thread::sleep(SHUTDOWN_CHECK * 3);
+        while CALLERS.lock().is_empty() {
+            std::thread::yield_now();
+        }
+        assert!(
+            done_rx.try_recv().is_err(),
+            "park returned with nothing to wake it"
+        );
         notified.store(true, Ordering::SeqCst);
         parker.notify();
         let saw_notification = done_rx
@@ -127,19 +231,40 @@ mod tests {
             saw_notification,
             "park returned before anything notified it"
         );
+        assert!(CALLERS.lock().is_empty(), "a returned caller is unlisted");
+    }
+
+    /// `wake_all` ends a park that nothing else ends, once its stop condition holds.
+    #[test]
+    fn wake_all_ends_a_park_whose_stop_condition_holds() {
+        static CALLERS: ParkedCallers = ParkedCallers::new();
+        static STOP: AtomicBool = AtomicBool::new(false);
+        let (done_tx, done_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            CALLERS.park(&Parker::new(), || STOP.load(Ordering::Relaxed));
+            done_tx.send(()).unwrap();
+        });
+        while CALLERS.lock().is_empty() {
+            std::thread::yield_now();
+        }
+        STOP.store(true, Ordering::Relaxed);
+        CALLERS.wake_all();
+        done_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("wake_all did not end the park within 10 s");
     }
 
     #[test]
     fn park_returns_when_told_to_stop() {
-        Parker::new().park(|| true);
+        ParkedCallers::new().park(&Parker::new(), || true);
     }
 
     #[test]
     fn notify_unparks_the_thread() {
-        // `park` would also see the flag at its next shutdown check, 50 ms later; the
-        // unpark is what makes a wake-up prompt. A 5 s park returning at once proves it:
-        // with the unpark's token it takes microseconds (milliseconds under Valgrind),
-        // without it the whole 5 s; the bound sits far from both.
+        // Nothing else ends a park: the unpark is what makes a wake-up reach the thread.
+        // A 5 s park returning at once proves it: with the unpark's token it takes
+        // microseconds (milliseconds under Valgrind), without it the whole 5 s; the bound
+        // sits far from both.
         let parker = Parker::new();
         parker.notify();
         let started = Instant::now();
@@ -149,5 +274,38 @@ mod tests {
             "notify did not unpark the thread"
         );
         assert!(parker.take_notification());
+    }
+
+    /// A thread's calls one after another reuse its parker; a call nested in another
+    /// gets a parker of its own.
+    #[test]
+    fn this_thread_reuses_its_parker_but_never_shares_it() {
+        let outer = ThisThread::take();
+        let inner = ThisThread::take();
+        assert!(
+            !Arc::ptr_eq(&outer.parker, &inner.parker),
+            "a nested call shares the outer call's parker"
+        );
+        let inner_parker = Arc::clone(&inner.parker);
+        inner.put_back();
+        let next = ThisThread::take();
+        assert!(
+            Arc::ptr_eq(&next.parker, &inner_parker),
+            "the next call did not reuse the idle parker"
+        );
+        outer.put_back();
+        next.put_back();
+    }
+
+    /// A wake-up left over from an earlier call does not reach the next one.
+    #[test]
+    fn a_taken_parker_has_no_stale_wake_up() {
+        let this = ThisThread::take();
+        let late_waker = this.waker.clone();
+        this.put_back();
+        late_waker.wake();
+        let next = ThisThread::take();
+        assert!(!next.parker.take_notification(), "a stale wake-up was kept");
+        next.put_back();
     }
 }

@@ -7,6 +7,7 @@ mod concurrency;
 mod contexts;
 mod local;
 mod panics;
+mod parking;
 mod process;
 mod resources;
 mod strategy;

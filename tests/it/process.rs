@@ -89,6 +89,8 @@ fn child_entry() {
         "shutdown_races_calls" => shutdown_races_calls(),
         "panic_locations" => panic_locations(),
         "init_races_first_use" => init_races_first_use(),
+        #[cfg(target_os = "linux")]
+        "parked_call_sleeps_until_shutdown" => parked_call_sleeps_until_shutdown(),
         other => panic!("unknown scenario {other}"),
     }
     println!("scenario {scenario} passed");
@@ -325,6 +327,49 @@ fn shutdown_races_calls() {
     }
 }
 
+/// A call parked on a future that nothing wakes sleeps: its thread does not wake once in
+/// 300 ms (there is no timed re-check), yet `shutdown` reaches it and it fails with
+/// `ErrorKind::ShutDown`. Without the shutdown wake-up it would stay parked and the
+/// parent's hang guard fails the test.
+#[cfg(target_os = "linux")]
+fn parked_call_sleeps_until_shutdown() {
+    use crate::parking::sleeps;
+
+    let (tid_tx, tid) = std::sync::mpsc::channel();
+    let (polled_tx, polled) = std::sync::mpsc::channel();
+    let caller = std::thread::spawn(move || {
+        tid_tx.send(sleeps::this_thread_id()).unwrap();
+        let mut polls = 0;
+        globalrt::try_execute(std::future::poll_fn(move |_| {
+            polls += 1;
+            // The fast path's poll, then the first poll of the call's own loop.
+            if polls == 2 {
+                polled_tx.send(()).unwrap();
+            }
+            std::task::Poll::<()>::Pending
+        }))
+    });
+    let tid = tid.recv().unwrap();
+    polled.recv().unwrap();
+    // Parked: asleep, and asleep still with no new switch (not a passing wait).
+    let before = loop {
+        let before = sleeps::voluntary_switches(&tid);
+        if sleeps::state(&tid) == 'S' && sleeps::voluntary_switches(&tid) == before {
+            break before;
+        }
+        std::thread::yield_now();
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let woken = sleeps::voluntary_switches(&tid) - before;
+    assert_eq!(
+        woken, 0,
+        "the parked call woke {woken} time(s) in 300 ms with nothing to wake it"
+    );
+    globalrt::shutdown(Duration::from_secs(1)).unwrap();
+    let err = caller.join().unwrap().unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::ShutDown, "{err}");
+}
+
 /// One caller: loops over ready, timer, yielding and spawning futures, through
 /// `try_execute` and `execute`, until `shutdown` stops it.
 fn race_shutdown(caller: usize, started: &AtomicUsize) {
@@ -429,6 +474,12 @@ fn init_racing_first_use_builds_one_runtime() {
     for _ in 0..5 {
         run_child("init_races_first_use", None);
     }
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn a_parked_call_sleeps_until_shutdown_wakes_it() {
+    run_child("parked_call_sleeps_until_shutdown", None);
 }
 
 #[test]
