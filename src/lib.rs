@@ -98,7 +98,8 @@
 //!
 //! Calls in flight when [`shutdown`] stops the runtime (other threads still inside
 //! `execute`) do the same: a call that is waiting stops polling its future and fails with
-//! [`ErrorKind::ShutDown`] at its next wake-up, or within 50 ms if nothing wakes it; a
+//! [`ErrorKind::ShutDown`] at once: `shutdown` wakes every parked call itself, so a call
+//! waits without any timed re-check and still never outlives shutdown; a
 //! panic the runtime's teardown causes inside the future (tokio's "being shutdown") is
 //! reported as [`ErrorKind::ShutDown`] too, never as [`ErrorKind::Panicked`] or with
 //! tokio's message. A future that finishes before that returns its output as usual.
@@ -216,8 +217,8 @@ pub fn handle() -> Handle {
 ///
 /// Calls on other threads that are still inside [`execute`] or [`try_execute`] when the
 /// runtime is stopped are not waited for either: they fail with [`ErrorKind::ShutDown`]
-/// (through `execute`, a panic with that error's message) within 50 ms, unless their
-/// future finishes first. Tasks spawned while it runs are cancelled.
+/// (through `execute`, a panic with that error's message) as soon as `shutdown` wakes
+/// them, unless their future finishes first. Tasks spawned while it runs are cancelled.
 ///
 /// # Errors
 ///

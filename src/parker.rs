@@ -15,8 +15,30 @@
 #[cfg(all(test, globalrt_loom))]
 mod sync {
     pub(crate) use loom::sync::atomic::{AtomicBool, Ordering};
-    pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
+    pub(crate) use loom::sync::{Arc, MutexGuard};
     pub(crate) use loom::thread::{self, Thread};
+
+    /// loom's `Mutex`, locked by spinning on `try_lock`: loom ends a thread's wait for a
+    /// `Mutex` when that thread is unparked (loom 0.7, `rt::thread::set_unparked`) and
+    /// then panics "expected to be able to acquire lock", which no std `Mutex` does. A
+    /// spinning thread waits for the lock only, with the same acquire and release.
+    #[derive(Debug)]
+    pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
+
+    impl<T> Mutex<T> {
+        pub(crate) fn new(value: T) -> Self {
+            Mutex(loom::sync::Mutex::new(value))
+        }
+
+        pub(crate) fn lock(&self) -> std::sync::LockResult<MutexGuard<'_, T>> {
+            loop {
+                if let Ok(guard) = self.0.try_lock() {
+                    return Ok(guard);
+                }
+                thread::yield_now();
+            }
+        }
+    }
 }
 
 #[cfg(not(all(test, globalrt_loom)))]

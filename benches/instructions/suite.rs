@@ -98,6 +98,35 @@ fn yield_once(_: ()) -> u64 {
     })
 }
 
+// `execute_local`, the `!Send` entry point, on the same two futures: it shares the fast
+// path and the park loop, and differs only in what it does on a current_thread runtime.
+#[library_benchmark]
+#[bench::ready_local(setup = warm_global)]
+fn ready_local(_: ()) -> u64 {
+    counted(|| {
+        let mut sum = 0;
+        for i in 0..CALLS {
+            sum += globalrt::execute_local(async move { black_box(i) });
+        }
+        sum
+    })
+}
+
+#[library_benchmark]
+#[bench::yield_once_local(setup = warm_global)]
+fn yield_once_local(_: ()) -> u64 {
+    counted(|| {
+        let mut sum = 0;
+        for i in 0..CALLS {
+            sum += globalrt::execute_local(async move {
+                tokio::task::yield_now().await;
+                black_box(i)
+            });
+        }
+        sum
+    })
+}
+
 // Multi-threaded: a worker's time driver wakes the caller. Ten calls of a 1 ms sleep.
 #[library_benchmark]
 #[bench::timer_x10(setup = warm_global)]
@@ -112,7 +141,7 @@ fn timer(_: ()) {
 library_benchmark_group!(
     name = execute_baseline;
     config = all_threads();
-    benchmarks = ready, small_computation, yield_once, timer
+    benchmarks = ready, small_computation, yield_once, ready_local, yield_once_local, timer
 );
 
 // ---------------------------------------------------------------------------------------
