@@ -18,7 +18,7 @@ use super::worktree::Worktree;
 use crate::util::short_commit;
 
 /// How many functions to name per regression.
-const TOP_FUNCTIONS: usize = 5;
+pub(crate) const TOP_FUNCTIONS: usize = 5;
 
 /// One comparison in progress: what the base is, and the runs measured on each side.
 pub(crate) struct Gate<'a> {
@@ -137,13 +137,9 @@ impl<'a> Gate<'a> {
         )
     }
 
-    /// Each benchmark's noise. Unpinned, a median does not tame the heavy tail of thread
-    /// scheduling, so there the full spread of this run's measurements counts.
+    /// Each benchmark's noise.
     fn noise(&self, sides: &[&BTreeMap<&str, Median<'_>>]) -> BTreeMap<String, f64> {
-        let runs = match self.suite.pinning.cpu {
-            Ok(_) => self.baseline.settings.runs,
-            Err(_) => 1,
-        };
+        let runs = self.suite.pinning.median_of(self.baseline.settings.runs);
         runs::noise(self.baseline, sides, runs)
     }
 

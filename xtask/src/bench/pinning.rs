@@ -61,6 +61,16 @@ impl Pinning {
         Pinning { cpu }
     }
 
+    /// How many runs a median spans when this run's repeats widen the noise. Unpinned, a
+    /// median does not tame the heavy tail of thread scheduling, so there the full spread
+    /// of the measurements counts (a "median" of one run).
+    pub(crate) fn median_of(&self, runs: usize) -> usize {
+        match self.cpu {
+            Ok(_) => runs,
+            Err(_) => 1,
+        }
+    }
+
     /// The environment fingerprint's `scheduling` field.
     pub(crate) fn fingerprint(&self) -> String {
         match &self.cpu {

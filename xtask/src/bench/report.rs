@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::baseline::Environment;
-use super::compare::{Row, Verdict};
+use super::compare::{FunctionDelta, Row, Verdict};
 use super::pinning::{ENABLE_PINNING, PINNED};
 
 /// The widest threshold that still counts as a tight gate, in percent.
@@ -115,7 +115,7 @@ fn opt(n: Option<u64>) -> String {
     n.map_or_else(|| "-".to_owned(), crate::util::thousands)
 }
 
-fn signed(d: Option<i64>) -> String {
+pub(crate) fn signed(d: Option<i64>) -> String {
     match d {
         None => "-".to_owned(),
         Some(d) if d > 0 => format!("+{}", crate::util::thousands(d.unsigned_abs())),
@@ -124,7 +124,7 @@ fn signed(d: Option<i64>) -> String {
     }
 }
 
-fn pct(p: Option<f64>) -> String {
+pub(crate) fn pct(p: Option<f64>) -> String {
     p.map_or_else(|| "-".to_owned(), |p| format!("{p:+.3}%"))
 }
 
@@ -195,24 +195,29 @@ pub(crate) fn text(report: &Report) -> String {
         if row.grew.is_empty() {
             let _ = writeln!(out, "  (no callgrind breakdown: see the notes above)");
         }
-        for f in &row.grew {
-            let files = if f.files.is_empty() {
-                String::new()
-            } else {
-                format!("  [{}]", f.files.join(", "))
-            };
-            let _ = writeln!(
-                out,
-                "  {:>12}  {} ({} -> {}){files}",
-                signed(Some(f.delta)),
-                f.function,
-                crate::util::thousands(f.base),
-                crate::util::thousands(f.now)
-            );
-        }
+        write_grew(&mut out, &row.grew);
     }
     let _ = writeln!(out, "\n{}", report.headline());
     out
+}
+
+/// One line per function that grew: Δ, name, base -> now, and the inlined code that grew.
+pub(crate) fn write_grew(out: &mut String, grew: &[FunctionDelta]) {
+    for f in grew {
+        let files = if f.files.is_empty() {
+            String::new()
+        } else {
+            format!("  [{}]", f.files.join(", "))
+        };
+        let _ = writeln!(
+            out,
+            "  {:>12}  {} ({} -> {}){files}",
+            signed(Some(f.delta)),
+            f.function,
+            crate::util::thousands(f.base),
+            crate::util::thousands(f.now)
+        );
+    }
 }
 
 fn md_escape(s: &str) -> String {
@@ -316,7 +321,6 @@ pub(crate) fn bmf(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::compare::FunctionDelta;
 
     fn row(name: &str, base: Option<u64>, now: Option<u64>, verdict: Verdict) -> Row {
         let delta = base.zip(now).map(|(b, n)| n as i64 - b as i64);

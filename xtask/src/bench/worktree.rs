@@ -44,6 +44,12 @@ impl Worktree {
         Ok(worktree)
     }
 
+    /// Switches the worktree to `rev`.
+    pub(crate) fn checkout(&self, rev: &str) -> anyhow::Result<()> {
+        let sha = commit_of(&self.root, rev)?;
+        self.switch(&sha)
+    }
+
     /// `git checkout` of the commit `sha`, discarding anything left in the worktree.
     fn switch(&self, sha: &str) -> anyhow::Result<()> {
         // A directory that is not a worktree's top level would be taken by git for the
