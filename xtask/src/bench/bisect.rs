@@ -12,6 +12,8 @@
 //! inclusive count grew most from the commit before it, read from both commits' callgrind
 //! files against their own sources and binaries.
 
+#[cfg(test)]
+mod e2e;
 mod render;
 mod search;
 

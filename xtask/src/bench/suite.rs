@@ -161,7 +161,12 @@ impl Suite {
             .status()
             .with_context(|| format!("cannot run {:?}", cmd.get_program()))?;
         eprintln!(
-            "xtask bench: built the suite in {} in {:.1} s",
+            "xtask bench: the suite {} in {} in {:.1} s",
+            if status.success() {
+                "built"
+            } else {
+                "failed to build"
+            },
             checkout.display(),
             started.elapsed().as_secs_f64()
         );
