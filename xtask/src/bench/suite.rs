@@ -15,7 +15,8 @@ use super::summary::{self, Measurement};
 use crate::tools::{PendingInstall, PinnedTool};
 use crate::{cargo, host, project_root, util};
 
-/// The gungraun bench target.
+/// The package of the gungraun bench target, and the target.
+const PACKAGE: &str = "globalrt";
 const BENCH: &str = "instructions";
 
 /// How `cargo install` builds gungraun-runner: `opt-level = 1` instead of release's 3.
@@ -314,7 +315,7 @@ impl Suite {
 fn cargo_bench(checkout: &Path, target_dir: &Path) -> Command {
     let mut cmd = Command::new(cargo());
     cmd.current_dir(checkout)
-        .args(["bench", "--package", "globalrt", "--bench", BENCH])
+        .args(["bench", "--package", PACKAGE, "--bench", BENCH])
         .env("CARGO_TARGET_DIR", target_dir)
         // Read at compile time by gungraun's `main!`: cargo rebuilds when it changes.
         .env_remove("GUNGRAUN_RUNNER")
@@ -352,8 +353,32 @@ fn seed(from: &Path, dir: &Path) -> anyhow::Result<()> {
             partial.display()
         );
     }
+    forget_workspace_units(&partial)?;
     std::fs::rename(&partial, dir)
         .with_context(|| format!("cannot rename {} to {}", partial.display(), dir.display()))
+}
+
+/// Removes the workspace package's fingerprints from a copied build directory, so that
+/// cargo builds it again from this side's sources. Cargo judges a package in a path by
+/// the modification times of its files against its outputs: the other side's outputs,
+/// newer than this side's untouched files, would pass for this side's build.
+fn forget_workspace_units(target_dir: &Path) -> anyhow::Result<()> {
+    let prefix = format!("{PACKAGE}-");
+    for profile in std::fs::read_dir(target_dir)? {
+        let fingerprints = profile?.path().join(".fingerprint");
+        let Ok(units) = std::fs::read_dir(&fingerprints) else {
+            continue;
+        };
+        for unit in units {
+            let unit = unit?.path();
+            let name = unit.file_name().map(|n| n.to_string_lossy().into_owned());
+            if name.is_some_and(|n| n.starts_with(&prefix)) {
+                std::fs::remove_dir_all(&unit)
+                    .with_context(|| format!("cannot remove {}", unit.display()))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// 64-bit FNV-1a: a stable, dependency-free hash for naming a directory after a path.
@@ -400,6 +425,29 @@ fn capture_environment(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_copied_build_directory_forgets_the_workspace_package_only() {
+        let dir = std::env::temp_dir().join(format!("xtask-seed-{}", std::process::id()));
+        let units = [
+            "globalrt-0123",
+            "globalrt-4567",
+            "tokio-89ab",
+            "globalrt_macros-cdef",
+        ];
+        for unit in units {
+            std::fs::create_dir_all(dir.join("release").join(".fingerprint").join(unit)).unwrap();
+        }
+        std::fs::create_dir_all(dir.join("release").join("deps")).unwrap();
+        forget_workspace_units(&dir).unwrap();
+        let mut left: Vec<String> = std::fs::read_dir(dir.join("release").join(".fingerprint"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["globalrt_macros-cdef", "tokio-89ab"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn fnv1a_matches_the_reference_values() {
