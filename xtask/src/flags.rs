@@ -92,8 +92,9 @@ pub(crate) enum Command {
     /// (gungraun) and compare every benchmark with `benches/baseline.json`.
     ///
     /// Checks that Valgrind is installed and that `gungraun-runner` of the version locked in
-    /// Cargo.lock is available (installs it under `target/tools/` once if not). Valgrind runs
-    /// under `chrt --fifo 1` on one CPU with ASLR off, so that work spanning threads
+    /// Cargo.lock is available (installs it under `target/tools/` once if not, at opt-level 1
+    /// and in the background while the suite compiles). Valgrind runs under `chrt --fifo 1`
+    /// on one CPU with ASLR off, so that work spanning threads
     /// interleaves the same way in every run (root or RLIMIT_RTPRIO >= 1 is needed; without
     /// it the suite runs unpinned and says so). Each side's figure is the median of
     /// `settings.runs` (3) runs of the suite. When this machine's environment (rustc,
