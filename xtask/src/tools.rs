@@ -30,6 +30,8 @@ pub(crate) struct PinnedTool<'a> {
 }
 
 /// A `cargo install` of a [`PinnedTool`] running in the background, its output in a log.
+/// Dropped unfinished (the task failed first), the install goes on by itself, so the next
+/// run finds the tool installed.
 #[derive(Debug)]
 pub(crate) struct PendingInstall {
     child: Child,

@@ -21,7 +21,8 @@ const BENCH: &str = "instructions";
 
 /// How `cargo install` builds gungraun-runner: `opt-level = 1` instead of release's 3.
 /// The runner only starts Valgrind and reads its output files, so Valgrind's time dwarfs
-/// its own, and a release build from source was 212 s of a fresh clone's 725 s gate run.
+/// its own, while its release build from source was the largest phase of a fresh clone's
+/// first gate run (README.md, "A fresh clone").
 const RUNNER_INSTALL_ARGS: &[&str] = &["--config", "profile.release.opt-level=1"];
 
 /// How this machine runs the suite: the tools, the scheduling, the filter.
