@@ -67,6 +67,35 @@ impl Side {
     }
 }
 
+/// A build of the suite running in the background.
+pub(crate) struct PendingBuild {
+    child: std::process::Child,
+    checkout: PathBuf,
+    started: std::time::Instant,
+}
+
+impl PendingBuild {
+    /// Waits for the build; whether it compiled.
+    pub(crate) fn wait(mut self) -> anyhow::Result<Build> {
+        let status = self.child.wait().context("cannot wait for cargo")?;
+        eprintln!(
+            "xtask bench: the suite {} in {} in {:.1} s",
+            if status.success() {
+                "built"
+            } else {
+                "failed to build"
+            },
+            self.checkout.display(),
+            self.started.elapsed().as_secs_f64()
+        );
+        Ok(if status.success() {
+            Build::Built
+        } else {
+            Build::Failed
+        })
+    }
+}
+
 /// Whether a checkout's suite compiled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Build {
@@ -154,28 +183,22 @@ impl Suite {
     /// Compiles the suite in `checkout` (`cargo bench --no-run`) into `side`'s build
     /// directory, as the runs will; a missing runner keeps installing meanwhile.
     pub(crate) fn build(&self, checkout: &Path, side: Side) -> anyhow::Result<Build> {
+        self.start_build(checkout, side)?.wait()
+    }
+
+    /// Starts [`Suite::build`] in the background, e.g. head's build during the base's runs.
+    pub(crate) fn start_build(&self, checkout: &Path, side: Side) -> anyhow::Result<PendingBuild> {
         let target_dir = self.build_dir(side)?;
-        let started = std::time::Instant::now();
         let mut cmd = cargo_bench(checkout, &target_dir);
-        let status = cmd
+        let child = cmd
             .arg("--no-run")
             .stdout(Stdio::null())
-            .status()
+            .spawn()
             .with_context(|| format!("cannot run {:?}", cmd.get_program()))?;
-        eprintln!(
-            "xtask bench: the suite {} in {} in {:.1} s",
-            if status.success() {
-                "built"
-            } else {
-                "failed to build"
-            },
-            checkout.display(),
-            started.elapsed().as_secs_f64()
-        );
-        Ok(if status.success() {
-            Build::Built
-        } else {
-            Build::Failed
+        Ok(PendingBuild {
+            child,
+            checkout: checkout.to_owned(),
+            started: std::time::Instant::now(),
         })
     }
 
