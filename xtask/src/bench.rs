@@ -14,7 +14,8 @@
 //! regression confirmed by measuring base and head again before it is reported ([`gate`]).
 //!
 //! Modules: [`suite`] (tools, build directories, one run of the suite), [`gate`] (one
-//! comparison, from measuring to explaining), [`base`] (what head is compared with),
+//! comparison, from measuring to explaining), [`bisect`] (`--bisect`: the commit where a
+//! benchmark rose), [`base`] (what head is compared with),
 //! [`worktree`] (the base's checkout), [`runs`] (medians and noise), [`save`] (`--save`),
 //! [`baseline`] (the file), [`pinning`] (scheduling), [`summary`] (gungraun's output),
 //! [`compare`] (the verdict rules), [`callgrind`] and [`flamegraph`] (which functions
@@ -22,6 +23,7 @@
 
 pub(crate) mod base;
 pub(crate) mod baseline;
+pub(crate) mod bisect;
 pub(crate) mod callgrind;
 pub(crate) mod compare;
 pub(crate) mod flamegraph;
@@ -58,6 +60,9 @@ impl flags::Bench {
         }
         let baseline = Baseline::load(&suite.root.join(BASELINE))?;
         let rules = self.rules(&baseline);
+        if let Some(range) = &self.bisect {
+            return bisect::run(&self, &suite, &baseline, &rules, range);
+        }
         let mut gate = Gate::new(&suite, &baseline, self.base.clone())?;
         let rows = gate.verdicts(&rules, self.filter.as_deref())?;
         let report = gate.into_report(rows);

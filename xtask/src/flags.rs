@@ -92,8 +92,9 @@ pub(crate) enum Command {
     /// (gungraun) and compare every benchmark with `benches/baseline.json`.
     ///
     /// Checks that Valgrind is installed and that `gungraun-runner` of the version locked in
-    /// Cargo.lock is available (installs it under `target/tools/` once if not). Valgrind runs
-    /// under `chrt --fifo 1` on one CPU with ASLR off, so that work spanning threads
+    /// Cargo.lock is available (installs it under `target/tools/` once if not, at opt-level 1
+    /// and in the background while the suite compiles). Valgrind runs under `chrt --fifo 1`
+    /// on one CPU with ASLR off, so that work spanning threads
     /// interleaves the same way in every run (root or RLIMIT_RTPRIO >= 1 is needed; without
     /// it the suite runs unpinned and says so). Each side's figure is the median of
     /// `settings.runs` (3) runs of the suite. When this machine's environment (rustc,
@@ -116,6 +117,15 @@ pub(crate) enum Command {
     ///   2  could not measure or compare: Valgrind missing (`apt-get install -y valgrind`),
     ///      runner install failed, suite failed, baseline missing or malformed, or an
     ///      environment mismatch whose baseline commit cannot be measured here.
+    ///
+    /// With `--bisect GOOD..BAD`: measures GOOD and BAD, and for each benchmark that
+    /// regressed between them (same rules) finds the first commit of BAD's first-parent
+    /// history whose count rose past the threshold, by bisection, building each probed
+    /// commit incrementally in one worktree; commits that do not build are skipped and
+    /// named. Prints each culprit's hash and subject, the count before and after it, and
+    /// the functions that grew (text, or `--format json`).
+    /// Exit codes: 0 nothing regressed between GOOD and BAD; 1 found; 2 could not measure
+    /// (GOOD or BAD does not build, a bad range, the suite failed).
     #[command(verbatim_doc_comment)]
     Bench(Bench),
     /// Mutation testing: how many deliberate breakages of the deciding code the tests catch.
@@ -306,6 +316,15 @@ pub(crate) struct Bench {
     /// compare those instead of the baseline file's figures.
     #[arg(long, value_name = "REV")]
     pub(crate) base: Option<String>,
+    /// Find the commit of GOOD..BAD (first-parent history) where each benchmark that
+    /// regressed between GOOD and BAD rose, e.g. `--bisect HEAD~5..HEAD`.
+    #[arg(
+        long,
+        value_name = "GOOD..BAD",
+        value_parser = parse_bisect_range,
+        conflicts_with_all = ["save", "base", "bmf_output"]
+    )]
+    pub(crate) bisect: Option<BisectRange>,
     /// Only benchmarks whose id (`group::function::id`) contains PATTERN.
     #[arg(long, value_name = "PATTERN")]
     pub(crate) filter: Option<String>,
@@ -330,6 +349,30 @@ pub(crate) struct Bench {
     pub(crate) floor: Option<u64>,
 }
 
+/// The commits `--bisect` searches: BAD's first-parent history back to GOOD.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct BisectRange {
+    /// A revision where the benchmarks are as they should be.
+    pub(crate) good: String,
+    /// A later revision, descended from GOOD, where some rose.
+    pub(crate) bad: String,
+}
+
+/// `GOOD..BAD`, both non-empty.
+fn parse_bisect_range(text: &str) -> Result<BisectRange, String> {
+    match text.split_once("..") {
+        Some((good, bad)) if !good.is_empty() && !bad.is_empty() && !bad.starts_with('.') => {
+            Ok(BisectRange {
+                good: good.to_owned(),
+                bad: bad.to_owned(),
+            })
+        }
+        _ => Err(format!(
+            "expected GOOD..BAD, two revisions joined by `..` (e.g. HEAD~5..HEAD), not {text:?}"
+        )),
+    }
+}
+
 /// The shapes of `cargo xtask bench`'s report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum BenchFormat {
@@ -341,4 +384,33 @@ pub(crate) enum BenchFormat {
     Markdown,
     /// Bencher Metric Format, measure `instructions` (`heap-bytes` for DHAT benchmarks).
     Bmf,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bisect_range_is_two_revisions() {
+        let range = |good: &str, bad: &str| {
+            Ok(BisectRange {
+                good: good.to_owned(),
+                bad: bad.to_owned(),
+            })
+        };
+        assert_eq!(parse_bisect_range("HEAD~5..HEAD"), range("HEAD~5", "HEAD"));
+        assert_eq!(parse_bisect_range("v1.0..main"), range("v1.0", "main"));
+        for bad in ["HEAD~5", "..HEAD", "HEAD~5..", "a...b", ""] {
+            assert!(parse_bisect_range(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn bisect_excludes_save_and_base() {
+        let parse =
+            |args: &[&str]| Xtask::try_parse_from(["cargo xtask", "bench"].iter().chain(args));
+        assert!(parse(&["--bisect", "HEAD~2..HEAD", "--filter", "naive"]).is_ok());
+        assert!(parse(&["--bisect", "HEAD~2..HEAD", "--save"]).is_err());
+        assert!(parse(&["--bisect", "HEAD~2..HEAD", "--base", "HEAD~1"]).is_err());
+    }
 }

@@ -23,6 +23,7 @@ pub(crate) const CARGO_MUTANTS: PinnedTool<'static> = PinnedTool {
     bin: "cargo-mutants",
     version: "27.1.0",
     version_args: &["mutants", "--version"],
+    install_args: &[],
 };
 
 /// The files whose mutants are generated, as cargo-mutants `--file` globs.

@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use anyhow::bail;
+
 use super::BASELINE;
 use super::base::{self, Base};
 use super::baseline::Baseline;
@@ -13,12 +15,12 @@ use super::flamegraph;
 use super::pinning;
 use super::report::Report;
 use super::runs::{self, Median, Run};
-use super::suite::{Side, Suite};
+use super::suite::{Build, Side, Suite};
 use super::worktree::Worktree;
 use crate::util::short_commit;
 
 /// How many functions to name per regression.
-const TOP_FUNCTIONS: usize = 5;
+pub(crate) const TOP_FUNCTIONS: usize = 5;
 
 /// One comparison in progress: what the base is, and the runs measured on each side.
 pub(crate) struct Gate<'a> {
@@ -70,7 +72,7 @@ impl<'a> Gate<'a> {
             notes,
         };
         if let Some(rev) = base.rev {
-            gate.measure_base(&rev, "base")
+            gate.measure_base_beside_head_build(&rev)
                 .map_err(|err| anyhow::anyhow!("cannot measure {rev}: {err:#}"))?;
         }
         gate.head_runs = suite.measure_runs(root, "head", Side::Head, runs)?;
@@ -101,6 +103,24 @@ impl<'a> Gate<'a> {
             environment: self.suite.environment.clone(),
             rows,
         }
+    }
+
+    /// Builds `rev`, then measures it while head's suite builds beside it: the runs are
+    /// pinned to one CPU, so the build mostly uses the other. Head's build is left to
+    /// [`Suite::measure_runs`] to report when it fails.
+    fn measure_base_beside_head_build(&mut self, rev: &str) -> anyhow::Result<()> {
+        let worktree = Worktree::add(&self.suite.root, rev)?;
+        if self.suite.build(&worktree.dir, Side::Base)? == Build::Failed {
+            bail!("the benchmark suite does not build at {rev}; cargo's errors are above");
+        }
+        self.measured_base = Some(MeasuredBase {
+            rev: rev.to_owned(),
+            worktree,
+        });
+        let head = self.suite.start_build(&self.suite.root, Side::Head)?;
+        let measured = self.measure_base(rev, "base");
+        let _ = head.wait()?;
+        measured
     }
 
     /// Measures `rev` (checked out once per gate run) `settings.runs` more times, leaving
@@ -137,13 +157,9 @@ impl<'a> Gate<'a> {
         )
     }
 
-    /// Each benchmark's noise. Unpinned, a median does not tame the heavy tail of thread
-    /// scheduling, so there the full spread of this run's measurements counts.
+    /// Each benchmark's noise.
     fn noise(&self, sides: &[&BTreeMap<&str, Median<'_>>]) -> BTreeMap<String, f64> {
-        let runs = match self.suite.pinning.cpu {
-            Ok(_) => self.baseline.settings.runs,
-            Err(_) => 1,
-        };
+        let runs = self.suite.pinning.median_of(self.baseline.settings.runs);
         runs::noise(self.baseline, sides, runs)
     }
 

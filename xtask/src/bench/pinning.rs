@@ -23,6 +23,9 @@ use std::process::{Command, Stdio};
 /// The fingerprint value of a pinned run.
 pub(crate) const PINNED: &str = "SCHED_FIFO 1 on one CPU, ASLR off";
 
+/// The command that lets this shell's processes use SCHED_FIFO, so the gate pins.
+pub(crate) const ENABLE_PINNING: &str = "sudo prlimit --rtprio=1:1 --pid $$";
+
 /// The scheduling every Valgrind process of one gate run gets.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Pinning {
@@ -50,12 +53,22 @@ impl Pinning {
                     None => Ok(cpu),
                     Some(probe) => Err(format!(
                         "`{}` failed (SCHED_FIFO needs root or RLIMIT_RTPRIO >= 1, e.g. \
-                         `sudo prlimit --rtprio=1 --pid $$`)",
+                         `{ENABLE_PINNING}`)",
                         probe.join(" ")
                     )),
                 }
             });
         Pinning { cpu }
+    }
+
+    /// How many runs a median spans when this run's repeats widen the noise. Unpinned, a
+    /// median does not tame the heavy tail of thread scheduling, so there the full spread
+    /// of the measurements counts (a "median" of one run).
+    pub(crate) fn median_of(&self, runs: usize) -> usize {
+        match self.cpu {
+            Ok(_) => runs,
+            Err(_) => 1,
+        }
     }
 
     /// The environment fingerprint's `scheduling` field.

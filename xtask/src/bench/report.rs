@@ -9,7 +9,11 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::baseline::Environment;
-use super::compare::{Row, Verdict};
+use super::compare::{FunctionDelta, Row, Verdict};
+use super::pinning::{ENABLE_PINNING, PINNED};
+
+/// The widest threshold that still counts as a tight gate, in percent.
+const TIGHT_PCT: f64 = 1.0;
 
 /// Everything one run of the gate found.
 #[derive(Clone, Debug, Serialize)]
@@ -51,6 +55,42 @@ impl Report {
         self.rows.iter().filter(|r| r.verdict == Verdict::Regressed)
     }
 
+    /// For an unpinned run, one line saying how many compared rows the gate holds to
+    /// ≤ 1% and how many only to their wide unpinned band, and how to pin.
+    pub(crate) fn unpinned_line(&self) -> Option<String> {
+        if self.environment.scheduling == PINNED {
+            return None;
+        }
+        let compared: Vec<f64> = self
+            .rows
+            .iter()
+            .filter(|r| r.baseline.is_some() && r.now.is_some())
+            .map(|r| r.threshold_pct)
+            .collect();
+        let wide: Vec<f64> = compared
+            .iter()
+            .copied()
+            .filter(|&t| t > TIGHT_PCT)
+            .collect();
+        let band = match wide
+            .iter()
+            .copied()
+            .reduce(f64::min)
+            .zip(wide.iter().copied().reduce(f64::max))
+        {
+            Some((lo, hi)) => format!(" ({lo:.1}–{hi:.1}%)"),
+            None => String::new(),
+        };
+        Some(format!(
+            "unpinned: {} of {} rows are gated at ≤ {TIGHT_PCT}%, {} only at their wide \
+             unpinned band{band}; `{ENABLE_PINNING}`, then rerun, pins Valgrind and gates every \
+             row at its pinned threshold",
+            compared.len() - wide.len(),
+            compared.len(),
+            wide.len(),
+        ))
+    }
+
     /// The one-line outcome.
     pub(crate) fn headline(&self) -> String {
         let c = self.counts();
@@ -75,7 +115,7 @@ fn opt(n: Option<u64>) -> String {
     n.map_or_else(|| "-".to_owned(), crate::util::thousands)
 }
 
-fn signed(d: Option<i64>) -> String {
+pub(crate) fn signed(d: Option<i64>) -> String {
     match d {
         None => "-".to_owned(),
         Some(d) if d > 0 => format!("+{}", crate::util::thousands(d.unsigned_abs())),
@@ -84,7 +124,7 @@ fn signed(d: Option<i64>) -> String {
     }
 }
 
-fn pct(p: Option<f64>) -> String {
+pub(crate) fn pct(p: Option<f64>) -> String {
     p.map_or_else(|| "-".to_owned(), |p| format!("{p:+.3}%"))
 }
 
@@ -128,6 +168,9 @@ pub(crate) fn text(report: &Report) -> String {
     for note in &report.notes {
         let _ = writeln!(out, "note: {note}");
     }
+    if let Some(line) = report.unpinned_line() {
+        let _ = writeln!(out, "{line}");
+    }
     // The benchmark and the verdict read left to right; the figures line up on the right.
     let table = TextTable {
         header: &HEADER,
@@ -152,24 +195,29 @@ pub(crate) fn text(report: &Report) -> String {
         if row.grew.is_empty() {
             let _ = writeln!(out, "  (no callgrind breakdown: see the notes above)");
         }
-        for f in &row.grew {
-            let files = if f.files.is_empty() {
-                String::new()
-            } else {
-                format!("  [{}]", f.files.join(", "))
-            };
-            let _ = writeln!(
-                out,
-                "  {:>12}  {} ({} -> {}){files}",
-                signed(Some(f.delta)),
-                f.function,
-                crate::util::thousands(f.base),
-                crate::util::thousands(f.now)
-            );
-        }
+        write_grew(&mut out, &row.grew);
     }
     let _ = writeln!(out, "\n{}", report.headline());
     out
+}
+
+/// One line per function that grew: Δ, name, base -> now, and the inlined code that grew.
+pub(crate) fn write_grew(out: &mut String, grew: &[FunctionDelta]) {
+    for f in grew {
+        let files = if f.files.is_empty() {
+            String::new()
+        } else {
+            format!("  [{}]", f.files.join(", "))
+        };
+        let _ = writeln!(
+            out,
+            "  {:>12}  {} ({} -> {}){files}",
+            signed(Some(f.delta)),
+            f.function,
+            crate::util::thousands(f.base),
+            crate::util::thousands(f.now)
+        );
+    }
 }
 
 fn md_escape(s: &str) -> String {
@@ -193,6 +241,9 @@ pub(crate) fn markdown(report: &Report) -> String {
     }
     if !report.notes.is_empty() {
         out.push('\n');
+    }
+    if let Some(line) = report.unpinned_line() {
+        let _ = writeln!(out, "**{}**\n", md_escape(&line));
     }
     let _ = writeln!(out, "| {} |", HEADER.join(" | "));
     let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---|");
@@ -237,6 +288,7 @@ pub(crate) fn json(report: &Report) -> String {
     let value = json!({
         "schema": 1,
         "headline": report.headline(),
+        "unpinned": report.unpinned_line(),
         "counts": report.counts(),
         "report": report,
     });
@@ -269,7 +321,6 @@ pub(crate) fn bmf(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::compare::FunctionDelta;
 
     fn row(name: &str, base: Option<u64>, now: Option<u64>, verdict: Verdict) -> Row {
         let delta = base.zip(now).map(|(b, n)| n as i64 - b as i64);
@@ -380,6 +431,31 @@ mod tests {
             r.headline(),
             "1 regression(s): g::slow::slow (2 unchanged, 0 improved, 1 new, 1 missing)"
         );
+    }
+
+    #[test]
+    fn an_unpinned_report_says_which_rows_are_gated_tightly_and_how_to_pin() {
+        let mut r = sample();
+        r.environment.scheduling = PINNED.to_owned();
+        assert_eq!(r.unpinned_line(), None);
+        assert!(!text(&r).contains("unpinned:"));
+        r.environment.scheduling = "unpinned (the kernel's default scheduling)".to_owned();
+        // Compared rows only (not the new and the missing one): 0.5, 0.5, 4.7 and 66.
+        r.rows[0].threshold_pct = 4.7;
+        r.rows[4].threshold_pct = 66.0;
+        let line = r.unpinned_line().unwrap();
+        assert_eq!(
+            line,
+            format!(
+                "unpinned: 1 of 3 rows are gated at ≤ 1%, 2 only at their wide unpinned band \
+                 (4.7–66.0%); `{ENABLE_PINNING}`, then rerun, pins Valgrind and gates every row \
+                 at its pinned threshold"
+            )
+        );
+        let t = text(&r);
+        let above_table = t.find(&line).unwrap() < t.find("benchmark ").unwrap();
+        assert!(above_table, "{t}");
+        assert!(markdown(&r).contains("**unpinned: 1 of 3 rows"));
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The base revision's checkout: a git worktree under `target/xtask-bench/worktree`.
+//! The checkout of a revision other than the working tree's: a git worktree under
+//! `target/xtask-bench/worktree`, kept between gate runs.
 
 use std::path::{Path, PathBuf};
 
@@ -6,35 +7,29 @@ use anyhow::bail;
 
 use crate::util::{git, short_commit};
 
-/// A revision checked out in a git worktree, removed when dropped, whatever happened in
-/// between. It is kept for the whole gate run, so that the base's callgrind files can be
-/// read against the sources they name.
+/// A revision checked out in a git worktree. It stays after the gate run, so that the next
+/// one switches it with `git checkout`, which rewrites only the files that differ: cargo
+/// then rebuilds nothing for the same revision and only what changed for another, which a
+/// fresh checkout (every file new to cargo) would not allow.
 pub(crate) struct Worktree {
     root: PathBuf,
     pub(crate) dir: PathBuf,
 }
 
 impl Worktree {
-    /// Checks `rev` out in `target/xtask-bench/worktree`.
+    /// Checks `rev` out in `target/xtask-bench/worktree`, reusing the worktree left there.
     pub(crate) fn add(root: &Path, rev: &str) -> anyhow::Result<Self> {
-        let sha = git(
-            root,
-            &[
-                "rev-parse",
-                "--verify",
-                "--quiet",
-                &format!("{rev}^{{commit}}"),
-            ],
-        )
-        .map_err(|_| anyhow::anyhow!("{rev:?} is not a commit in this repository"))?;
         let worktree = Worktree {
             root: root.to_owned(),
             dir: root.join("target").join("xtask-bench").join("worktree"),
         };
-        // A gate run that was killed leaves its worktree behind, which would block this one.
-        if worktree.dir.exists() {
-            worktree.remove();
+        let sha = commit_of(root, rev)?;
+        if worktree.dir.exists() && worktree.switch(&sha).is_ok() {
+            worktree.check_suite(&sha)?;
+            return Ok(worktree);
         }
+        // Not a worktree any more (a killed run, `cargo clean`): start afresh.
+        worktree.remove();
         git(
             root,
             &[
@@ -46,18 +41,44 @@ impl Worktree {
                 &sha,
             ],
         )?;
-        if !worktree
-            .dir
-            .join("benches")
-            .join("instructions.rs")
-            .is_file()
-        {
-            bail!("{} has no benches/instructions.rs", short_commit(&sha));
-        }
+        worktree.check_suite(&sha)?;
         Ok(worktree)
     }
 
-    /// Removes the checkout and git's record of it; whatever fails, the next `add` retries.
+    /// Switches the worktree to `rev`, whether or not it has the suite (a build there
+    /// then fails).
+    pub(crate) fn checkout(&self, rev: &str) -> anyhow::Result<()> {
+        let sha = commit_of(&self.root, rev)?;
+        self.switch(&sha)
+    }
+
+    /// `git checkout` of the commit `sha`, discarding anything left in the worktree.
+    fn switch(&self, sha: &str) -> anyhow::Result<()> {
+        // A directory that is not a worktree's top level would be taken by git for the
+        // checkout around it, whose files `--force` and `clean` must never touch.
+        let top = git(&self.dir, &["rev-parse", "--show-toplevel"])?;
+        if std::fs::canonicalize(&top)? != std::fs::canonicalize(&self.dir)? {
+            bail!("{} is not a git worktree", self.dir.display());
+        }
+        git(
+            &self.dir,
+            &["checkout", "--detach", "--force", "--quiet", sha],
+        )?;
+        git(&self.dir, &["clean", "-d", "--force", "--quiet"])?;
+        if git(&self.dir, &["rev-parse", "HEAD"])? != sha {
+            bail!("{} did not switch to {sha}", self.dir.display());
+        }
+        Ok(())
+    }
+
+    fn check_suite(&self, sha: &str) -> anyhow::Result<()> {
+        if !self.dir.join("benches").join("instructions.rs").is_file() {
+            bail!("{} has no benches/instructions.rs", short_commit(sha));
+        }
+        Ok(())
+    }
+
+    /// Removes the checkout and git's record of it; whatever fails, `add` starts afresh.
     fn remove(&self) {
         let _ = git(
             &self.root,
@@ -68,8 +89,16 @@ impl Worktree {
     }
 }
 
-impl Drop for Worktree {
-    fn drop(&mut self) {
-        self.remove();
-    }
+/// The full hash of the commit `rev` names in the repository at `root`.
+pub(crate) fn commit_of(root: &Path, rev: &str) -> anyhow::Result<String> {
+    git(
+        root,
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{rev}^{{commit}}"),
+        ],
+    )
+    .map_err(|_| anyhow::anyhow!("{rev:?} is not a commit in this repository"))
 }
