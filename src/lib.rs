@@ -119,8 +119,11 @@ mod config;
 mod error;
 mod execute;
 mod global;
+mod lifecycle;
 pub mod naive;
 mod parker;
+mod timeout;
+mod trace;
 
 use std::future::Future;
 use std::time::Duration;
@@ -129,6 +132,8 @@ pub use config::{Config, WORKER_THREADS_ENV};
 pub use error::{Error, ErrorKind};
 pub use execute::{execute, execute_local, try_execute, try_execute_local};
 use global::GLOBAL;
+pub use lifecycle::{ShutdownGuard, shutdown_guard};
+pub use timeout::try_execute_timeout;
 pub use tokio::runtime::Handle;
 pub use tokio::task::JoinHandle;
 
@@ -161,6 +166,44 @@ pub use tokio::task::JoinHandle;
 /// ```
 pub fn init(config: Config) -> Result<(), Error> {
     GLOBAL.init(config)
+}
+
+/// Makes the application's own multi-thread runtime the shared one, instead of letting
+/// globalrt build a second pool beside it. Call it at most once, first thing in `main`,
+/// like [`init`].
+///
+/// Every [`execute`], [`spawn`] and [`handle`] then uses that runtime. globalrt does not
+/// own it: [`shutdown`] waits for the tasks started with [`spawn`] and ends globalrt's
+/// use of the runtime (later calls fail with [`ErrorKind::ShutDown`]), but never shuts
+/// the runtime itself down, and tasks still running at its timeout are left running on
+/// it. Futures that use timers or I/O need the runtime built with those drivers
+/// (`enable_all`). In a forked child, globalrt builds a runtime of its own instead.
+///
+/// # Errors
+///
+/// - [`ErrorKind::InvalidConfig`] for a current_thread runtime's handle: `execute`
+///   blocks its caller, and blocking that runtime's only thread would deadlock it.
+/// - [`ErrorKind::AlreadyInitialized`] when a runtime was already built or adopted.
+/// - [`ErrorKind::ShutDown`] after [`shutdown`].
+///
+/// # Example
+///
+/// ```
+/// let app = tokio::runtime::Builder::new_multi_thread()
+///     .worker_threads(2)
+///     .enable_all()
+///     .build()?;
+/// globalrt::init_with_handle(app.handle().clone())?;
+/// assert_eq!(globalrt::handle().id(), app.handle().id());
+/// assert_eq!(globalrt::execute(async { 6 * 7 }), 42);
+///
+/// globalrt::shutdown(std::time::Duration::from_secs(1))?;
+/// // The application's runtime keeps running: globalrt only stopped using it.
+/// assert_eq!(app.block_on(async { tokio::spawn(async { 1 }).await })?, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn init_with_handle(handle: Handle) -> Result<(), Error> {
+    GLOBAL.adopt(handle)
 }
 
 /// Spawns a task on the shared runtime and returns its `JoinHandle`.

@@ -14,9 +14,14 @@ use globalrt::{Config, ErrorKind, WORKER_THREADS_ENV};
 
 const SCENARIO_ENV: &str = "GLOBALRT_IT_SCENARIO";
 
+/// What a child process printed.
+pub(crate) struct ChildOutput {
+    pub(crate) stderr: String,
+}
+
 /// Runs `scenario` in a child process and asserts it passed. A child that has not exited
 /// after 10 s is killed and fails the test, so a deadlock never hangs the run.
-fn run_child(scenario: &str, worker_threads_env: Option<&str>) {
+pub(crate) fn run_child(scenario: &str, worker_threads_env: Option<&str>) -> ChildOutput {
     let mut command = Command::new(std::env::current_exe().unwrap());
     command
         .args([
@@ -59,6 +64,7 @@ fn run_child(scenario: &str, worker_threads_env: Option<&str>) {
         status.success() && stdout.contains(&format!("scenario {scenario} passed")),
         "scenario {scenario} (env {worker_threads_env:?}) failed: {status}\nstdout:\n{stdout}\nstderr:\n{stderr}"
     );
+    ChildOutput { stderr }
 }
 
 fn read_in_background(mut pipe: impl Read + Send + 'static) -> JoinHandle<String> {
@@ -87,7 +93,7 @@ fn child_entry() {
         "shutdown_races_calls" => shutdown_races_calls(),
         "panic_locations" => panic_locations(),
         "init_races_first_use" => init_races_first_use(),
-        other => panic!("unknown scenario {other}"),
+        other => crate::lifecycle::run_scenario(other),
     }
     println!("scenario {scenario} passed");
 }
