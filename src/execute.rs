@@ -393,18 +393,21 @@ fn caught_panic(payload: Box<dyn std::any::Any + Send>) -> Error {
 /// spawns must still be `Send`, but [`tokio::task::spawn_local`] inside it is not
 /// available (no `LocalSet` is running on the shared runtime).
 ///
-/// One context cannot be served: the thread that drives a current_thread runtime
-/// (`#[tokio::test]`, `flavor = "current_thread"`, a `LocalSet` there). `execute` moves
+/// Two contexts cannot be served. The thread that drives a current_thread runtime
+/// (`#[tokio::test]`, `flavor = "current_thread"`, a `LocalSet` there): `execute` moves
 /// the future to a helper thread there; a `!Send` future cannot move, and blocking that
 /// thread would deadlock. A future that is ready at its first poll still returns its
 /// output there; one that is pending fails with [`ErrorKind::UnsupportedContext`] after
 /// that first poll (the future is dropped, as if cancelled). Use
-/// `#[tokio::test(flavor = "multi_thread")]` in tests.
+/// `#[tokio::test(flavor = "multi_thread")]` in tests. And a thread whose tokio context is
+/// gone (a thread-local destructor that runs after tokio's own, an `atexit` handler),
+/// where `execute` uses a helper thread too: [`ErrorKind::UnsupportedContext`] before the
+/// first poll.
 ///
 /// # Panics
 ///
-/// As [`execute`], and with the [`ErrorKind::UnsupportedContext`] message in the
-/// current_thread case above. Use [`try_execute_local`] to get an [`Error`] instead.
+/// As [`execute`], and with the [`ErrorKind::UnsupportedContext`] message in the two
+/// cases above. Use [`try_execute_local`] to get an [`Error`] instead.
 ///
 /// # Example
 ///
@@ -441,7 +444,9 @@ pub fn execute_local<F: Future>(future: F) -> F::Output {
 /// # Errors
 ///
 /// As [`try_execute`], and [`ErrorKind::UnsupportedContext`] for a future still pending
-/// after its first poll on the thread that drives a current_thread runtime.
+/// after its first poll on the thread that drives a current_thread runtime, or for any
+/// call where the thread's tokio context is gone (a thread-local destructor that runs
+/// after tokio's own, an `atexit` handler), where [`try_execute`] uses a helper thread.
 ///
 /// # Example
 ///

@@ -18,15 +18,22 @@
 //! # API
 //!
 //! - [`execute`] runs a future to completion and returns its output; [`try_execute`]
-//!   returns an [`Error`] instead of panicking.
+//!   returns an [`Error`] instead of panicking; [`try_execute_timeout`] also gives up
+//!   (dropping the future) after a deadline, with [`ErrorKind::TimedOut`].
 //! - [`execute_local`] and [`try_execute_local`] do the same for a `!Send` future (an
 //!   `Rc`, a `RefCell` borrow or a `MutexGuard` held across `.await`), in every context
 //!   below except the thread that drives a current_thread runtime, where they refuse a
 //!   pending future with [`ErrorKind::UnsupportedContext`].
 //! - [`spawn`] starts a background task; [`handle`] gives the runtime's `Handle`.
 //! - [`init`] configures the runtime before first use with a [`Config`];
-//!   [`WORKER_THREADS_ENV`] overrides the worker count.
-//! - [`shutdown`] waits for spawned tasks, then stops the runtime, at the end of `main`.
+//!   [`WORKER_THREADS_ENV`] overrides the worker count. [`init_with_handle`] makes an
+//!   application's own multi-thread runtime the shared one instead.
+//! - [`shutdown`] waits for spawned tasks, then stops the runtime, at the end of `main`;
+//!   [`shutdown_guard`] does it when `main` returns, and reports tasks it had to cancel.
+//! - With the `tracing` cargo feature (off by default), every call that was pending at
+//!   its first poll emits one DEBUG event, target `globalrt`: the strategy (`park`,
+//!   `block_in_place`, `helper thread`), the caller's `file:line` and the time it waited.
+//!   The ready path is the same instructions with or without it.
 //! - [`naive::execute`] is the per-call pattern, kept only as a benchmark baseline.
 //!
 //! # Calling contexts
@@ -45,6 +52,8 @@
 //! | multi-thread runtime, other threads: the `#[tokio::main]` body (`Runtime::block_on`, `Handle::block_on`), a `LocalSet` there (`run_until`, `spawn_local`), a worker inside `block_in_place` | park the calling thread, outside the caller's coop budget | one `yield_now` poll to tell it from a worker |
 //! | the thread that drives a current_thread runtime: `#[tokio::test]`, `flavor = "current_thread"`, a `LocalSet` there | drive it on a scoped helper thread | one thread spawn and join |
 //! | nested inside another `execute`; a `Drop` run while a runtime shuts down; `Handle::block_on` inside `block_in_place` | as for the thread it runs on | none beyond the above |
+//! | a thread-local destructor that runs after tokio's own (thread exit), an `atexit` handler | drive it on a scoped helper thread (tokio's context is gone on this thread) | tokio's panic in `Handle::enter`, caught (its panic hook message is printed), then one thread spawn and join |
+//! | a forked child (`fork` after globalrt was used: daemonizing, `multiprocessing`'s fork start method) | as for the thread it runs on, on a runtime built for the child | the first call builds the child's runtime; every later call takes a lock before the fast path |
 //!
 //! [`execute_local`] uses the same strategies, except on the thread that drives a
 //! current_thread runtime (`#[tokio::test]`, its `LocalSet`): there a future still pending
@@ -67,11 +76,24 @@
 //! runtime when they are *called*, and an argument is evaluated before `execute` runs,
 //! so on a plain thread the second form panics with tokio's "there is no reactor running".
 //!
-//! One context cannot be served at all: a thread-local destructor that runs after
-//! tokio's own thread-locals are gone (at thread exit), where tokio's `Handle::enter`
-//! panics. `try_execute` then returns [`ErrorKind::UnsupportedContext`] and `execute`
-//! panics with that message (in a destructor, a panic aborts the process), after tokio's
-//! panic hook output. Checking for it beforehand would cost every call.
+//! Where tokio's own thread-locals are gone — a thread-local destructor that runs after
+//! tokio's at thread exit, or an `atexit` handler (glibc destroys the exiting thread's
+//! thread-locals before it runs them) — tokio's `Handle::enter` panics. globalrt catches
+//! that panic before the future was polled and drives the future on a fresh helper
+//! thread, which has thread-locals of its own; the panic hook has already printed
+//! tokio's message by then. Checking beforehand would cost every call. `execute_local`
+//! cannot move its `!Send` future there and returns [`ErrorKind::UnsupportedContext`].
+//!
+//! After `fork`, only the forking thread exists in the child: the shared runtime's workers,
+//! timer and I/O threads do not, so that runtime can never finish a future there. A
+//! `pthread_atfork` child handler marks the state word the fast path already reads, so
+//! the child's first call builds a runtime of its own (with the parent's [`Config`]); the
+//! inherited runtime is kept and never dropped, since dropping it would wait for threads
+//! that do not exist. A grandchild does the same. A process that never forks pays
+//! nothing. In the child, [`shutdown`] stops the child's runtime only. Not covered: a fork
+//! at the moment another thread holds one of globalrt's two short-held locks (the count of
+//! [`spawn`]ed tasks, or the record of forked runtimes), which the child would then never
+//! see released; no `pthread_atfork` prepare handler takes them yet.
 //!
 //! `execute` blocks its calling thread, like any synchronous call. A future that waits
 //! for work only that thread would do — a task of the current_thread runtime or of the
