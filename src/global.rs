@@ -213,6 +213,17 @@ impl Global {
         self.forked_handle(Some(config)).map(drop)
     }
 
+    /// Takes the locks a forked child would otherwise find held forever, for the fork
+    /// handlers (`crate::lifecycle`): another thread may be counting a task or recording
+    /// a runtime at the moment of `fork`, and only the forking thread exists in the child.
+    /// In the order [`Global::forked_handle`] takes them.
+    pub(crate) fn lock_for_fork(&'static self) -> HeldAcrossFork {
+        HeldAcrossFork {
+            _forked: lock(&self.forked),
+            _tasks: lock(&self.tasks),
+        }
+    }
+
     fn is_forked(&self) -> bool {
         self.state.load(Ordering::Acquire) & FORKED != 0
     }
@@ -331,6 +342,13 @@ fn already_initialized() -> Error {
          (by an earlier init, init_with_handle or a first execute/spawn/handle call); call \
          init once, at the start of main, before any other globalrt function",
     )
+}
+
+/// Locks held by the forking thread across `fork`; dropping it releases them, in the
+/// parent and in the child alike.
+pub(crate) struct HeldAcrossFork {
+    _forked: MutexGuard<'static, Forked>,
+    _tasks: MutexGuard<'static, usize>,
 }
 
 struct TaskGuard {

@@ -90,10 +90,10 @@
 //! the child's first call builds a runtime of its own (with the parent's [`Config`]); the
 //! inherited runtime is kept and never dropped, since dropping it would wait for threads
 //! that do not exist. A grandchild does the same. A process that never forks pays
-//! nothing. In the child, [`shutdown`] stops the child's runtime only. Not covered: a fork
-//! at the moment another thread holds one of globalrt's two short-held locks (the count of
-//! [`spawn`]ed tasks, or the record of forked runtimes), which the child would then never
-//! see released; no `pthread_atfork` prepare handler takes them yet.
+//! nothing. In the child, [`shutdown`] stops the child's runtime only. The fork handlers
+//! also hold globalrt's two short-held locks (the count of [`spawn`]ed tasks, the record
+//! of forked runtimes) across the `fork`, so no child finds one held by a thread it does
+//! not have.
 //!
 //! `execute` blocks its calling thread, like any synchronous call. A future that waits
 //! for work only that thread would do — a task of the current_thread runtime or of the

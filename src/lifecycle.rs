@@ -14,6 +14,7 @@ use std::future::Future;
 use std::io::Write;
 use std::pin::pin;
 use std::sync::Once;
+#[cfg(unix)]
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -22,7 +23,9 @@ use tokio::runtime::{Handle, Runtime};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind};
 use crate::execute::on_helper_thread;
-use crate::global::{FORKED, GLOBAL};
+use crate::global::GLOBAL;
+#[cfg(unix)]
+use crate::global::{FORKED, HeldAcrossFork};
 use crate::trace::{self, Caller, Strategy};
 
 /// Whether this thread's tokio context is gone: a thread-local destructor that runs after
@@ -82,12 +85,20 @@ pub(crate) fn watch_forks() {
 #[cfg(unix)]
 fn register_fork_handler() {
     #[allow(unsafe_code)]
-    // SAFETY: `pthread_atfork` only records three optional function pointers; we pass one,
-    // `forked_child`, an `extern "C"` function that lives as long as the process. POSIX
-    // runs it in the child right after `fork`, where only async-signal-safe work is
-    // allowed: it does two lock-free atomic read-modify-writes on a static and nothing
-    // else (no allocation, no lock, no panic).
-    let status = unsafe { libc::pthread_atfork(None, None, Some(forked_child)) };
+    // SAFETY: `pthread_atfork` only records three function pointers, each an `extern "C"`
+    // function of this module that lives as long as the process and never unwinds.
+    // POSIX runs `before_fork` and `after_fork_in_parent` in the forking thread of the
+    // parent, where anything is allowed, and `after_fork_in_child` in the child right after
+    // `fork`, where only async-signal-safe work is: it does two lock-free atomic
+    // read-modify-writes on a static and releases the two mutexes `before_fork` took (an
+    // atomic swap and at most a futex wake each), nothing else (no allocation, no panic).
+    let status = unsafe {
+        libc::pthread_atfork(
+            Some(before_fork),
+            Some(after_fork_in_parent),
+            Some(after_fork_in_child),
+        )
+    };
     // Fails only without memory for the record (ENOMEM); the process then lives without
     // fork detection, as it did before globalrt had any.
     debug_assert_eq!(status, 0, "pthread_atfork failed");
@@ -96,11 +107,42 @@ fn register_fork_handler() {
 #[cfg(not(unix))]
 fn register_fork_handler() {}
 
+#[cfg(unix)]
+std::thread_local! {
+    /// The locks `before_fork` took, held by the forking thread across `fork`.
+    static HELD_ACROSS_FORK: std::cell::RefCell<Option<HeldAcrossFork>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Takes globalrt's short-held locks, so that no other thread holds one at the fork.
+#[cfg(unix)]
+extern "C" fn before_fork() {
+    let held = GLOBAL.lock_for_fork();
+    // Where this thread's thread-locals are gone, the locks are released at once and the
+    // fork is as unprotected as it would be without this handler.
+    let _ = HELD_ACROSS_FORK.try_with(|slot| slot.replace(Some(held)));
+}
+
+#[cfg(unix)]
+extern "C" fn after_fork_in_parent() {
+    release_fork_locks();
+}
+
 /// The child handler: the inherited runtime is unusable in this process.
 #[cfg(unix)]
-extern "C" fn forked_child() {
+extern "C" fn after_fork_in_child() {
     GLOBAL.state.fetch_or(FORKED, Ordering::Relaxed);
     GLOBAL.forks.fetch_add(1, Ordering::Release);
+    release_fork_locks();
+}
+
+#[cfg(unix)]
+fn release_fork_locks() {
+    let held = HELD_ACROSS_FORK
+        .try_with(|slot| slot.borrow_mut().take())
+        .ok()
+        .flatten();
+    drop(held);
 }
 
 /// A forked child's own runtime and what it inherited, behind `Global::forked`'s lock.

@@ -24,6 +24,8 @@ pub(crate) fn run_scenario(scenario: &str) {
         #[cfg(unix)]
         "fork_twice" => fork::twice(),
         #[cfg(unix)]
+        "fork_while_tasks_churn" => fork::while_tasks_churn(),
+        #[cfg(unix)]
         "atexit" => at_exit::register_and_exit(),
         "guard_waits" => guard_waits(),
         "guard_cancels" => guard_cancels(),
@@ -154,6 +156,40 @@ mod fork {
         release_tx.send(8).unwrap();
         assert_eq!(caller.join().unwrap().unwrap(), 8);
         busy_call(9);
+    }
+
+    /// Other threads spawn and finish tasks (taking globalrt's task-count lock) while the
+    /// process forks again and again: no child may find that lock held by a thread that
+    /// does not exist there. A stress test: a lock held at the fork is a matter of timing.
+    pub(super) fn while_tasks_churn() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+
+        busy_call(1);
+        let stop = Arc::new(AtomicBool::new(false));
+        let churners: Vec<_> = (0..2)
+            .map(|_| {
+                let stop = Arc::clone(&stop);
+                std::thread::spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        let task = globalrt::spawn(async { 1 });
+                        assert_eq!(globalrt::execute(task).unwrap(), 1);
+                    }
+                })
+            })
+            .collect();
+        for round in 0..150 {
+            let child = spawn_forked(|| {
+                let task = globalrt::spawn(async { 2 });
+                assert_eq!(globalrt::execute(task).unwrap(), 2);
+                globalrt::shutdown(Duration::from_secs(5)).unwrap();
+            });
+            expect_success(child, &format!("child {round}"));
+        }
+        stop.store(true, Ordering::Relaxed);
+        for churner in churners {
+            churner.join().unwrap();
+        }
     }
 
     /// A child forks again: the grandchild gets a runtime of its own too, and the child's
@@ -333,6 +369,12 @@ fn a_fork_while_another_thread_is_inside_execute() {
 #[test]
 fn a_grandchild_gets_a_runtime_of_its_own() {
     run_child("fork_twice", None);
+}
+
+#[cfg(unix)]
+#[test]
+fn forks_while_other_threads_spawn_tasks() {
+    run_child("fork_while_tasks_churn", None);
 }
 
 #[cfg(unix)]
