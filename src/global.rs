@@ -3,7 +3,8 @@
 //!
 //! Everything is a method on [`Global`]; the public API uses the one `static GLOBAL`.
 //! Behaviour that depends on this state being fresh (init, the environment variable,
-//! shutdown, fork) is tested in child processes by `tests/it/process.rs`.
+//! shutdown, fork, adoption) is tested in child processes by `tests/it/process.rs` and
+//! `tests/it/lifecycle.rs`.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
@@ -299,8 +300,10 @@ impl Global {
                     ),
                 ));
             }
-        } else {
-            drop(self.stop());
+        } else if let Some(runtime) = self.stop() {
+            // Built by another thread since `in_use` looked: stopped without waiting, as
+            // dropping it here could panic inside an async context.
+            runtime.shutdown_background();
         }
         Ok(())
     }

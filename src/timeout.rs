@@ -1,7 +1,7 @@
 //! `try_execute_timeout`: `try_execute` with a deadline.
 
 use std::future::{Future, poll_fn};
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::task::Poll;
 use std::time::Duration;
 
@@ -52,17 +52,17 @@ where
     // this function's caller.
     try_execute(async move {
         let mut future = pin!(future);
-        let mut deadline = pin!(None::<tokio::time::Sleep>);
+        // Boxed, and only once the future is pending: a `Sleep` is large, and a ready
+        // future should not pay for moving or dropping one.
+        let mut deadline: Option<Pin<Box<tokio::time::Sleep>>> = None;
         poll_fn(|cx| {
             if let Poll::Ready(output) = future.as_mut().poll(cx) {
                 return Poll::Ready(Ok(output));
             }
-            if deadline.is_none() {
-                deadline.set(Some(tokio::time::sleep(timeout)));
-            }
-            match deadline.as_mut().as_pin_mut().map(|sleep| sleep.poll(cx)) {
-                Some(Poll::Ready(())) => Poll::Ready(Err(timed_out(timeout))),
-                _ => Poll::Pending,
+            let sleep = deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+            match sleep.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Err(timed_out(timeout))),
+                Poll::Pending => Poll::Pending,
             }
         })
         .await
