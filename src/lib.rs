@@ -166,8 +166,9 @@ pub use tokio::task::JoinHandle;
 ///
 /// # Errors
 ///
-/// - [`ErrorKind::AlreadyInitialized`] when the runtime was already built, by an earlier
-///   `init` or by first use. The running runtime is left as it is.
+/// - [`ErrorKind::AlreadyInitialized`] when the runtime was already built or adopted, by an
+///   earlier `init`, [`init_with_handle`] or by first use (in a forked child: by the
+///   parent, or by the child's first use). The running runtime is left as it is.
 /// - [`ErrorKind::InvalidConfig`] for a zero thread count; [`ErrorKind::InvalidEnv`] for a
 ///   bad [`WORKER_THREADS_ENV`] value; [`ErrorKind::Build`] when the OS refuses the threads.
 ///   Nothing is built, so `init` may be called again with a corrected setting.
@@ -278,6 +279,9 @@ pub fn handle() -> Handle {
 /// process exit. After it returns, [`execute`] panics and [`try_execute`] returns
 /// [`ErrorKind::ShutDown`]. Calling it again, or before the runtime was ever built, is `Ok`.
 /// Tasks spawned directly on [`handle`] are not waited for.
+///
+/// A runtime adopted with [`init_with_handle`] is not stopped, only no longer used; in a
+/// forked child, only the runtime built for that child is stopped.
 ///
 /// Calls on other threads that are still inside [`execute`] or [`try_execute`] when the
 /// runtime is stopped are not waited for either: they fail with [`ErrorKind::ShutDown`]
