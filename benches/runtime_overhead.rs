@@ -4,7 +4,8 @@
 //! each measuring exactly what its name says; six are here, the memory group is its own
 //! target:
 //!
-//! - `execute_baseline`: `execute` of a ready future, of a small computation, and of a
+//! - `execute_baseline`: `execute` of a ready future (also through `execute_local` and
+//!   `try_execute_timeout`), of a small computation, of a future that yields once, and of a
 //!   1 µs timer (which shows tokio's 1 ms timer granularity, not 1 µs).
 //! - `execute_concurrent`: per-call latency of `execute(ready)` while 1, 2, 4, 10 and 16
 //!   threads call at once. The threads are spawned before any timing, released together
@@ -119,6 +120,13 @@ fn execute_baseline(c: &mut Criterion) {
             globalrt::execute(async {
                 (0..black_box(64_u64)).fold(0_u64, |acc, x| acc.wrapping_mul(31).wrapping_add(x))
             })
+        })
+    });
+    // Times: the same ready future through `try_execute_timeout` (60 s): the deadline
+    // timer starts only for a future still pending, so this is `ready` plus the wrapper.
+    group.bench_function("ready_timeout", |b| {
+        b.iter(|| {
+            globalrt::try_execute_timeout(Duration::from_secs(60), async { black_box(42_u64) })
         })
     });
     // Times: the same ready future through `execute_local` (no `Send` bound); it shares

@@ -28,7 +28,9 @@ pub struct Error {
 pub enum ErrorKind {
     /// [`init`](crate::init) was called after the shared runtime was configured or built.
     AlreadyInitialized,
-    /// A [`Config`](crate::Config) value is out of range.
+    /// A [`Config`](crate::Config) value is out of range, or
+    /// [`init_with_handle`](crate::init_with_handle) was given a runtime globalrt cannot
+    /// share (a current_thread one).
     InvalidConfig,
     /// An environment variable that globalrt reads holds a value it cannot use.
     InvalidEnv {
@@ -44,16 +46,22 @@ pub enum ErrorKind {
     ShutDown,
     /// The call cannot be served where it was made; the message names the context and
     /// what to do instead: [`execute_local`](crate::execute_local) of a future still
-    /// pending after its first poll on a current_thread runtime's own thread, and any
-    /// call from a thread-local destructor that runs after tokio's own.
+    /// pending after its first poll on a current_thread runtime's own thread, or called
+    /// where the thread's tokio context is gone (a thread-local destructor that runs after
+    /// tokio's own, an `atexit` handler).
     UnsupportedContext,
     /// The future panicked; the payload's message is in the error's text.
     Panicked,
-    /// [`shutdown`](crate::shutdown) gave up waiting for spawned tasks and cancelled them.
+    /// [`shutdown`](crate::shutdown) gave up waiting for spawned tasks and cancelled them
+    /// (or, on a runtime adopted by [`init_with_handle`](crate::init_with_handle), which
+    /// globalrt does not stop, left them running).
     ShutdownTimedOut {
         /// How many tasks spawned with [`spawn`](crate::spawn) were still running.
         unfinished_tasks: usize,
     },
+    /// [`try_execute_timeout`](crate::try_execute_timeout)'s deadline passed before the
+    /// future finished; the future was dropped.
+    TimedOut,
 }
 
 impl Error {

@@ -9,7 +9,9 @@ use tokio::runtime::{Handle, RuntimeFlavor};
 
 use crate::error::{Error, ErrorKind};
 use crate::global::{GLOBAL, Global, in_flight_shut_down_error};
+use crate::lifecycle::{context_is_gone, no_context_local_error, retry_without_context};
 use crate::parker::ThisThread;
+use crate::trace::{self, Caller, Strategy};
 
 impl Global {
     /// Runs `future` to completion on this thread, inside the shared runtime's context.
@@ -17,39 +19,54 @@ impl Global {
     /// Fast path: one poll with a no-op waker inside `Handle::enter`. A future that is
     /// ready then returns without a waker, an allocation or a thread switch.
     #[inline(always)]
-    pub(crate) fn execute<F>(&self, future: F) -> Result<F::Output, Error>
+    pub(crate) fn execute<F>(
+        &self,
+        future: &mut Option<F>,
+        caller: Caller,
+    ) -> Result<F::Output, Error>
     where
         F: Future + Send,
         F::Output: Send,
     {
-        self.poll_first(future, finish)
+        self.poll_first(future, caller, finish)
     }
 
     /// [`Global::execute`] for a future that may not leave this thread.
     #[inline(always)]
-    pub(crate) fn execute_local<F: Future>(&self, future: F) -> Result<F::Output, Error> {
-        self.poll_first(future, finish_local)
+    pub(crate) fn execute_local<F: Future>(
+        &self,
+        future: &mut Option<F>,
+        caller: Caller,
+    ) -> Result<F::Output, Error> {
+        self.poll_first(future, caller, finish_local)
     }
 
     /// The fast path both share; `finish` drives a future that was pending.
+    ///
+    /// The future is taken out of `slot` only once `Handle::enter` has succeeded: where
+    /// this thread's tokio context is gone (thread exit, `atexit`), `enter` panics and the
+    /// caller finds the future, never polled, still in `slot` (`retry_without_context`).
     #[inline(always)]
     fn poll_first<F: Future>(
         &self,
-        future: F,
-        finish: impl FnOnce(&Global, &Handle, Pin<&mut F>) -> Result<F::Output, Error>,
+        slot: &mut Option<F>,
+        caller: Caller,
+        finish: impl FnOnce(&Global, &Handle, Pin<&mut F>, Caller) -> Result<F::Output, Error>,
     ) -> Result<F::Output, Error> {
         let handle = self.handle()?;
+        let context = handle.enter();
+        let Some(future) = slot.take() else {
+            unreachable!("globalrt: a future is executed once")
+        };
         let mut future = pin!(future);
+        if let Poll::Ready(output) = future
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
         {
-            let _context = handle.enter();
-            if let Poll::Ready(output) = future
-                .as_mut()
-                .poll(&mut Context::from_waker(Waker::noop()))
-            {
-                return Ok(output);
-            }
+            return Ok(output);
         }
-        finish(self, handle, future)
+        drop(context);
+        finish(self, handle, future, caller)
     }
 }
 
@@ -59,18 +76,38 @@ impl Global {
 /// more before it parks: futures register the waker of their latest poll.
 #[cold]
 #[inline(never)]
-fn finish<F>(global: &Global, handle: &Handle, mut future: Pin<&mut F>) -> Result<F::Output, Error>
+fn finish<F>(
+    global: &Global,
+    handle: &Handle,
+    mut future: Pin<&mut F>,
+    caller: Caller,
+) -> Result<F::Output, Error>
 where
     F: Future + Send,
     F::Output: Send,
 {
-    if let Some(result) = block_here(global, handle, future.as_mut()) {
+    if let Some(result) = block_here(global, handle, future.as_mut(), caller) {
         return result;
     }
     // The thread that drives a current_thread runtime (`#[tokio::test]`, `flavor =
     // "current_thread"`, a `LocalSet` there), or one of a flavour this version does not
     // know: tokio defers wake-ups to it, so blocking it could deadlock. Drive the future
     // on a scoped helper thread instead. This is why `execute` needs `F: Send`.
+    trace::waited(Strategy::HelperThread, caller, || {
+        on_helper_thread(global, handle, future)
+    })
+}
+
+/// Drives `future` on a scoped helper thread, which has a tokio context of its own.
+pub(crate) fn on_helper_thread<F>(
+    global: &Global,
+    handle: &Handle,
+    future: Pin<&mut F>,
+) -> Result<F::Output, Error>
+where
+    F: Future + Send,
+    F::Output: Send,
+{
     thread::scope(|scope| {
         thread::Builder::new()
             .name("globalrt-scoped".to_owned())
@@ -90,8 +127,9 @@ fn finish_local<F: Future>(
     global: &Global,
     handle: &Handle,
     mut future: Pin<&mut F>,
+    caller: Caller,
 ) -> Result<F::Output, Error> {
-    if let Some(result) = block_here(global, handle, future.as_mut()) {
+    if let Some(result) = block_here(global, handle, future.as_mut(), caller) {
         return result;
     }
     // The thread that drives a current_thread runtime: the future cannot move to a helper
@@ -113,10 +151,13 @@ fn block_here<F: Future>(
     global: &Global,
     handle: &Handle,
     future: Pin<&mut F>,
+    caller: Caller,
 ) -> Option<Result<F::Output, Error>> {
     match Handle::try_current().map(|outer| outer.runtime_flavor()) {
         // A plain thread, outside any runtime: nothing else runs here, so park it.
-        Err(_) => Some(block_on(global, handle, future, ThisThread::take())),
+        Err(_) => Some(trace::waited(Strategy::Park, caller, || {
+            block_on(global, handle, future, ThisThread::take())
+        })),
         // A runtime's thread. Where tokio defers wake-ups to this thread's scheduler,
         // blocking it would stall that scheduler: a multi-thread worker that holds its core
         // hands its queue to another thread first (`block_in_place`, which cannot panic
@@ -132,10 +173,12 @@ fn block_here<F: Future>(
             let this = ThisThread::take();
             if !defers_wake_ups(&this) {
                 let future = pin!(tokio::task::coop::unconstrained(future));
-                Some(block_on(global, handle, future, this))
-            } else if flavor == RuntimeFlavor::MultiThread {
-                Some(tokio::task::block_in_place(|| {
+                Some(trace::waited(Strategy::Park, caller, || {
                     block_on(global, handle, future, this)
+                }))
+            } else if flavor == RuntimeFlavor::MultiThread {
+                Some(trace::waited(Strategy::BlockInPlace, caller, || {
+                    tokio::task::block_in_place(|| block_on(global, handle, future, this))
                 }))
             } else {
                 this.put_back();
@@ -225,10 +268,20 @@ where
     F: Future + Send,
     F::Output: Send,
 {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| GLOBAL.execute(future))) {
+    let caller = trace::caller();
+    // Outside the call, so that a future the call could not even poll outlives the panic
+    // that says why (`retry_without_context`).
+    let mut slot = Some(future);
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        GLOBAL.execute(&mut slot, caller)
+    })) {
         Ok(Ok(output)) => output,
         Ok(Err(err)) => fail(err),
-        Err(payload) => fail_or_resume(payload),
+        Err(payload) => match retry_without_context(slot, caller) {
+            Some(Ok(output)) => output,
+            Some(Err(err)) => fail(err),
+            None => fail_or_resume(payload),
+        },
     }
 }
 
@@ -243,23 +296,19 @@ fn fail_or_resume(payload: Box<dyn std::any::Any + Send>) -> ! {
 }
 
 /// The error for a panic caught from a call that globalrt itself explains: `shutdown`
-/// stopped the runtime during the call, or tokio's thread-local context was gone.
+/// stopped the runtime during the call, or (for `execute_local`, which cannot move its
+/// future to a helper thread) tokio's thread-local context was gone.
 fn context_error() -> Option<Error> {
     // A panic while `shutdown` runs is the runtime going away under the future
     // (tokio's "being shutdown" panics), so it is reported as what it is.
     if GLOBAL.is_shut_down() {
         return Some(in_flight_shut_down_error());
     }
-    // In a thread-local destructor that runs after tokio's own, `Handle::enter` panics
-    // before the future is polled. Checking for it on every call would cost the fast
-    // path, so it is recognised here, after the panic.
-    if matches!(Handle::try_current(), Err(err) if err.is_thread_local_destroyed()) {
-        return Some(Error::new(
-            ErrorKind::UnsupportedContext,
-            "globalrt: execute was called from a thread-local destructor that runs after \
-             tokio's own, where no runtime context can be entered; run the future before \
-             the thread exits, or from a thread that is not exiting",
-        ));
+    // Where the thread's tokio context is gone, `Handle::enter` panicked before the
+    // future was polled. Checking for it on every call would cost the fast path, so it is
+    // recognised here, after the panic.
+    if context_is_gone() {
+        return Some(no_context_local_error());
     }
     None
 }
@@ -294,14 +343,29 @@ fn fail(err: Error) -> ! {
 /// assert_eq!(err.kind(), &ErrorKind::Panicked);
 /// assert!(err.to_string().contains("boom"));
 /// ```
+#[cfg_attr(feature = "tracing", track_caller)]
 pub fn try_execute<F>(future: F) -> Result<F::Output, Error>
 where
     F: Future + Send,
     F::Output: Send,
 {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| GLOBAL.execute(future))) {
+    let caller = trace::caller();
+    // Outside the call for `retry_without_context`, as in `execute`.
+    let mut slot = Some(future);
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        GLOBAL.execute(&mut slot, caller)
+    })) {
         Ok(result) => result,
-        Err(payload) => Err(caught_panic(payload)),
+        Err(payload) => {
+            let retried = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                retry_without_context(slot, caller)
+            }));
+            match retried {
+                Ok(Some(result)) => result,
+                Ok(None) => Err(caught_panic(payload)),
+                Err(payload) => Err(caught_panic(payload)),
+            }
+        }
     }
 }
 
@@ -333,18 +397,21 @@ fn caught_panic(payload: Box<dyn std::any::Any + Send>) -> Error {
 /// spawns must still be `Send`, but [`tokio::task::spawn_local`] inside it is not
 /// available (no `LocalSet` is running on the shared runtime).
 ///
-/// One context cannot be served: the thread that drives a current_thread runtime
-/// (`#[tokio::test]`, `flavor = "current_thread"`, a `LocalSet` there). `execute` moves
+/// Two contexts cannot be served. The thread that drives a current_thread runtime
+/// (`#[tokio::test]`, `flavor = "current_thread"`, a `LocalSet` there): `execute` moves
 /// the future to a helper thread there; a `!Send` future cannot move, and blocking that
 /// thread would deadlock. A future that is ready at its first poll still returns its
 /// output there; one that is pending fails with [`ErrorKind::UnsupportedContext`] after
 /// that first poll (the future is dropped, as if cancelled). Use
-/// `#[tokio::test(flavor = "multi_thread")]` in tests.
+/// `#[tokio::test(flavor = "multi_thread")]` in tests. And a thread whose tokio context is
+/// gone (a thread-local destructor that runs after tokio's own, an `atexit` handler),
+/// where `execute` uses a helper thread too: [`ErrorKind::UnsupportedContext`] before the
+/// first poll.
 ///
 /// # Panics
 ///
-/// As [`execute`], and with the [`ErrorKind::UnsupportedContext`] message in the
-/// current_thread case above. Use [`try_execute_local`] to get an [`Error`] instead.
+/// As [`execute`], and with the [`ErrorKind::UnsupportedContext`] message in the two
+/// cases above. Use [`try_execute_local`] to get an [`Error`] instead.
 ///
 /// # Example
 ///
@@ -365,8 +432,10 @@ fn caught_panic(payload: Box<dyn std::any::Any + Send>) -> Error {
 #[inline]
 #[track_caller]
 pub fn execute_local<F: Future>(future: F) -> F::Output {
+    let caller = trace::caller();
+    let mut slot = Some(future);
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        GLOBAL.execute_local(future)
+        GLOBAL.execute_local(&mut slot, caller)
     })) {
         Ok(Ok(output)) => output,
         Ok(Err(err)) => fail(err),
@@ -379,7 +448,9 @@ pub fn execute_local<F: Future>(future: F) -> F::Output {
 /// # Errors
 ///
 /// As [`try_execute`], and [`ErrorKind::UnsupportedContext`] for a future still pending
-/// after its first poll on the thread that drives a current_thread runtime.
+/// after its first poll on the thread that drives a current_thread runtime, or for any
+/// call where the thread's tokio context is gone (a thread-local destructor that runs
+/// after tokio's own, an `atexit` handler), where [`try_execute`] uses a helper thread.
 ///
 /// # Example
 ///
@@ -405,9 +476,12 @@ pub fn execute_local<F: Future>(future: F) -> F::Output {
 /// });
 /// assert_eq!(err.kind(), &ErrorKind::UnsupportedContext);
 /// ```
+#[cfg_attr(feature = "tracing", track_caller)]
 pub fn try_execute_local<F: Future>(future: F) -> Result<F::Output, Error> {
+    let caller = trace::caller();
+    let mut slot = Some(future);
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        GLOBAL.execute_local(future)
+        GLOBAL.execute_local(&mut slot, caller)
     })) {
         Ok(result) => result,
         Err(payload) => Err(caught_panic(payload)),

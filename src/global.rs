@@ -1,31 +1,51 @@
 //! The process-wide state behind the free functions: the runtime, its handle,
-//! the shutdown flag and the count of tasks spawned through [`crate::spawn`].
+//! the state word and the count of tasks spawned through [`crate::spawn`].
 //!
 //! Everything is a method on [`Global`]; the public API uses the one `static GLOBAL`.
 //! Behaviour that depends on this state being fresh (init, the environment variable,
-//! shutdown) is tested in child processes by `tests/it/process.rs`.
+//! shutdown, fork, adoption) is tested in child processes by `tests/it/process.rs` and
+//! `tests/it/lifecycle.rs`.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use tokio::runtime::{Handle, Runtime};
+use tokio::runtime::{Handle, Runtime, RuntimeFlavor};
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
 use crate::error::{Error, ErrorKind};
+use crate::lifecycle::{Forked, watch_forks};
 use crate::parker::{ParkedCallers, Parker};
 
 pub(crate) static GLOBAL: Global = Global::new();
 
+/// [`Global::state`] when the handle, once set, may be used: the only value the fast path accepts.
+const RUNNING: u8 = 0;
+/// [`Global::state`] bit: `shutdown` has begun. Never cleared.
+const SHUT_DOWN: u8 = 1;
+/// [`Global::state`] bit: this process is a `fork` of one that had started using globalrt,
+/// so `handle` belongs to a runtime whose threads do not exist here. Set by the child
+/// handler [`watch_forks`] registers; never cleared.
+pub(crate) const FORKED: u8 = 2;
+
 pub(crate) struct Global {
-    /// Set once, when the runtime is built; read without a lock on every call.
+    /// Set once, when the runtime is built or adopted; read without a lock on every call.
     handle: OnceLock<Handle>,
-    /// Set by `shutdown` just before the runtime is stopped; never cleared.
-    shut_down: AtomicBool,
-    /// The runtime itself, taken out by `shutdown`. Also serialises building.
+    /// [`RUNNING`], or the bits [`SHUT_DOWN`] and [`FORKED`]. The fast path loads it once
+    /// and accepts only `RUNNING`, so neither a shutdown nor a fork costs it anything.
+    pub(crate) state: AtomicU8,
+    /// How many times this process or its ancestors forked since globalrt was first used:
+    /// a forked child's runtime belongs to the process that counted the same.
+    pub(crate) forks: AtomicUsize,
+    /// The runtime itself, taken out by `shutdown`. Also serialises building. `None` for a
+    /// runtime adopted by `init_with_handle`, which globalrt does not own.
     runtime: Mutex<Option<Runtime>>,
+    /// Whether `handle` is a runtime's that `init_with_handle` adopted (so `runtime` is `None`).
+    adopted: AtomicBool,
+    /// In a forked child: the runtime built for this process, and what it inherited.
+    forked: Mutex<Forked>,
     /// Tasks spawned through `spawn` that have not finished or been dropped.
     tasks: Mutex<usize>,
     tasks_idle: Condvar,
@@ -37,19 +57,22 @@ impl Global {
     pub(crate) const fn new() -> Self {
         Global {
             handle: OnceLock::new(),
-            shut_down: AtomicBool::new(false),
+            state: AtomicU8::new(RUNNING),
+            forks: AtomicUsize::new(0),
             runtime: Mutex::new(None),
+            adopted: AtomicBool::new(false),
+            forked: Mutex::new(Forked::new()),
             tasks: Mutex::new(0),
             tasks_idle: Condvar::new(),
             parked: ParkedCallers::new(),
         }
     }
 
-    /// The handle when the runtime is built and running: one atomic load each.
+    /// The handle when the runtime is built and running in this process: one atomic load each.
     #[inline(always)]
     pub(crate) fn running_handle(&self) -> Option<&Handle> {
         let handle = self.handle.get()?;
-        if self.shut_down.load(Ordering::Relaxed) {
+        if self.state.load(Ordering::Relaxed) != RUNNING {
             None
         } else {
             Some(handle)
@@ -70,20 +93,35 @@ impl Global {
     #[cold]
     #[inline(never)]
     fn handle_or_build(&self) -> Result<&Handle, Error> {
+        watch_forks();
+        if self.is_forked() {
+            return self.forked_handle(None);
+        }
         let mut runtime = lock(&self.runtime);
-        if self.shut_down.load(Ordering::Acquire) {
+        if self.is_shut_down() {
             return Err(shut_down_error());
         }
         if let Some(handle) = self.handle.get() {
             return Ok(handle);
         }
-        let built = Config::new().build_runtime()?;
-        Ok(self.install(&mut runtime, built))
+        let config = Config::new();
+        let built = config.build_runtime()?;
+        let handle = built.handle().clone();
+        Ok(self.install(&mut runtime, Some(built), handle, config))
     }
 
-    fn install(&self, slot: &mut MutexGuard<'_, Option<Runtime>>, runtime: Runtime) -> &Handle {
-        let handle = runtime.handle().clone();
-        **slot = Some(runtime);
+    /// Records the runtime (`None` for an adopted one) and its handle, and keeps `config`
+    /// so that a forked child builds the same.
+    fn install(
+        &self,
+        slot: &mut MutexGuard<'_, Option<Runtime>>,
+        runtime: Option<Runtime>,
+        handle: Handle,
+        config: Config,
+    ) -> &Handle {
+        self.adopted.store(runtime.is_none(), Ordering::Relaxed);
+        **slot = runtime;
+        lock(&self.forked).remember(config);
         // Only ever set while `slot` is locked and the handle is unset, so this cannot fail.
         let _ = self.handle.set(handle);
         self.handle.get().expect("handle was just set")
@@ -91,21 +129,109 @@ impl Global {
 
     pub(crate) fn init(&self, config: Config) -> Result<(), Error> {
         config.validate()?;
+        self.initialize(config, None)
+    }
+
+    /// Makes `handle` the shared runtime's; see [`crate::init_with_handle`].
+    pub(crate) fn adopt(&self, handle: Handle) -> Result<(), Error> {
+        if handle.runtime_flavor() != RuntimeFlavor::MultiThread {
+            return Err(Error::new(
+                ErrorKind::InvalidConfig,
+                "globalrt: init_with_handle needs a multi-thread runtime's handle; a \
+                 current_thread runtime has one thread, which execute would block (a \
+                 deadlock), so pass the handle of a Builder::new_multi_thread runtime or let \
+                 globalrt build its own",
+            ));
+        }
+        self.initialize(Config::new(), Some(handle))
+    }
+
+    /// `init` and `adopt`: builds a runtime with `config`, or adopts `adopted`.
+    fn initialize(&self, config: Config, adopted: Option<Handle>) -> Result<(), Error> {
+        watch_forks();
+        if self.is_forked() {
+            return self.forked_init(config, adopted.is_some());
+        }
         let mut runtime = lock(&self.runtime);
-        if self.shut_down.load(Ordering::Acquire) {
+        self.check_uninitialized()?;
+        let (handle, built) = match adopted {
+            Some(handle) => (handle, None),
+            None => {
+                let built = config.build_runtime()?;
+                (built.handle().clone(), Some(built))
+            }
+        };
+        self.install(&mut runtime, built, handle, config);
+        Ok(())
+    }
+
+    /// `init`'s refusals: after `shutdown`, or once a runtime was built or adopted.
+    fn check_uninitialized(&self) -> Result<(), Error> {
+        if self.is_shut_down() {
             return Err(shut_down_error());
         }
         if self.handle.get().is_some() {
+            return Err(already_initialized());
+        }
+        Ok(())
+    }
+
+    /// A forked child's handle: the runtime built for this process, built now (with the
+    /// configuration the first runtime was built with, or `config`) if there is none yet.
+    ///
+    /// The inherited runtime is never touched: its workers, timer and I/O threads do not
+    /// exist here, and dropping it would wait for them. Nor is `runtime`'s lock taken: a
+    /// thread that held it at the fork does not exist here either.
+    #[cold]
+    fn forked_handle(&self, config: Option<Config>) -> Result<&Handle, Error> {
+        let mut forked = lock(&self.forked);
+        if self.is_shut_down() {
+            return Err(shut_down_error());
+        }
+        let generation = self.forks.load(Ordering::Acquire);
+        if let Some(handle) = forked.current(generation) {
+            return Ok(handle);
+        }
+        let runtime = forked.config_for_child(config).build_runtime()?;
+        // The tasks counted so far run in the parent, not here.
+        *lock(&self.tasks) = 0;
+        Ok(forked.install(generation, runtime))
+    }
+
+    /// `init` in a forked child: builds this process's runtime with `config` unless the
+    /// parent had already built one (whose configuration the child then reuses).
+    fn forked_init(&self, config: Config, adopting: bool) -> Result<(), Error> {
+        if adopting {
             return Err(Error::new(
-                ErrorKind::AlreadyInitialized,
-                "globalrt: init was called after the shared runtime was already built \
-                 (by an earlier init or a first execute/spawn/handle call); call init once, \
-                 at the start of main, before any other globalrt function",
+                ErrorKind::InvalidConfig,
+                "globalrt: init_with_handle was called in a forked child of a process that \
+                 had used globalrt; the child builds its own runtime on first use",
             ));
         }
-        let built = config.build_runtime()?;
-        self.install(&mut runtime, built);
-        Ok(())
+        let built_before = self.handle.get().is_some()
+            || lock(&self.forked)
+                .current(self.forks.load(Ordering::Acquire))
+                .is_some();
+        if built_before {
+            return Err(already_initialized());
+        }
+        self.forked_handle(Some(config)).map(drop)
+    }
+
+    /// Takes the locks a forked child would otherwise find held forever, for the fork
+    /// handlers (`crate::lifecycle`): another thread may be counting a task or recording
+    /// a runtime at the moment of `fork`, and only the forking thread exists in the child.
+    /// In the order [`Global::forked_handle`] takes them.
+    pub(crate) fn lock_for_fork(&'static self) -> HeldAcrossFork {
+        HeldAcrossFork {
+            _forked: lock(&self.forked),
+            _tasks: lock(&self.tasks),
+            _parked: self.parked.hold(),
+        }
+    }
+
+    fn is_forked(&self) -> bool {
+        self.state.load(Ordering::Acquire) & FORKED != 0
     }
 
     #[track_caller]
@@ -150,14 +276,13 @@ impl Global {
 
     pub(crate) fn shutdown(&self, timeout: Duration) -> Result<(), Error> {
         let deadline = Instant::now().checked_add(timeout);
-        if self.handle.get().is_some() && !self.shut_down.load(Ordering::Acquire) {
+        if self.in_use() && !self.is_shut_down() {
             let far = Instant::now() + Duration::from_secs(60 * 60 * 24 * 365);
             let unfinished = self.wait_for_tasks(deadline.unwrap_or(far));
-            let runtime = {
-                let mut slot = lock(&self.runtime);
-                self.shut_down.store(true, Ordering::Release);
-                slot.take()
-            };
+            // An adopted runtime (`init_with_handle`) is not globalrt's to stop: only
+            // globalrt's use of it ends here.
+            let adopted = !self.is_forked() && self.adopted.load(Ordering::Relaxed);
+            let runtime = self.stop();
             self.parked.wake_all();
             if let Some(runtime) = runtime {
                 let left = deadline.map_or(Duration::MAX, |d| {
@@ -166,30 +291,44 @@ impl Global {
                 runtime.shutdown_timeout(left);
             }
             if unfinished > 0 {
+                let fate = if adopted {
+                    "are left running on the runtime given to init_with_handle"
+                } else {
+                    "were cancelled"
+                };
                 return Err(Error::new(
                     ErrorKind::ShutdownTimedOut {
                         unfinished_tasks: unfinished,
                     },
                     format!(
                         "globalrt: {unfinished} spawned task(s) were still running after {timeout:?} \
-                         and were cancelled; give shutdown a longer timeout or await the tasks' \
+                         and {fate}; give shutdown a longer timeout or await the tasks' \
                          JoinHandles before calling it"
                     ),
                 ));
             }
         } else {
-            {
-                let _slot = lock(&self.runtime);
-                self.shut_down.store(true, Ordering::Release);
-            }
-            // A first call may have built the runtime since the check above and parked.
+            let runtime = self.stop();
+            // A first call may have built the runtime since `in_use` looked, and parked.
             self.parked.wake_all();
+            if let Some(runtime) = runtime {
+                // Stopped without waiting, as dropping it here could panic inside an
+                // async context.
+                runtime.shutdown_background();
+            }
         }
         Ok(())
     }
 
-    pub(crate) fn is_shut_down(&self) -> bool {
-        self.shut_down.load(Ordering::Acquire)
+    /// Whether this process has a runtime to shut down: built or adopted here, or, in a
+    /// forked child, built for this process.
+    fn in_use(&self) -> bool {
+        if self.is_forked() {
+            let generation = self.forks.load(Ordering::Acquire);
+            lock(&self.forked).current(generation).is_some()
+        } else {
+            self.handle.get().is_some()
+        }
     }
 
     /// Parks the calling thread, which owns `parker`, until it is notified or `shutdown`
@@ -197,6 +336,42 @@ impl Global {
     pub(crate) fn park(&self, parker: &std::sync::Arc<Parker>) {
         self.parked.park(parker, || self.is_shut_down());
     }
+
+    /// Sets [`SHUT_DOWN`] under the lock that serialises building and takes out this
+    /// process's own runtime, if it has one: in a forked child, the one built for it.
+    fn stop(&self) -> Option<Runtime> {
+        if self.is_forked() {
+            let mut forked = lock(&self.forked);
+            self.state.fetch_or(SHUT_DOWN, Ordering::Release);
+            forked.take_current(self.forks.load(Ordering::Acquire))
+        } else {
+            let mut slot = lock(&self.runtime);
+            self.state.fetch_or(SHUT_DOWN, Ordering::Release);
+            slot.take()
+        }
+    }
+
+    pub(crate) fn is_shut_down(&self) -> bool {
+        self.state.load(Ordering::Acquire) & SHUT_DOWN != 0
+    }
+}
+
+fn already_initialized() -> Error {
+    Error::new(
+        ErrorKind::AlreadyInitialized,
+        "globalrt: init was called after the shared runtime was already built or adopted \
+         (by an earlier init, init_with_handle or a first execute/spawn/handle call); call \
+         init once, at the start of main, before any other globalrt function",
+    )
+}
+
+/// Locks held by the forking thread across `fork`; dropping it releases them, in the
+/// parent and in the child alike.
+pub(crate) struct HeldAcrossFork {
+    _forked: MutexGuard<'static, Forked>,
+    _tasks: MutexGuard<'static, usize>,
+    /// The parked calls' list: a child must not find it held by a thread it lacks.
+    _parked: MutexGuard<'static, Vec<std::sync::Arc<Parker>>>,
 }
 
 struct TaskGuard {

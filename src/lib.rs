@@ -18,15 +18,22 @@
 //! # API
 //!
 //! - [`execute`] runs a future to completion and returns its output; [`try_execute`]
-//!   returns an [`Error`] instead of panicking.
+//!   returns an [`Error`] instead of panicking; [`try_execute_timeout`] also gives up
+//!   (dropping the future) after a deadline, with [`ErrorKind::TimedOut`].
 //! - [`execute_local`] and [`try_execute_local`] do the same for a `!Send` future (an
 //!   `Rc`, a `RefCell` borrow or a `MutexGuard` held across `.await`), in every context
 //!   below except the thread that drives a current_thread runtime, where they refuse a
 //!   pending future with [`ErrorKind::UnsupportedContext`].
 //! - [`spawn`] starts a background task; [`handle`] gives the runtime's `Handle`.
 //! - [`init`] configures the runtime before first use with a [`Config`];
-//!   [`WORKER_THREADS_ENV`] overrides the worker count.
-//! - [`shutdown`] waits for spawned tasks, then stops the runtime, at the end of `main`.
+//!   [`WORKER_THREADS_ENV`] overrides the worker count. [`init_with_handle`] makes an
+//!   application's own multi-thread runtime the shared one instead.
+//! - [`shutdown`] waits for spawned tasks, then stops the runtime, at the end of `main`;
+//!   [`shutdown_guard`] does it when `main` returns, and reports tasks it had to cancel.
+//! - With the `tracing` cargo feature (off by default), every call that was pending at
+//!   its first poll emits one DEBUG event, target `globalrt`: the strategy (`park`,
+//!   `block_in_place`, `helper thread`), the caller's `file:line` and the time it waited.
+//!   The ready path is the same instructions with or without it.
 //! - [`naive::execute`] is the per-call pattern, kept only as a benchmark baseline.
 //!
 //! # Calling contexts
@@ -45,6 +52,8 @@
 //! | multi-thread runtime, other threads: the `#[tokio::main]` body (`Runtime::block_on`, `Handle::block_on`), a `LocalSet` there (`run_until`, `spawn_local`), a worker inside `block_in_place` | park the calling thread, outside the caller's coop budget | one `yield_now` poll to tell it from a worker |
 //! | the thread that drives a current_thread runtime: `#[tokio::test]`, `flavor = "current_thread"`, a `LocalSet` there | drive it on a scoped helper thread | one thread spawn and join |
 //! | nested inside another `execute`; a `Drop` run while a runtime shuts down; `Handle::block_on` inside `block_in_place` | as for the thread it runs on | none beyond the above |
+//! | a thread-local destructor that runs after tokio's own (thread exit), an `atexit` handler | drive it on a scoped helper thread (tokio's context is gone on this thread) | tokio's panic in `Handle::enter`, caught (its panic hook message is printed), then one thread spawn and join |
+//! | a forked child (`fork` after globalrt was used: daemonizing, `multiprocessing`'s fork start method) | as for the thread it runs on, on a runtime built for the child | the first call builds the child's runtime; every later call takes a lock before the fast path |
 //!
 //! [`execute_local`] uses the same strategies, except on the thread that drives a
 //! current_thread runtime (`#[tokio::test]`, its `LocalSet`): there a future still pending
@@ -67,11 +76,24 @@
 //! runtime when they are *called*, and an argument is evaluated before `execute` runs,
 //! so on a plain thread the second form panics with tokio's "there is no reactor running".
 //!
-//! One context cannot be served at all: a thread-local destructor that runs after
-//! tokio's own thread-locals are gone (at thread exit), where tokio's `Handle::enter`
-//! panics. `try_execute` then returns [`ErrorKind::UnsupportedContext`] and `execute`
-//! panics with that message (in a destructor, a panic aborts the process), after tokio's
-//! panic hook output. Checking for it beforehand would cost every call.
+//! Where tokio's own thread-locals are gone — a thread-local destructor that runs after
+//! tokio's at thread exit, or an `atexit` handler (glibc destroys the exiting thread's
+//! thread-locals before it runs them) — tokio's `Handle::enter` panics. globalrt catches
+//! that panic before the future was polled and drives the future on a fresh helper
+//! thread, which has thread-locals of its own; the panic hook has already printed
+//! tokio's message by then. Checking beforehand would cost every call. `execute_local`
+//! cannot move its `!Send` future there and returns [`ErrorKind::UnsupportedContext`].
+//!
+//! After `fork`, only the forking thread exists in the child: the shared runtime's workers,
+//! timer and I/O threads do not, so that runtime can never finish a future there. A
+//! `pthread_atfork` child handler marks the state word the fast path already reads, so
+//! the child's first call builds a runtime of its own (with the parent's [`Config`]); the
+//! inherited runtime is kept and never dropped, since dropping it would wait for threads
+//! that do not exist. A grandchild does the same. A process that never forks pays
+//! nothing. In the child, [`shutdown`] stops the child's runtime only. The fork handlers
+//! also hold globalrt's two short-held locks (the count of [`spawn`]ed tasks, the record
+//! of forked runtimes) across the `fork`, so no child finds one held by a thread it does
+//! not have.
 //!
 //! `execute` blocks its calling thread, like any synchronous call. A future that waits
 //! for work only that thread would do — a task of the current_thread runtime or of the
@@ -120,8 +142,11 @@ mod config;
 mod error;
 mod execute;
 mod global;
+mod lifecycle;
 pub mod naive;
 mod parker;
+mod timeout;
+mod trace;
 
 use std::future::Future;
 use std::time::Duration;
@@ -130,6 +155,8 @@ pub use config::{Config, WORKER_THREADS_ENV};
 pub use error::{Error, ErrorKind};
 pub use execute::{execute, execute_local, try_execute, try_execute_local};
 use global::GLOBAL;
+pub use lifecycle::{ShutdownGuard, shutdown_guard};
+pub use timeout::try_execute_timeout;
 pub use tokio::runtime::Handle;
 pub use tokio::task::JoinHandle;
 
@@ -140,8 +167,9 @@ pub use tokio::task::JoinHandle;
 ///
 /// # Errors
 ///
-/// - [`ErrorKind::AlreadyInitialized`] when the runtime was already built, by an earlier
-///   `init` or by first use. The running runtime is left as it is.
+/// - [`ErrorKind::AlreadyInitialized`] when the runtime was already built or adopted, by an
+///   earlier `init`, [`init_with_handle`] or by first use (in a forked child: by the
+///   parent, or by the child's first use). The running runtime is left as it is.
 /// - [`ErrorKind::InvalidConfig`] for a zero thread count; [`ErrorKind::InvalidEnv`] for a
 ///   bad [`WORKER_THREADS_ENV`] value; [`ErrorKind::Build`] when the OS refuses the threads.
 ///   Nothing is built, so `init` may be called again with a corrected setting.
@@ -162,6 +190,44 @@ pub use tokio::task::JoinHandle;
 /// ```
 pub fn init(config: Config) -> Result<(), Error> {
     GLOBAL.init(config)
+}
+
+/// Makes the application's own multi-thread runtime the shared one, instead of letting
+/// globalrt build a second pool beside it. Call it at most once, first thing in `main`,
+/// like [`init`].
+///
+/// Every [`execute`], [`spawn`] and [`handle`] then uses that runtime. globalrt does not
+/// own it: [`shutdown`] waits for the tasks started with [`spawn`] and ends globalrt's
+/// use of the runtime (later calls fail with [`ErrorKind::ShutDown`]), but never shuts
+/// the runtime itself down, and tasks still running at its timeout are left running on
+/// it. Futures that use timers or I/O need the runtime built with those drivers
+/// (`enable_all`). In a forked child, globalrt builds a runtime of its own instead.
+///
+/// # Errors
+///
+/// - [`ErrorKind::InvalidConfig`] for a current_thread runtime's handle: `execute`
+///   blocks its caller, and blocking that runtime's only thread would deadlock it.
+/// - [`ErrorKind::AlreadyInitialized`] when a runtime was already built or adopted.
+/// - [`ErrorKind::ShutDown`] after [`shutdown`].
+///
+/// # Example
+///
+/// ```
+/// let app = tokio::runtime::Builder::new_multi_thread()
+///     .worker_threads(2)
+///     .enable_all()
+///     .build()?;
+/// globalrt::init_with_handle(app.handle().clone())?;
+/// assert_eq!(globalrt::handle().id(), app.handle().id());
+/// assert_eq!(globalrt::execute(async { 6 * 7 }), 42);
+///
+/// globalrt::shutdown(std::time::Duration::from_secs(1))?;
+/// // The application's runtime keeps running: globalrt only stopped using it.
+/// assert_eq!(app.block_on(async { tokio::spawn(async { 1 }).await })?, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn init_with_handle(handle: Handle) -> Result<(), Error> {
+    GLOBAL.adopt(handle)
 }
 
 /// Spawns a task on the shared runtime and returns its `JoinHandle`.
@@ -214,6 +280,9 @@ pub fn handle() -> Handle {
 /// process exit. After it returns, [`execute`] panics and [`try_execute`] returns
 /// [`ErrorKind::ShutDown`]. Calling it again, or before the runtime was ever built, is `Ok`.
 /// Tasks spawned directly on [`handle`] are not waited for.
+///
+/// A runtime adopted with [`init_with_handle`] is not stopped, only no longer used; in a
+/// forked child, only the runtime built for that child is stopped.
 ///
 /// Calls on other threads that are still inside [`execute`] or [`try_execute`] when the
 /// runtime is stopped are not waited for either: they fail with [`ErrorKind::ShutDown`]

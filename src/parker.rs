@@ -129,6 +129,14 @@ impl ParkedCallers {
         }
     }
 
+    /// The list, locked: held across `fork` so that no child finds it locked by a
+    /// thread the child does not have. A child keeps the parent's entries; notifying one
+    /// of a thread that is not there is harmless.
+    #[cfg(not(all(test, globalrt_loom)))]
+    pub(crate) fn hold(&self) -> MutexGuard<'_, Vec<Arc<Parker>>> {
+        self.lock()
+    }
+
     fn lock(&self) -> MutexGuard<'_, Vec<Arc<Parker>>> {
         // Nothing panics while the list is locked; a poisoned list is still a list.
         self.parked

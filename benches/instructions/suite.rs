@@ -69,6 +69,22 @@ fn ready(_: ()) -> u64 {
     })
 }
 
+// The same ready future through `try_execute_timeout`: its deadline timer starts only
+// once a future is pending, so a ready one should cost what `ready` does plus the wrapper.
+#[library_benchmark]
+#[bench::ready_timeout(setup = warm_global)]
+fn ready_timeout(_: ()) -> u64 {
+    counted(|| {
+        let mut sum = 0;
+        for i in 0..CALLS {
+            let output =
+                globalrt::try_execute_timeout(Duration::from_secs(60), async move { black_box(i) });
+            sum += output.expect("a ready future cannot time out");
+        }
+        sum
+    })
+}
+
 #[library_benchmark]
 #[bench::small_computation(setup = warm_global)]
 fn small_computation(_: ()) -> u64 {
@@ -141,7 +157,8 @@ fn timer(_: ()) {
 library_benchmark_group!(
     name = execute_baseline;
     config = all_threads();
-    benchmarks = ready, small_computation, yield_once, ready_local, yield_once_local, timer
+    benchmarks = ready, ready_timeout, small_computation, yield_once, ready_local,
+        yield_once_local, timer
 );
 
 // ---------------------------------------------------------------------------------------

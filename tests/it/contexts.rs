@@ -3,7 +3,8 @@
 //! `Runtime::block_on` or `Handle::block_on` would panic with "Cannot start a runtime
 //! from within a runtime"; these tests fail if `execute` did that.
 //!
-//! Every test runs its body under `with_watchdog`, so a deadlock fails within 10 s.
+//! Every test runs its body under `with_watchdog`, so a deadlock fails within the hang
+//! limit (10 s; 120 s under Valgrind).
 
 use crate::{current_thread, multi_thread, sleep_then, with_watchdog, yield_many};
 
@@ -377,12 +378,24 @@ fn task_locals_of_the_caller() {
     });
 }
 
-/// Calls `try_execute` from its `Drop`, run as a thread-local destructor.
-struct TryExecuteAtThreadExit(std::sync::mpsc::Sender<Result<u32, globalrt::Error>>);
+/// Calls `try_execute` (a timer future, so not ready at its first poll) and
+/// `try_execute_local` from its `Drop`, run as a thread-local destructor.
+struct TryExecuteAtThreadExit(std::sync::mpsc::Sender<AtThreadExit>);
+
+struct AtThreadExit {
+    send: Result<u32, globalrt::Error>,
+    local: Result<u32, globalrt::Error>,
+}
 
 impl Drop for TryExecuteAtThreadExit {
     fn drop(&mut self) {
-        let _ = self.0.send(globalrt::try_execute(sleep_then(3)));
+        let send = globalrt::try_execute(sleep_then(3));
+        let local = globalrt::try_execute_local(async {
+            let not_send = std::rc::Rc::new(4);
+            sleep_then(0).await;
+            *not_send
+        });
+        let _ = self.0.send(AtThreadExit { send, local });
     }
 }
 
@@ -392,9 +405,10 @@ std::thread_local! {
 }
 
 #[test]
-fn thread_local_destructor_after_tokios_own_is_a_clear_error() {
+fn thread_local_destructor_after_tokios_own_runs_on_a_helper_thread() {
     // Registered before tokio's thread-locals, this destructor runs after theirs, where
-    // no runtime context can be entered: a clear error, not tokio's panic message.
+    // `Handle::enter` panics: a `Send` future is driven on a fresh helper thread instead,
+    // and a `!Send` one, which cannot move, is a clear error rather than tokio's panic.
     let result = with_watchdog("thread-local destructor", || {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -405,7 +419,8 @@ fn thread_local_destructor_after_tokios_own_is_a_clear_error() {
         .unwrap();
         rx.recv().unwrap()
     });
-    let err = result.unwrap_err();
+    assert_eq!(result.send.unwrap(), 3);
+    let err = result.local.unwrap_err();
     assert_eq!(
         err.kind(),
         &globalrt::ErrorKind::UnsupportedContext,

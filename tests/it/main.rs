@@ -5,12 +5,16 @@
 
 mod concurrency;
 mod contexts;
+mod lifecycle;
 mod local;
 mod panics;
 mod parking;
 mod process;
 mod resources;
 mod strategy;
+mod timeout;
+#[cfg(feature = "tracing")]
+mod tracing_events;
 
 /// A future that is pending at its first poll and needs the shared runtime's timer.
 pub(crate) async fn sleep_then(value: u32) -> u32 {

@@ -14,10 +14,15 @@ use globalrt::{Config, ErrorKind, WORKER_THREADS_ENV};
 
 const SCENARIO_ENV: &str = "GLOBALRT_IT_SCENARIO";
 
+/// What a child process printed.
+pub(crate) struct ChildOutput {
+    pub(crate) stderr: String,
+}
+
 /// Runs `scenario` in a child process and asserts it passed. A child that has not exited
 /// within [`crate::hang_limit`] is killed and fails the test, so a deadlock never hangs
 /// the run.
-fn run_child(scenario: &str, worker_threads_env: Option<&str>) {
+pub(crate) fn run_child(scenario: &str, worker_threads_env: Option<&str>) -> ChildOutput {
     let mut command = Command::new(std::env::current_exe().unwrap());
     command
         .args([
@@ -61,6 +66,7 @@ fn run_child(scenario: &str, worker_threads_env: Option<&str>) {
         status.success() && stdout.contains(&format!("scenario {scenario} passed")),
         "scenario {scenario} (env {worker_threads_env:?}) failed: {status}\nstdout:\n{stdout}\nstderr:\n{stderr}"
     );
+    ChildOutput { stderr }
 }
 
 fn read_in_background(mut pipe: impl Read + Send + 'static) -> JoinHandle<String> {
@@ -91,7 +97,7 @@ fn child_entry() {
         "init_races_first_use" => init_races_first_use(),
         #[cfg(target_os = "linux")]
         "parked_call_sleeps_until_shutdown" => parked_call_sleeps_until_shutdown(),
-        other => panic!("unknown scenario {other}"),
+        other => crate::lifecycle::run_scenario(other),
     }
     println!("scenario {scenario} passed");
 }

@@ -1,0 +1,264 @@
+//! The process lifecycle around the shared runtime: `fork` (a child gets a runtime of its
+//! own), threads whose tokio context is gone (thread-local destructors, `atexit`
+//! handlers), and the end of `main` ([`ShutdownGuard`]).
+//!
+//! After `fork` only the forking thread exists in the child: the inherited runtime's
+//! workers, timer and I/O threads do not, so a call on it would wait forever, and
+//! dropping it would wait for threads that will never answer. A `pthread_atfork` child
+//! handler sets the [`FORKED`] bit of the state word the fast path already loads, so the
+//! first call in the child takes the slow path and builds a runtime for that process; the
+//! inherited one is kept, never dropped. Nothing is added to the fast path, and nothing
+//! is paid in a process that never forks.
+
+use std::future::Future;
+use std::io::Write;
+use std::pin::pin;
+use std::sync::Once;
+#[cfg(unix)]
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tokio::runtime::{Handle, Runtime};
+
+use crate::config::Config;
+use crate::error::{Error, ErrorKind};
+use crate::execute::on_helper_thread;
+use crate::global::GLOBAL;
+#[cfg(unix)]
+use crate::global::{FORKED, HeldAcrossFork};
+use crate::trace::{self, Caller, Strategy};
+
+/// Whether this thread's tokio context is gone: a thread-local destructor that runs after
+/// tokio's own, or an `atexit` handler (glibc destroys the main thread's thread-locals
+/// before it runs them). `Handle::enter` panics there.
+pub(crate) fn context_is_gone() -> bool {
+    matches!(Handle::try_current(), Err(err) if err.is_thread_local_destroyed())
+}
+
+/// Drives a `Send` future whose call panicked, if the panic was `Handle::enter`'s where
+/// this thread's tokio context is gone: the future was not polled, and a fresh helper
+/// thread, which has thread-locals of its own, drives it instead. `None` for any other
+/// panic. Recognised after the panic, because checking first would cost every call.
+#[cold]
+#[inline(never)]
+pub(crate) fn retry_without_context<F>(
+    slot: Option<F>,
+    caller: Caller,
+) -> Option<Result<F::Output, Error>>
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    // The future is still in its slot only if the call panicked before its first poll.
+    let future = slot.filter(|_| context_is_gone())?;
+    let future = pin!(future);
+    let handle = match GLOBAL.handle() {
+        Ok(handle) => handle,
+        Err(err) => return Some(Err(err)),
+    };
+    Some(trace::waited(Strategy::HelperThread, caller, || {
+        on_helper_thread(&GLOBAL, handle, future)
+    }))
+}
+
+/// `execute_local`'s error where this thread's tokio context is gone: a `!Send` future
+/// cannot move to a helper thread.
+pub(crate) fn no_context_local_error() -> Error {
+    Error::new(
+        ErrorKind::UnsupportedContext,
+        "globalrt: execute_local was called where this thread's tokio context is gone (a \
+         thread-local destructor that runs after tokio's own, or an atexit handler), and a \
+         !Send future cannot move to a helper thread; use execute with a Send future there, \
+         or run the future before the thread exits",
+    )
+}
+
+/// Registers the fork handler, once per process (a forked child inherits it).
+///
+/// Called before globalrt first builds or adopts a runtime, so a fork at any later point,
+/// even during that build, is seen by the child.
+pub(crate) fn watch_forks() {
+    static REGISTER: Once = Once::new();
+    REGISTER.call_once(register_fork_handler);
+}
+
+#[cfg(unix)]
+fn register_fork_handler() {
+    #[allow(unsafe_code)]
+    // SAFETY: `pthread_atfork` only records three function pointers, each an `extern "C"`
+    // function of this module that lives as long as the process and never unwinds.
+    // POSIX runs `before_fork` and `after_fork_in_parent` in the forking thread of the
+    // parent, where anything is allowed, and `after_fork_in_child` in the child right after
+    // `fork`, where only async-signal-safe work is: it does two lock-free atomic
+    // read-modify-writes on a static and releases the two mutexes `before_fork` took (an
+    // atomic swap and at most a futex wake each), nothing else (no allocation, no panic).
+    let status = unsafe {
+        libc::pthread_atfork(
+            Some(before_fork),
+            Some(after_fork_in_parent),
+            Some(after_fork_in_child),
+        )
+    };
+    // Fails only without memory for the record (ENOMEM); the process then lives without
+    // fork detection, as it did before globalrt had any.
+    debug_assert_eq!(status, 0, "pthread_atfork failed");
+}
+
+#[cfg(not(unix))]
+fn register_fork_handler() {}
+
+#[cfg(unix)]
+std::thread_local! {
+    /// The locks `before_fork` took, held by the forking thread across `fork`.
+    static HELD_ACROSS_FORK: std::cell::RefCell<Option<HeldAcrossFork>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Takes globalrt's short-held locks, so that no other thread holds one at the fork.
+#[cfg(unix)]
+extern "C" fn before_fork() {
+    let held = GLOBAL.lock_for_fork();
+    // Where this thread's thread-locals are gone, the locks are released at once and the
+    // fork is as unprotected as it would be without this handler.
+    let _ = HELD_ACROSS_FORK.try_with(|slot| slot.replace(Some(held)));
+}
+
+#[cfg(unix)]
+extern "C" fn after_fork_in_parent() {
+    release_fork_locks();
+}
+
+/// The child handler: the inherited runtime is unusable in this process.
+#[cfg(unix)]
+extern "C" fn after_fork_in_child() {
+    GLOBAL.state.fetch_or(FORKED, Ordering::Relaxed);
+    GLOBAL.forks.fetch_add(1, Ordering::Release);
+    release_fork_locks();
+}
+
+#[cfg(unix)]
+fn release_fork_locks() {
+    let held = HELD_ACROSS_FORK
+        .try_with(|slot| slot.borrow_mut().take())
+        .ok()
+        .flatten();
+    drop(held);
+}
+
+/// A forked child's own runtime and what it inherited, behind `Global::forked`'s lock.
+pub(crate) struct Forked {
+    /// The configuration the first runtime was built with, reused by forked children.
+    config: Option<Config>,
+    /// The fork count ([`crate::global::Global::forks`]) of the process `current` was built in.
+    generation: usize,
+    /// The runtime built for the process that counted `generation`, and its handle.
+    current: Option<(Option<Runtime>, &'static Handle)>,
+    /// Runtimes and handles of ancestors' forked runtimes: kept, never dropped, because
+    /// their threads do not exist in this process.
+    inherited: Vec<(Option<Runtime>, &'static Handle)>,
+}
+
+impl Forked {
+    pub(crate) const fn new() -> Self {
+        Forked {
+            config: None,
+            generation: 0,
+            current: None,
+            inherited: Vec::new(),
+        }
+    }
+
+    /// Keeps the configuration of the first runtime for forked children.
+    pub(crate) fn remember(&mut self, config: Config) {
+        self.config = Some(config);
+    }
+
+    /// The handle of the runtime built for the process at `generation`, if there is one.
+    pub(crate) fn current(&self, generation: usize) -> Option<&'static Handle> {
+        match &self.current {
+            Some((_, handle)) if self.generation == generation => Some(handle),
+            _ => None,
+        }
+    }
+
+    /// The configuration a forked child builds with: `config` if `init` gave one in the
+    /// child, else the first runtime's (the defaults for an adopted runtime).
+    pub(crate) fn config_for_child(&self, config: Option<Config>) -> Config {
+        config.or_else(|| self.config.clone()).unwrap_or_default()
+    }
+
+    /// Records `runtime` as the one of the process at `generation`; an ancestor's runtime
+    /// it replaces is kept. The handle is leaked so that callers can hold it without a lock,
+    /// as they hold the first runtime's; one per forked process that uses globalrt.
+    pub(crate) fn install(&mut self, generation: usize, runtime: Runtime) -> &'static Handle {
+        let handle: &'static Handle = Box::leak(Box::new(runtime.handle().clone()));
+        if let Some(ancestor) = self.current.replace((Some(runtime), handle)) {
+            self.inherited.push(ancestor);
+        }
+        self.generation = generation;
+        handle
+    }
+
+    /// Takes out the runtime built for the process at `generation`, for `shutdown`.
+    pub(crate) fn take_current(&mut self, generation: usize) -> Option<Runtime> {
+        match &mut self.current {
+            Some((runtime, _)) if self.generation == generation => runtime.take(),
+            _ => None,
+        }
+    }
+}
+
+/// Shuts the shared runtime down when dropped; see [`shutdown_guard`].
+#[derive(Debug)]
+#[must_use = "the guard shuts the runtime down when it is dropped: bind it with `let _guard = …`"]
+pub struct ShutdownGuard {
+    timeout: Duration,
+}
+
+/// A guard whose `Drop` calls [`shutdown`](crate::shutdown)`(timeout)`: tasks started with
+/// [`spawn`](crate::spawn) get up to `timeout` to finish when `main` returns, instead of
+/// being cut off by process exit.
+///
+/// Bind it first thing in `main`: `let _guard = globalrt::shutdown_guard(timeout);` (not
+/// `let _ = …`, which drops it at once). It is dropped when `main` returns or unwinds.
+/// When tasks were still running at the timeout, it prints on stderr how many it
+/// cancelled; any other outcome is silent. Building nothing itself, it costs nothing
+/// when the runtime was never used.
+///
+/// A process that leaves through `std::process::exit` does not drop it.
+///
+/// # Example
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicBool, Ordering};
+/// use std::time::Duration;
+///
+/// let saved = Arc::new(AtomicBool::new(false));
+/// {
+///     let _guard = globalrt::shutdown_guard(Duration::from_secs(5));
+///     let flag = Arc::clone(&saved);
+///     globalrt::spawn(async move {
+///         tokio::time::sleep(Duration::from_millis(5)).await;
+///         flag.store(true, Ordering::SeqCst);
+///     });
+/// } // end of `main`: the guard waits for the task
+/// assert!(saved.load(Ordering::SeqCst));
+/// assert!(globalrt::is_shut_down());
+/// ```
+pub fn shutdown_guard(timeout: Duration) -> ShutdownGuard {
+    ShutdownGuard { timeout }
+}
+
+impl Drop for ShutdownGuard {
+    fn drop(&mut self) {
+        // The error says how many tasks were cancelled. Written without `eprintln!`, which
+        // panics when stderr is closed: a panic here, while `main` unwinds, would abort.
+        if let Err(err) = crate::shutdown(self.timeout) {
+            let _ = writeln!(
+                std::io::stderr(),
+                "{err} (shutdown_guard, at the end of main)"
+            );
+        }
+    }
+}
