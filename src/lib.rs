@@ -129,10 +129,10 @@
 //!
 //! # Cost
 //!
-//! Measured with `cargo xtask bench` (callgrind, every thread counted) on a 2-core AMD EPYC,
-//! Rust 1.95.0: a ready future costs 124 instructions through `execute`, against 291 for
-//! `Handle::block_on` and 410 for `Runtime::block_on`; a future pending at its first poll
-//! costs 486 against 550 for `Runtime::block_on`; [`naive::execute`] costs about 52,000.
+//! Measured with `cargo xtask bench` (callgrind, every thread counted) on a 2-core Intel
+//! Xeon, Rust 1.95.0: a ready future costs 125 instructions through `execute`, against 291
+//! for `Handle::block_on` and 410 for `Runtime::block_on`; a future pending at its first
+//! poll costs 480 against 550 for `Runtime::block_on`; [`naive::execute`] costs about 52,000.
 //! Neither path allocates: a thread keeps its parker and waker between calls. The
 //! README has the wall-clock figures and the commands that reproduce them all.
 
