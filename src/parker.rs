@@ -246,12 +246,12 @@ mod tests {
         });
         let parker = parker_rx.recv().unwrap();
         while CALLERS.lock().is_empty() {
+            assert!(
+                done_rx.try_recv().is_err(),
+                "park returned with nothing to wake it"
+            );
             std::thread::yield_now();
         }
-        assert!(
-            done_rx.try_recv().is_err(),
-            "park returned with nothing to wake it"
-        );
         notified.store(true, Ordering::SeqCst);
         parker.notify();
         let saw_notification = done_rx
@@ -275,6 +275,10 @@ mod tests {
             done_tx.send(()).unwrap();
         });
         while CALLERS.lock().is_empty() {
+            assert!(
+                done_rx.try_recv().is_err(),
+                "park returned with nothing to end it"
+            );
             std::thread::yield_now();
         }
         STOP.store(true, Ordering::Relaxed);
