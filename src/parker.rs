@@ -290,7 +290,14 @@ mod tests {
 
     #[test]
     fn park_returns_when_told_to_stop() {
-        ParkedCallers::new().park(&Parker::new(), || true);
+        let (done_tx, done_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            ParkedCallers::new().park(&Parker::new(), || true);
+            done_tx.send(()).unwrap();
+        });
+        done_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("a park whose stop condition holds did not return within 10 s");
     }
 
     #[test]
