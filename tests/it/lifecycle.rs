@@ -115,6 +115,11 @@ mod fork {
         busy_call(1);
         let child = spawn_forked(|| {
             assert!(!globalrt::is_shut_down());
+            // The parent had built its runtime: in the child, as there, `init` is too late.
+            assert_eq!(
+                globalrt::init(globalrt::Config::new()).unwrap_err().kind(),
+                &globalrt::ErrorKind::AlreadyInitialized
+            );
             busy_call(2);
             let task = globalrt::spawn(super::sleep_then(3));
             assert_eq!(globalrt::execute(task).unwrap(), 3);
