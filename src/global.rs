@@ -408,3 +408,22 @@ pub(crate) fn in_flight_shut_down_error() -> Error {
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The state word's bits mean what they say: a fresh process is neither forked nor
+    /// shut down, and each bit is seen alone.
+    #[test]
+    fn the_state_word_reads_each_bit() {
+        let global = Global::new();
+        assert!(!global.is_forked(), "a fresh process is not a forked child");
+        assert!(!global.is_shut_down(), "a fresh process is not shut down");
+        global.state.fetch_or(FORKED, Ordering::Relaxed);
+        assert!(global.is_forked());
+        assert!(!global.is_shut_down(), "forked is not shut down");
+        global.state.fetch_or(SHUT_DOWN, Ordering::Relaxed);
+        assert!(global.is_forked() && global.is_shut_down());
+    }
+}
