@@ -410,6 +410,14 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 #[cfg(test)]
+impl Global {
+    /// Whether any of the locks [`Global::lock_for_fork`] takes is held right now.
+    pub(crate) fn any_fork_lock_held(&self) -> bool {
+        self.forked.try_lock().is_err() || self.tasks.try_lock().is_err() || self.parked.is_held()
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -262,3 +262,25 @@ impl Drop for ShutdownGuard {
         }
     }
 }
+
+#[cfg(all(test, unix))]
+mod fork_handler_tests {
+    use super::*;
+
+    /// The prepare handler holds every lock a forked child could otherwise inherit held,
+    /// and the parent's handler releases them all.
+    #[test]
+    fn before_fork_holds_the_locks_until_after_fork() {
+        assert!(
+            !GLOBAL.any_fork_lock_held(),
+            "a lock was held before the test"
+        );
+        before_fork();
+        assert!(GLOBAL.any_fork_lock_held(), "before_fork took no lock");
+        after_fork_in_parent();
+        assert!(
+            !GLOBAL.any_fork_lock_held(),
+            "after_fork_in_parent kept a lock"
+        );
+    }
+}

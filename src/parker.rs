@@ -137,6 +137,12 @@ impl ParkedCallers {
         self.lock()
     }
 
+    /// Whether another holder has the list locked (for the fork handlers' test).
+    #[cfg(all(test, not(globalrt_loom)))]
+    pub(crate) fn is_held(&self) -> bool {
+        self.parked.try_lock().is_err()
+    }
+
     fn lock(&self) -> MutexGuard<'_, Vec<Arc<Parker>>> {
         // Nothing panics while the list is locked; a poisoned list is still a list.
         self.parked
