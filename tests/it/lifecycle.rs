@@ -19,6 +19,8 @@ pub(crate) fn run_scenario(scenario: &str) {
         #[cfg(unix)]
         "fork_after_use" => fork::after_use(),
         #[cfg(unix)]
+        "fork_keeps_the_config" => fork::keeps_the_config(),
+        #[cfg(unix)]
         "fork_before_use" => fork::before_use(),
         #[cfg(unix)]
         "fork_during_a_call" => fork::during_a_call(),
@@ -132,6 +134,22 @@ mod fork {
         expect_success(child, "child");
         busy_call(4);
         assert!(!globalrt::is_shut_down(), "the child's shutdown is its own");
+    }
+
+    /// The parent built its runtime with `init`'s configuration: the child's own runtime
+    /// is built with the same one (a worker count no default runtime has here).
+    pub(super) fn keeps_the_config() {
+        globalrt::init(globalrt::Config::new().worker_threads(3)).unwrap();
+        busy_call(1);
+        let child = spawn_forked(|| {
+            busy_call(2);
+            assert_eq!(
+                globalrt::handle().metrics().num_workers(),
+                3,
+                "the child's runtime was not built with the parent's configuration"
+            );
+        });
+        expect_success(child, "child");
     }
 
     /// No runtime yet when the process forks: parent and child each build their own.
@@ -375,6 +393,12 @@ fn adopt_current_thread() {
 #[test]
 fn a_forked_child_gets_a_runtime_of_its_own() {
     run_child("fork_after_use", None);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_forked_child_builds_with_the_parents_configuration() {
+    run_child("fork_keeps_the_config", None);
 }
 
 #[cfg(unix)]
