@@ -224,6 +224,18 @@ mod tests {
 
     use super::*;
 
+    /// Waits until a caller parked on another thread is listed in `callers`; fails at
+    /// once if that caller's park returned (`done`) first, with nothing to end it.
+    fn wait_until_listed<T>(callers: &ParkedCallers, done: &mpsc::Receiver<T>) {
+        while callers.lock().is_empty() {
+            assert!(
+                done.try_recv().is_err(),
+                "park returned with nothing to end it"
+            );
+            std::thread::yield_now();
+        }
+    }
+
     #[test]
     fn wake_and_wake_by_ref_record_one_notification() {
         let parker = Parker::new();
@@ -251,13 +263,7 @@ mod tests {
             done_tx.send(seen.load(Ordering::SeqCst)).unwrap();
         });
         let parker = parker_rx.recv().unwrap();
-        while CALLERS.lock().is_empty() {
-            assert!(
-                done_rx.try_recv().is_err(),
-                "park returned with nothing to wake it"
-            );
-            std::thread::yield_now();
-        }
+        wait_until_listed(&CALLERS, &done_rx);
         notified.store(true, Ordering::SeqCst);
         parker.notify();
         let saw_notification = done_rx
@@ -280,13 +286,7 @@ mod tests {
             CALLERS.park(&Parker::new(), || STOP.load(Ordering::Relaxed));
             done_tx.send(()).unwrap();
         });
-        while CALLERS.lock().is_empty() {
-            assert!(
-                done_rx.try_recv().is_err(),
-                "park returned with nothing to end it"
-            );
-            std::thread::yield_now();
-        }
+        wait_until_listed(&CALLERS, &done_rx);
         STOP.store(true, Ordering::Relaxed);
         CALLERS.wake_all();
         done_rx
