@@ -59,9 +59,9 @@
 //! current_thread runtime (`#[tokio::test]`, its `LocalSet`): there a future still pending
 //! after its first poll fails with [`ErrorKind::UnsupportedContext`], since a `!Send`
 //! future cannot move to a helper thread and blocking that thread would never finish. It costs
-//! what `execute` costs: the instruction suite (`cargo xtask bench`) counts the same for a
-//! ready future through either, and 3 fewer instructions through `execute_local` for a
-//! future that yields once.
+//! what `execute` costs: the instruction suite (`cargo xtask bench`) counts one
+//! instruction less per ready call through `execute_local` and six less for a future that
+//! yields once.
 //!
 //! tokio's `block_in_place` panics inside a `LocalSet`, so `execute` calls it only on a
 //! worker that holds its run queue, which it recognises by tokio deferring a `yield_now`
