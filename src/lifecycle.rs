@@ -284,3 +284,52 @@ mod fork_handler_tests {
         );
     }
 }
+
+#[cfg(test)]
+mod forked_tests {
+    use super::*;
+
+    fn runtime() -> Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a current_thread runtime builds")
+    }
+
+    /// A grandchild (fork count 2) must not reuse the runtime its parent built (count 1):
+    /// that runtime's threads do not exist in the grandchild, so a call on it would hang.
+    #[test]
+    fn current_is_only_the_runtime_of_the_same_fork_count() {
+        let mut forked = Forked::new();
+        assert!(forked.current(1).is_none(), "no runtime installed yet");
+        let installed: *const Handle = forked.install(1, runtime());
+        let current = forked.current(1).expect("the child's own runtime");
+        assert!(std::ptr::eq(current, installed), "another handle came back");
+        assert!(
+            forked.current(2).is_none(),
+            "a grandchild got its parent's runtime"
+        );
+    }
+
+    /// `shutdown` in a forked child takes out the runtime built for that process, once,
+    /// and never one an ancestor built.
+    #[test]
+    fn take_current_takes_only_this_process_runtime_once() {
+        let mut forked = Forked::new();
+        assert!(forked.take_current(0).is_none(), "no runtime installed yet");
+        forked.install(1, runtime());
+        assert!(
+            forked.take_current(2).is_none(),
+            "a grandchild took its parent's runtime"
+        );
+        let taken = forked.take_current(1).expect("the child's own runtime");
+        drop(taken);
+        assert!(forked.take_current(1).is_none(), "taken out twice");
+        // The handle stays for callers that hold it; only the runtime is gone.
+        assert!(forked.current(1).is_some());
+        // A grandchild's runtime replaces the child's, which is kept, not dropped.
+        forked.install(2, runtime());
+        assert_eq!(forked.inherited.len(), 1);
+        assert!(forked.current(1).is_none());
+        assert!(forked.take_current(2).is_some());
+    }
+}
