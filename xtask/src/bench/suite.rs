@@ -19,11 +19,12 @@ use crate::{cargo, host, project_root, util};
 const PACKAGE: &str = "globalrt";
 const BENCH: &str = "instructions";
 
-/// How `cargo install` builds gungraun-runner: `opt-level = 1` instead of release's 3.
-/// The runner only starts Valgrind and reads its output files, so Valgrind's time dwarfs
-/// its own, while its release build from source was the largest phase of a fresh clone's
-/// first gate run (README.md, "A fresh clone").
-const RUNNER_INSTALL_ARGS: &[&str] = &["--config", "profile.release.opt-level=1"];
+/// How `cargo install` builds gungraun-runner: unoptimised (`--debug`). The runner only
+/// starts Valgrind and reads its output files, so Valgrind's time dwarfs its own: a suite
+/// run took 18.5–23.0 s with it against 19.2–22.5 s with an `opt-level = 1` runner, the same
+/// figures, while its install took 190 CPU-seconds (user + system) against 350, the largest
+/// phase of a fresh clone's first gate run (docs/gate-determinism.md, "A fresh clone").
+const RUNNER_INSTALL_ARGS: &[&str] = &["--debug"];
 
 /// How this machine runs the suite: the tools, the scheduling, the filter.
 pub(crate) struct Suite {
