@@ -70,15 +70,20 @@ impl Side {
 
 /// A build of the suite running in the background.
 pub(crate) struct PendingBuild {
-    child: std::process::Child,
+    /// Waits for cargo on a thread of its own, so the time reported is the build's own,
+    /// not how long the caller took to come back for it (the base's runs, for head's).
+    waiter: std::thread::JoinHandle<std::io::Result<(std::process::ExitStatus, std::time::Duration)>>,
     checkout: PathBuf,
-    started: std::time::Instant,
 }
 
 impl PendingBuild {
     /// Waits for the build; whether it compiled.
-    pub(crate) fn wait(mut self) -> anyhow::Result<Build> {
-        let status = self.child.wait().context("cannot wait for cargo")?;
+    pub(crate) fn wait(self) -> anyhow::Result<Build> {
+        let (status, took) = self
+            .waiter
+            .join()
+            .map_err(|_| anyhow::anyhow!("the thread waiting for cargo panicked"))?
+            .context("cannot wait for cargo")?;
         eprintln!(
             "xtask bench: the suite {} in {} in {:.1} s",
             if status.success() {
@@ -87,7 +92,7 @@ impl PendingBuild {
                 "failed to build"
             },
             self.checkout.display(),
-            self.started.elapsed().as_secs_f64()
+            took.as_secs_f64()
         );
         Ok(if status.success() {
             Build::Built
@@ -191,15 +196,19 @@ impl Suite {
     pub(crate) fn start_build(&self, checkout: &Path, side: Side) -> anyhow::Result<PendingBuild> {
         let target_dir = self.build_dir(side)?;
         let mut cmd = cargo_bench(checkout, &target_dir);
-        let child = cmd
+        let started = std::time::Instant::now();
+        let mut child = cmd
             .arg("--no-run")
             .stdout(Stdio::null())
             .spawn()
             .with_context(|| format!("cannot run {:?}", cmd.get_program()))?;
+        let waiter = std::thread::spawn(move || {
+            let status = child.wait()?;
+            Ok((status, started.elapsed()))
+        });
         Ok(PendingBuild {
-            child,
+            waiter,
             checkout: checkout.to_owned(),
-            started: std::time::Instant::now(),
         })
     }
 
