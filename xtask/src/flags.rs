@@ -162,6 +162,34 @@ pub(crate) enum Command {
     ///   2  could not run: `--runs 0`, the build failed, or cargo could not be started.
     #[command(verbatim_doc_comment)]
     Flaky(Flaky),
+    /// Rewrite every instruction or byte count quoted in README.md, docs/*.md and doc comments
+    /// from `benches/baseline.json` (`cargo xtask bench --save` does this after recording).
+    ///
+    /// A quoted figure sits between markers rendered markdown and rustdoc do not show:
+    /// `<!--fig BENCHMARK [/N] [METRIC]-->VALUE<!--/fig-->` (BENCHMARK a full id, its
+    /// `group::function`, or its last part when unique; `/N` per call of a row of N calls;
+    /// METRIC another figure of the row, e.g. `AtTGmaxBytes`; or `settings.floor`). A count
+    /// followed by `instructions`, `Ir` or `bytes`, or a number in a table of such counts,
+    /// without a marker is an error, unless it sits in a block
+    /// `<!--history COMMIT-->…<!--/history-->` that names the commit it was measured at.
+    /// Each problem is one line: `file:line: quoted X, benches/baseline.json says Y
+    /// (benchmark NAME); run cargo xtask docs`.
+    ///
+    /// Exit codes:
+    ///   0  every marked figure matches the baseline (after the rewrite) and none is unmarked;
+    ///   1  with --check, a stale figure; always, a marker that names no benchmark or cannot
+    ///      be read, an unmarked figure, or a history block without a commit;
+    ///   2  could not check: `benches/baseline.json` missing or malformed, a file unreadable
+    ///      or unwritable.
+    #[command(verbatim_doc_comment)]
+    Docs(Docs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct Docs {
+    /// Only list the stale figures (exit 1 if any); write nothing.
+    #[arg(long)]
+    pub(crate) check: bool,
 }
 
 #[derive(Debug, Args)]
