@@ -2,7 +2,8 @@
 //! `benches/baseline.json`.
 //!
 //! - KEY names one benchmark: its full id (`group::function::id`), `group::function`, or the
-//!   last part alone when only one benchmark ends with it; or `settings.floor`.
+//!   last part alone when only one benchmark ends with it; or `settings.floor`; or
+//!   `baseline.commit`, the commit the figures were recorded at (7 digits).
 //! - `/N` quotes the figure per call of a row that measures N calls: the recorded value
 //!   divided by N, which must divide it exactly.
 //! - METRIC picks another figure of the first recording run (`AtTGmaxBytes`, …); without it
@@ -35,8 +36,29 @@ pub(crate) struct Marked {
 /// What the baseline says a marker's figure is, and which benchmark it came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Expected {
-    pub(crate) value: u64,
+    /// The number, when the figure is one (a quote matches it with or without separators).
+    pub(crate) value: Option<u64>,
+    /// The figure as it is written.
+    pub(crate) text: String,
     pub(crate) source: String,
+}
+
+impl Expected {
+    fn number(value: u64, source: String) -> Self {
+        Expected {
+            value: Some(value),
+            text: thousands(value),
+            source,
+        }
+    }
+
+    /// Whether `quoted` says what the baseline says.
+    pub(crate) fn matches(&self, quoted: &str) -> bool {
+        match self.value {
+            Some(n) => parse_quoted(quoted) == Some(n),
+            None => quoted == self.text,
+        }
+    }
 }
 
 /// The markers on one line, or why one of them cannot be read.
@@ -110,6 +132,17 @@ pub(crate) fn parse_quoted(text: &str) -> Option<u64> {
 
 /// The figure `spec` names, or why the baseline cannot give it.
 pub(crate) fn expected(baseline: &Baseline, spec: &Spec) -> Result<Expected, String> {
+    if spec.key == "baseline.commit" {
+        let commit = baseline
+            .commit
+            .as_deref()
+            .ok_or("benches/baseline.json names no commit")?;
+        return Ok(Expected {
+            value: None,
+            text: commit.get(..7).unwrap_or(commit).to_owned(),
+            source: "baseline.commit".to_owned(),
+        });
+    }
     let (total, source) = if spec.key == "settings.floor" {
         (baseline.settings.floor, "settings.floor".to_owned())
     } else {
@@ -125,7 +158,7 @@ pub(crate) fn expected(baseline: &Baseline, spec: &Spec) -> Result<Expected, Str
     };
     let value = match spec.per {
         None => total,
-        Some(n) if total % n == 0 => total / n,
+        Some(n) if total.is_multiple_of(n) => total / n,
         Some(n) => {
             return Err(format!(
                 "{source} is {}, which /{n} does not divide exactly; quote the total",
@@ -133,7 +166,7 @@ pub(crate) fn expected(baseline: &Baseline, spec: &Spec) -> Result<Expected, Str
             ));
         }
     };
-    Ok(Expected { value, source })
+    Ok(Expected::number(value, source))
 }
 
 /// The one benchmark id `key` names (see the module docs).
@@ -161,11 +194,6 @@ fn benchmark_id<'a>(baseline: &'a Baseline, key: &str) -> Result<&'a str, String
             ids.join(", ")
         )),
     }
-}
-
-/// How a figure is written: with thousands separators.
-pub(crate) fn render(value: u64) -> String {
-    thousands(value)
 }
 
 #[cfg(test)]
@@ -240,7 +268,7 @@ mod tests {
     #[test]
     fn figures_come_from_the_value_a_metric_or_an_exact_division() {
         let b = baseline();
-        let value = |s: &str| expected(&b, &spec(s)).map(|e| e.value);
+        let value = |s: &str| expected(&b, &spec(s)).map(|e| e.value.unwrap());
         let ready = b.benchmarks["execute_baseline::ready::ready"].value;
         assert_eq!(value("ready"), Ok(ready));
         assert_eq!(value("settings.floor"), Ok(b.settings.floor));
@@ -252,6 +280,10 @@ mod tests {
                 .unwrap_err()
                 .contains("no metric")
         );
+        let commit = expected(&b, &spec("baseline.commit")).unwrap();
+        assert_eq!(commit.value, None);
+        assert_eq!(commit.text.len(), 7);
+        assert!(commit.matches(&commit.text.clone()));
         let e = expected(&b, &spec("ready")).unwrap();
         assert_eq!(e.source, "benchmark execute_baseline::ready::ready");
     }
@@ -259,10 +291,10 @@ mod tests {
     #[test]
     fn quoted_figures_read_with_or_without_separators() {
         assert_eq!(parse_quoted("52,323"), Some(52_323));
+        assert_eq!(Expected::number(27_978, String::new()).text, "27,978");
         assert_eq!(parse_quoted("125"), Some(125));
         for bad in ["", "about 5", "1.5", "-3"] {
             assert_eq!(parse_quoted(bad), None, "{bad}");
         }
-        assert_eq!(render(27_978), "27,978");
     }
 }

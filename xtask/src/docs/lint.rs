@@ -23,8 +23,8 @@ pub(crate) struct Unmarked {
 #[derive(Default)]
 pub(crate) struct Lint {
     in_history: bool,
-    /// In a markdown table whose header or row label is about counts.
-    table: Option<bool>,
+    /// In a markdown table: which of its columns the header says are counts.
+    table: Option<Vec<bool>>,
     pub(crate) found: Vec<Unmarked>,
 }
 
@@ -120,7 +120,7 @@ impl Lint {
         self.in_history = true;
     }
 
-    /// The table rule: in a table whose header names counts, or in a row whose label does,
+    /// The table rule: in a column whose header names counts, or in a row whose label does,
     /// a cell that starts with a digit is an unmarked figure.
     fn table_row(&mut self, number: usize, line: &str, stripped: &str) {
         if !line.starts_with('|') {
@@ -133,19 +133,17 @@ impl Lint {
             .split('|')
             .map(str::trim)
             .collect();
-        let Some(figures_table) = self.table else {
-            self.table = Some(cells.iter().any(|c| names_counts(c)));
+        let Some(counts) = &self.table else {
+            self.table = Some(cells.iter().map(|c| names_counts(c)).collect());
             return;
         };
         if cells.iter().all(|c| c.chars().all(|ch| "-: ".contains(ch))) {
             return;
         }
         let label_names_counts = cells.first().is_some_and(|c| names_counts(c));
-        if !(figures_table || label_names_counts) {
-            return;
-        }
-        for cell in cells.iter().skip(1) {
-            if cell.starts_with(|c: char| c.is_ascii_digit()) {
+        for (column, cell) in cells.iter().enumerate().skip(1) {
+            let is_count = label_names_counts || counts.get(column).copied().unwrap_or(false);
+            if is_count && cell.starts_with(|c: char| c.is_ascii_digit()) {
                 self.found.push(Unmarked {
                     line: number,
                     message: format!("unmarked figure `{cell}` in a table of counts; {HOW}"),

@@ -13,6 +13,7 @@ use crate::bench::pinning::PINNED;
 use crate::bench::report::{self, Report};
 use crate::flags::CiStep;
 use crate::project_root;
+use crate::util::thousands;
 
 /// A README a user reads in five minutes; history and technique detail live in `docs/`.
 const README_MAX_LINES: usize = 200;
@@ -39,8 +40,9 @@ fn one_instruction_off_is_stale_and_rewritten() {
     let text = include_str!("../../tests/fixtures/bench/baseline.json");
     let baseline = Baseline::parse(text, Path::new("baseline.json")).unwrap();
     let ready = baseline.benchmarks["execute_baseline::ready::ready"].value;
-    let good = format!("ready: <!--fig ready-->{ready}<!--/fig--> instructions\n");
-    let off = good.replace(&format!("-->{ready}<"), &format!("-->{}<", ready + 1));
+    let (quoted, one_off) = (thousands(ready), thousands(ready + 1));
+    let good = format!("ready: <!--fig ready-->{quoted}<!--/fig--> instructions\n");
+    let off = good.replace(&quoted, &one_off);
     assert!(check_file("README.md", &good, &baseline).stale.is_empty());
     let found = check_file("README.md", &off, &baseline);
     assert_eq!(
@@ -48,8 +50,7 @@ fn one_instruction_off_is_stale_and_rewritten() {
         format!(
             "README.md:1: quoted {}, benches/baseline.json says {} (benchmark \
              execute_baseline::ready::ready); run cargo xtask docs",
-            crate::util::thousands(ready + 1),
-            crate::util::thousands(ready)
+            one_off, quoted
         )
     );
     assert_eq!(found.rewritten, good);
