@@ -28,6 +28,9 @@ use crate::bench::BASELINE;
 use crate::bench::baseline::Baseline;
 use crate::{flags, project_root, util};
 
+/// How a stale figure's message ends: the way out.
+const RUN_DOCS: &str = "; run cargo xtask docs";
+
 /// A problem on one line of one file, printed `file:line: message`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct FigureProblem {
@@ -205,7 +208,7 @@ fn check_line(line: &str, start: usize, baseline: &Baseline) -> (String, Vec<Str
         }
         let says = &expected.text;
         stale.push(format!(
-            "quoted {quoted}, {BASELINE} says {says} ({}); run cargo xtask docs",
+            "quoted {quoted}, {BASELINE} says {says} ({}){RUN_DOCS}",
             expected.source
         ));
         rewritten.push_str(&line[copied..range.start]);
@@ -220,8 +223,9 @@ fn check_line(line: &str, start: usize, baseline: &Baseline) -> (String, Vec<Str
 /// recording itself succeeded.
 pub(crate) fn after_save(root: &Path, baseline: &Baseline) -> anyhow::Result<()> {
     let pass = Pass::over(root, baseline)?;
-    for stale in pass.stale() {
-        eprintln!("xtask bench: rewrote {stale}");
+    for p in pass.stale() {
+        let what = p.message.trim_end_matches(RUN_DOCS);
+        eprintln!("xtask bench: rewrote {}:{}: {what}", p.file, p.line);
     }
     let written = pass.write()?;
     for other in pass.other() {
@@ -245,7 +249,8 @@ impl flags::Docs {
         } else {
             let written = pass.write()?;
             for p in &stale {
-                println!("rewrote {p}");
+                let what = p.message.trim_end_matches(RUN_DOCS);
+                println!("rewrote {}:{}: {what}", p.file, p.line);
             }
             for p in &other {
                 println!("{p}");
