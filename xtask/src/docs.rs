@@ -237,9 +237,13 @@ pub(crate) fn after_save(root: &Path, baseline: &Baseline) -> anyhow::Result<()>
 
 impl flags::Docs {
     pub(crate) fn run(self) -> anyhow::Result<ExitCode> {
-        let root = project_root();
+        self.run_in(&project_root())
+    }
+
+    /// The task over the tree at `root`.
+    fn run_in(&self, root: &Path) -> anyhow::Result<ExitCode> {
         let baseline = Baseline::load(&root.join(BASELINE))?;
-        let pass = Pass::over(&root, &baseline)?;
+        let pass = Pass::over(root, &baseline)?;
         let stale: Vec<&FigureProblem> = pass.stale().collect();
         let other: Vec<&FigureProblem> = pass.other().collect();
         if self.check {
@@ -270,5 +274,55 @@ impl flags::Docs {
         } else {
             ExitCode::SUCCESS
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A scratch tree: the fixture baseline, a README quoting `readme`, an empty `src/`.
+    fn tree(name: &str, readme: &str) -> PathBuf {
+        let root = std::env::temp_dir().join(format!("xtask-docs-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("benches")).unwrap();
+        std::fs::create_dir_all(root.join("src")).unwrap();
+        std::fs::create_dir_all(root.join("xtask/src")).unwrap();
+        let baseline = include_str!("../tests/fixtures/bench/baseline.json");
+        std::fs::write(root.join(BASELINE), baseline).unwrap();
+        std::fs::write(root.join("README.md"), readme).unwrap();
+        root
+    }
+
+    #[test]
+    fn check_reports_and_keeps_the_file_rewrite_fixes_it() {
+        let stale = "ready: <!--fig ready-->1<!--/fig--> instructions\n";
+        let root = tree("stale", stale);
+        let check = flags::Docs { check: true };
+        let rewrite = flags::Docs { check: false };
+        assert_eq!(check.run_in(&root).unwrap(), ExitCode::FAILURE);
+        assert_eq!(
+            std::fs::read_to_string(root.join("README.md")).unwrap(),
+            stale
+        );
+        assert_eq!(rewrite.run_in(&root).unwrap(), ExitCode::SUCCESS);
+        let fixed = std::fs::read_to_string(root.join("README.md")).unwrap();
+        assert_eq!(
+            fixed,
+            "ready: <!--fig ready-->13,304<!--/fig--> instructions\n"
+        );
+        assert_eq!(check.run_in(&root).unwrap(), ExitCode::SUCCESS);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn an_unmarked_figure_fails_even_the_rewrite_and_no_baseline_is_an_error() {
+        let root = tree("unmarked", "costs 125 instructions\n");
+        let rewrite = flags::Docs { check: false };
+        assert_eq!(rewrite.run_in(&root).unwrap(), ExitCode::FAILURE);
+        std::fs::remove_file(root.join(BASELINE)).unwrap();
+        let err = rewrite.run_in(&root).unwrap_err().to_string();
+        assert!(err.contains("cargo xtask bench --save"), "{err}");
+        std::fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -168,7 +168,8 @@ pub(crate) enum Command {
     /// A quoted figure sits between markers rendered markdown and rustdoc do not show:
     /// `<!--fig BENCHMARK [/N] [METRIC]-->VALUE<!--/fig-->` (BENCHMARK a full id, its
     /// `group::function`, or its last part when unique; `/N` per call of a row of N calls;
-    /// METRIC another figure of the row, e.g. `AtTGmaxBytes`; or `settings.floor`). A count
+    /// METRIC another figure of the row, e.g. `AtTGmaxBytes`; or `settings.floor`, or
+    /// `baseline.commit`, the recording's commit). A count
     /// followed by `instructions`, `Ir` or `bytes`, or a number in a table of such counts,
     /// without a marker is an error, unless it sits in a block
     /// `<!--history COMMIT-->…<!--/history-->` that names the commit it was measured at.
