@@ -130,11 +130,17 @@
 //! # Cost
 //!
 //! Measured with `cargo xtask bench` (callgrind, every thread counted) on a 2-core Intel
-//! Xeon, Rust 1.95.0: a ready future costs 125 instructions through `execute`, against 291
-//! for `Handle::block_on` and 410 for `Runtime::block_on`; a future pending at its first
-//! poll costs 480 against 550 for `Runtime::block_on`; [`naive::execute`] costs about 52,000.
+//! Xeon, Rust 1.95.0: a ready future costs
+//! <!--fig global_execute-->125<!--/fig--> instructions through `execute`, against
+//! <!--fig handle_block_on-->291<!--/fig--> for `Handle::block_on` and
+//! <!--fig runtime_block_on-->410<!--/fig--> for `Runtime::block_on`; a future pending at
+//! its first poll costs <!--fig global_execute_yield_once-->480<!--/fig--> against
+//! <!--fig runtime_block_on_yield_once-->550<!--/fig--> for `Runtime::block_on`;
+//! [`naive::execute`] costs <!--fig naive_execute-->52,323<!--/fig-->.
 //! Neither path allocates: a thread keeps its parker and waker between calls. The
-//! README has the wall-clock figures and the commands that reproduce them all.
+//! repository's `docs/measurements.md` has the wall-clock figures and the commands that
+//! reproduce them all; `cargo xtask docs` rewrites the figures above from
+//! `benches/baseline.json`.
 
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 

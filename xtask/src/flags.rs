@@ -136,9 +136,9 @@ pub(crate) enum Command {
     /// that fail). Each mutant is built and tested in a scratch copy, with the tests of the
     /// package it belongs to. Prints caught, missed, timed-out and unviable mutants per file,
     /// lists the missed ones, and scores caught / (caught + missed + timeout). Accepted
-    /// survivors are excluded in `.cargo/mutants.toml`, each with its reason. About 25
-    /// minutes for the ~300 mutants on 2 busy cores (a few seconds each, the full timeout
-    /// for each one that hangs); CI runs it weekly (`.github/workflows/mutants.yml`).
+    /// survivors are excluded in `.cargo/mutants.toml`, each with its reason. A few seconds
+    /// a mutant, the full timeout for each one that hangs: `docs/mutation-testing.md` has
+    /// measured runs, with their commits. CI runs it weekly (`.github/workflows/mutants.yml`).
     ///
     /// Exit codes:
     ///   0  goal met: at least 90 % of viable mutants caught and no timeout in `src/`;
@@ -162,6 +162,35 @@ pub(crate) enum Command {
     ///   2  could not run: `--runs 0`, the build failed, or cargo could not be started.
     #[command(verbatim_doc_comment)]
     Flaky(Flaky),
+    /// Rewrite every instruction or byte count quoted in README.md, docs/*.md and doc comments
+    /// from `benches/baseline.json` (`cargo xtask bench --save` does this after recording).
+    ///
+    /// A quoted figure sits between markers rendered markdown and rustdoc do not show:
+    /// `<!--fig BENCHMARK [/N] [METRIC]-->VALUE<!--/fig-->` (BENCHMARK a full id, its
+    /// `group::function`, or its last part when unique; `/N` per call of a row of N calls;
+    /// METRIC another figure of the row, e.g. `AtTGmaxBytes`; or `settings.floor`, or
+    /// `baseline.commit`, the recording's commit). A count
+    /// followed by `instructions`, `Ir` or `bytes`, or a number in a table of such counts,
+    /// without a marker is an error, unless it sits in a block
+    /// `<!--history COMMIT-->…<!--/history-->` that names the commit it was measured at.
+    /// Each problem is one line: `file:line: quoted X, benches/baseline.json says Y
+    /// (benchmark NAME); run cargo xtask docs`.
+    ///
+    /// Exit codes:
+    ///   0  every marked figure matches the baseline (after the rewrite) and none is unmarked;
+    ///   1  with --check, a stale figure; always, a marker that names no benchmark or cannot
+    ///      be read, an unmarked figure, or a history block without a commit;
+    ///   2  could not check: `benches/baseline.json` missing or malformed, a file unreadable
+    ///      or unwritable.
+    #[command(verbatim_doc_comment)]
+    Docs(Docs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct Docs {
+    /// Only list the stale figures (exit 1 if any); write nothing.
+    #[arg(long)]
+    pub(crate) check: bool,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@
 
 mod bench;
 mod ci;
+mod docs;
 mod flags;
 mod flaky;
 mod host;
@@ -37,6 +38,7 @@ fn main() -> ExitCode {
         flags::Command::Bench(cmd) => cmd.run(),
         flags::Command::Mutants(cmd) => cmd.run(),
         flags::Command::Flaky(cmd) => cmd.run(),
+        flags::Command::Docs(cmd) => cmd.run(),
     };
     match result {
         Ok(code) => code,

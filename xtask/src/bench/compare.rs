@@ -8,7 +8,8 @@
 //!   benchmarks as reproducible as the rest, and their own measured noise says how much.
 //!   An override that sets the threshold replaces all of this.
 //! - Floor = the override's, else `--floor`, else the file's setting, but never more than
-//!   1% of the base value, so a cheap benchmark (131 instructions) is not hidden under it.
+//!   1% of the base value, so a cheap benchmark (a ready `execute`,
+//!   <!--fig global_execute-->125<!--/fig--> instructions) is not hidden under it.
 //! - Δ > allowed: regressed; Δ < −allowed: improved; otherwise unchanged.
 //! - In head only: new. In the base only (and matching the filter): missing. Neither fails.
 
@@ -301,7 +302,7 @@ mod tests {
             },
         );
         let r = rules(&s, &o);
-        // One ready execute: 131 instructions, so 2 more per call must not hide under 16.
+        // A cheap benchmark of 131 instructions: 2 more per call must not hide under 16.
         let Limits {
             threshold_pct: pct,
             floor,

@@ -12,7 +12,7 @@
 //! same priority keeps the CPU, and the woken thread queues behind it, so the interleaving
 //! is the same in every run; only decisions that read the clock (tokio's timer wheel) can
 //! still differ. Measured over 10 runs: global_one_command 35.7% → 0.08%, FIFO on two CPUs
-//! or one CPU without FIFO helped far less (README.md has the table).
+//! or one CPU without FIFO helped far less (docs/gate-determinism.md has the table).
 //!
 //! Setting a real-time policy needs root or `RLIMIT_RTPRIO` ≥ 1; without it the suite runs
 //! unpinned, the environment fingerprint says so, and the gate never compares a pinned

@@ -53,6 +53,7 @@ pub(crate) fn record(flags: &flags::Bench, suite: &Suite) -> anyhow::Result<Exit
         benchmarks,
     };
     baseline.write_atomic(&path)?;
+    crate::docs::after_save(root, &baseline)?;
     print_recorded(&baseline);
     eprintln!(
         "xtask bench: recorded {} benchmarks over {runs} run(s) in {}; commit it",

@@ -23,7 +23,7 @@ const BENCH: &str = "instructions";
 /// starts Valgrind and reads its output files, so Valgrind's time dwarfs its own: a suite
 /// run took 18.5–23.0 s with it against 19.2–22.5 s with an `opt-level = 1` runner, the same
 /// figures, while its install took 190 CPU-seconds (user + system) against 350, the largest
-/// phase of a fresh clone's first gate run (docs/gate-determinism.md, "A fresh clone").
+/// phase of a fresh clone's first gate run (docs/gate.md, "A fresh clone").
 const RUNNER_INSTALL_ARGS: &[&str] = &["--debug"];
 
 /// How this machine runs the suite: the tools, the scheduling, the filter.

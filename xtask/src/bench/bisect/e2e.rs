@@ -1,7 +1,7 @@
 //! `--bisect` end to end, on a scratch clone of this repository with five commits on top:
 //! the third adds about 1% to `naive::execute`. Ignored by default: it builds and
-//! measures a handful of commits under Valgrind (README: contributor recipes, for the
-//! command and the time it took).
+//! measures a handful of commits under Valgrind (docs/gate.md, "Finding the commit that added
+//! instructions", for the command and the time it took).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

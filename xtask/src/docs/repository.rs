@@ -1,0 +1,166 @@
+//! The repository's prose against its sources of truth: quoted figures against
+//! `benches/baseline.json`, README's length, its list of CI steps against the code's, and
+//! its report excerpt against the gate's renderer.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::{Pass, check_file};
+use crate::bench::BASELINE;
+use crate::bench::baseline::{Baseline, Environment, Recorded, Settings};
+use crate::bench::compare::{self, FunctionDelta, Rules};
+use crate::bench::pinning::PINNED;
+use crate::bench::report::{self, Report};
+use crate::flags::CiStep;
+use crate::project_root;
+use crate::util::thousands;
+
+/// A README a user reads in five minutes; history and technique detail live in `docs/`.
+const README_MAX_LINES: usize = 200;
+
+fn readme() -> String {
+    std::fs::read_to_string(project_root().join("README.md")).unwrap()
+}
+
+#[test]
+fn every_quoted_figure_matches_the_baseline_and_none_is_unmarked() {
+    let root = project_root();
+    let baseline = Baseline::load(&root.join(BASELINE)).unwrap();
+    let pass = Pass::over(&root, &baseline).unwrap();
+    let problems: Vec<String> = pass
+        .stale()
+        .chain(pass.other())
+        .map(ToString::to_string)
+        .collect();
+    assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+}
+
+#[test]
+fn one_instruction_off_is_stale_and_rewritten() {
+    let text = include_str!("../../tests/fixtures/bench/baseline.json");
+    let baseline = Baseline::parse(text, Path::new("baseline.json")).unwrap();
+    let ready = baseline.benchmarks["execute_baseline::ready::ready"].value;
+    let (quoted, one_off) = (thousands(ready), thousands(ready + 1));
+    let good = format!("ready: <!--fig ready-->{quoted}<!--/fig--> instructions\n");
+    let off = good.replace(&quoted, &one_off);
+    assert!(check_file("README.md", &good, &baseline).stale.is_empty());
+    let found = check_file("README.md", &off, &baseline);
+    assert_eq!(
+        found.stale[0].to_string(),
+        format!(
+            "README.md:1: quoted {}, benches/baseline.json says {} (benchmark \
+             execute_baseline::ready::ready); run cargo xtask docs",
+            one_off, quoted
+        )
+    );
+    assert_eq!(found.rewritten, good);
+    // In Rust files only doc comments are prose; code and plain comments are left alone.
+    let rust = off.clone() + "//! " + &off + "// " + &off;
+    let found = check_file("src/lib.rs", &rust, &baseline);
+    assert_eq!(found.stale.len(), 1, "{:?}", found.stale);
+    assert_eq!(found.stale[0].line, 2);
+}
+
+#[test]
+fn readme_stays_short() {
+    let lines = readme().lines().count();
+    assert!(
+        lines <= README_MAX_LINES,
+        "README.md has {lines} lines (at most {README_MAX_LINES}); move detail to docs/"
+    );
+}
+
+/// The steps of `cargo xtask ci` as the code names them, in order. Today that is
+/// `CiStep::ALL` with each step's clap value name (its `Display`); `ci.rs` tests that its
+/// step table runs exactly `CiStep::ALL`.
+fn code_ci_steps() -> Vec<String> {
+    CiStep::ALL.iter().map(ToString::to_string).collect()
+}
+
+/// The steps README lists between `<!--ci-steps-->` and `<!--/ci-steps-->`: the first code
+/// span of each list item.
+fn readme_ci_steps(readme: &str) -> Vec<String> {
+    let block = readme
+        .split_once("<!--ci-steps-->")
+        .and_then(|(_, rest)| rest.split_once("<!--/ci-steps-->"))
+        .expect("README.md has a <!--ci-steps--> … <!--/ci-steps--> list")
+        .0;
+    block
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("- `"))
+        .filter_map(|l| l.split('`').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn readme_lists_the_ci_steps_in_the_order_they_run() {
+    assert_eq!(readme_ci_steps(&readme()), code_ci_steps());
+    let sample =
+        "x\n<!--ci-steps-->\n- `fmt` (`cargo fmt`)\n- `test`: tests\n<!--/ci-steps-->\n- `no`";
+    assert_eq!(readme_ci_steps(sample), ["fmt", "test"]);
+}
+
+/// The gate's text report of the regression the bisect end-to-end test builds (a 100-step
+/// `black_box` loop added to `naive::execute`), from the figures that test measured at
+/// 422d87e: `cargo xtask bench --base <parent> --filter naive_execute` on that commit.
+fn regression_report() -> Report {
+    let id = "naive_vs_global::naive_execute::naive_execute";
+    let recorded = |value: u64| {
+        let samples = vec![value; 3];
+        let row = Recorded::from_samples("callgrind", "Ir", samples, 3, BTreeMap::new(), vec![]);
+        BTreeMap::from([(id.to_owned(), row)])
+    };
+    let settings = Settings::default();
+    let rules = Rules {
+        settings: &settings,
+        overrides: &BTreeMap::new(),
+        threshold_pct: None,
+        floor: None,
+    };
+    let mut rows = compare::compare(
+        &recorded(52_224),
+        &recorded(52_625),
+        &BTreeMap::new(),
+        &rules,
+        Some("naive_execute"),
+    );
+    rows[0].grew = vec![FunctionDelta {
+        function: "instructions::suite::support::counted".to_owned(),
+        base: 25_470,
+        now: 25_871,
+        delta: 401,
+        files: vec![
+            "src/naive.rs execute (+400)".to_owned(),
+            "benches/instructions/suite.rs naive_execute (+1)".to_owned(),
+        ],
+    }];
+    Report {
+        compared_against: "22353bfc79 measured on this machine".to_owned(),
+        notes: vec![],
+        environment: Environment {
+            scheduling: PINNED.to_owned(),
+            ..Environment::default()
+        },
+        rows,
+    }
+}
+
+#[test]
+fn readme_report_excerpt_is_what_the_gate_prints() {
+    let text = report::text(&regression_report());
+    let indented: String = text
+        .lines()
+        .map(|l| {
+            if l.is_empty() {
+                "\n".to_owned()
+            } else {
+                format!("    {l}\n")
+            }
+        })
+        .collect();
+    assert!(
+        readme().contains(&indented),
+        "README.md's report excerpt differs from the renderer's output; paste this:\n{indented}"
+    );
+}
