@@ -46,7 +46,7 @@ use crate::util;
 use baseline::Baseline;
 use compare::Rules;
 use gate::Gate;
-use report::Report;
+use report::GateReport;
 use suite::Suite;
 
 /// The committed baseline, relative to the workspace root.
@@ -87,7 +87,7 @@ impl flags::Bench {
 
     /// Prints the report in `--format` (or writes it to `--output` and prints the text),
     /// writes `--bmf-output`, and appends the markdown to `$GITHUB_STEP_SUMMARY` when set.
-    fn emit(&self, report: &Report) -> anyhow::Result<()> {
+    fn emit(&self, report: &GateReport) -> anyhow::Result<()> {
         let rendered = match self.format {
             BenchFormat::Text => report::text(report),
             BenchFormat::Json => report::json(report),

@@ -32,7 +32,7 @@ use anyhow::Context as _;
 use crate::{flags, project_root};
 use build::Binary;
 use check::CheckedBinary;
-use valgrind::{Settings, WorkDir};
+use valgrind::{MemcheckSettings, WorkDir};
 
 impl flags::Memcheck {
     pub(crate) fn run(self) -> anyhow::Result<ExitCode> {
@@ -54,7 +54,7 @@ impl flags::Memcheck {
     }
 
     /// Finds Valgrind and the suppressions, and says which it found.
-    fn settings(&self, root: PathBuf) -> anyhow::Result<Settings> {
+    fn settings(&self, root: PathBuf) -> anyhow::Result<MemcheckSettings> {
         let version = crate::host::valgrind_version()?;
         let suppressions = valgrind::suppression_files(&root)?;
         println!(
@@ -65,7 +65,7 @@ impl flags::Memcheck {
                 display_paths(&root, &suppressions)
             }
         );
-        Ok(Settings {
+        Ok(MemcheckSettings {
             root,
             suppressions,
             gen_suppressions: self.gen_suppressions,
@@ -78,7 +78,7 @@ impl flags::Memcheck {
         &self,
         binaries: &[Binary],
         work: &WorkDir,
-        settings: &Settings,
+        settings: &MemcheckSettings,
     ) -> anyhow::Result<Vec<CheckedBinary>> {
         let mut results = Vec::new();
         for (index, binary) in binaries.iter().enumerate() {
@@ -120,7 +120,11 @@ mod tests {
 
     /// Compiles `programs/{name}.rs` with `rustc --test` and checks it under memcheck; the
     /// result and the report it prints.
-    fn check_program(name: &str, work: &WorkDir, settings: &Settings) -> (CheckedBinary, String) {
+    fn check_program(
+        name: &str,
+        work: &WorkDir,
+        settings: &MemcheckSettings,
+    ) -> (CheckedBinary, String) {
         let programs = settings.root.join("xtask/tests/fixtures/memcheck/programs");
         let exe = work.path.join(name);
         let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
@@ -146,7 +150,7 @@ mod tests {
     fn valgrind_catches_the_deliberate_bugs() {
         let root = project_root();
         let work = WorkDir::new().unwrap();
-        let settings = Settings {
+        let settings = MemcheckSettings {
             suppressions: valgrind::suppression_files(&root).unwrap(),
             root,
             gen_suppressions: true,

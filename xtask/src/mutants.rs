@@ -14,7 +14,7 @@ use anyhow::Context as _;
 
 use crate::tools::PinnedTool;
 use crate::{flags, project_root};
-use tally::{Tally, parse};
+use tally::{MutantsTally, parse};
 
 mod tally;
 
@@ -69,7 +69,7 @@ impl flags::Mutants {
         let path = out_dir.join("mutants.out").join("outcomes.json");
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        let tally = Tally::from_outcomes(&parse(&text)?);
+        let tally = MutantsTally::from_outcomes(&parse(&text)?);
         print!("{}", tally.render());
         let code = tally.verdict().exit_code();
         println!("mutants: {}", tally.verdict().line());

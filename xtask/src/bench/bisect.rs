@@ -25,7 +25,7 @@ use serde::Serialize;
 
 use super::baseline::Baseline;
 use super::callgrind;
-use super::compare::{self, FunctionDelta, Row, Rules, Verdict};
+use super::compare::{self, FunctionDelta, GateRow, GateVerdict, Rules};
 use super::gate::TOP_FUNCTIONS;
 use super::runs::{self, Run};
 use super::suite::{Build, Side, Suite};
@@ -184,7 +184,7 @@ impl<'a> Bisection<'a> {
         baseline: &Baseline,
         rules: &Rules<'_>,
         filter: Option<&str>,
-    ) -> anyhow::Result<Vec<Row>> {
+    ) -> anyhow::Result<Vec<GateRow>> {
         let (good, bad) = (self.good.clone(), self.bad().clone());
         for commit in [&good, &bad] {
             if self.measure(commit)?.is_none() {
@@ -209,12 +209,12 @@ impl<'a> Bisection<'a> {
         );
         Ok(rows
             .into_iter()
-            .filter(|r| r.verdict == Verdict::Regressed)
+            .filter(|r| r.verdict == GateVerdict::Regressed)
             .collect())
     }
 
     /// Bisects one regressed row and explains the commit found.
-    fn culprit(&mut self, row: &Row) -> anyhow::Result<Culprit> {
+    fn culprit(&mut self, row: &GateRow) -> anyhow::Result<Culprit> {
         let before = row.baseline.context("a regressed row has a base value")?;
         let found = search::first_bad(self.commits.len(), |i| {
             let commit = self.commits[i].clone();
@@ -223,7 +223,7 @@ impl<'a> Bisection<'a> {
             };
             Ok(
                 match compare::judge(before, value, row.threshold_pct, row.floor) {
-                    Verdict::Regressed => Probe::Bad,
+                    GateVerdict::Regressed => Probe::Bad,
                     _ => Probe::Good,
                 },
             )

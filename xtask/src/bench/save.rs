@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::bail;
 
 use super::BASELINE;
-use super::baseline::{self, Baseline, Override, Recorded, Settings};
+use super::baseline::{self, Baseline, GateSettings, Override, Recorded};
 use super::runs::Run;
 use super::suite::{Side, Suite};
 use crate::flags;
@@ -19,7 +19,7 @@ use crate::util::git;
 /// What a person wrote in the file rather than a recording: kept across recordings.
 #[derive(Default)]
 struct HandWritten {
-    settings: Settings,
+    settings: GateSettings,
     overrides: BTreeMap<String, Override>,
 }
 

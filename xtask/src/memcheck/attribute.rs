@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 
 use super::build::Binary;
 use super::check::CheckedBinary;
-use super::valgrind::{self, Settings};
+use super::valgrind::{self, MemcheckSettings};
 use super::xml;
 
 /// A finding no test function's frame names, and the tests that reproduce it alone.
@@ -109,7 +109,7 @@ pub(super) fn rerun_each_test(
     binary: &Binary,
     tests: &[String],
     work: &Path,
-    settings: &Settings,
+    settings: &MemcheckSettings,
 ) -> anyhow::Result<Vec<Reproduced>> {
     print!(
         "(naming the test: rerunning its {} tests one at a time) ",

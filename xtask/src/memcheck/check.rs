@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::attribute::{self, Reproduced};
 use super::build::Binary;
-use super::valgrind::{self, Logs, Settings, TracedProcess};
+use super::valgrind::{self, Logs, MemcheckSettings, TracedProcess};
 use crate::util::copy_atomic;
 
 /// How the binary itself ended, apart from what memcheck found.
@@ -46,7 +46,7 @@ pub(super) struct CheckedBinary {
 pub(super) fn check(
     binary: &Binary,
     work: &Path,
-    settings: &Settings,
+    settings: &MemcheckSettings,
 ) -> anyhow::Result<CheckedBinary> {
     let tests = if binary.libtest {
         attribute::list_tests(binary)

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::check::{CheckedBinary, ProgramStatus};
-use super::valgrind::{Settings, TracedProcess};
+use super::valgrind::{MemcheckSettings, TracedProcess};
 use super::verdict::{EXIT_FINDINGS, EXIT_NOT_RUN, EXIT_TESTS_FAILED};
 use super::xml::{self, Kind, Leaked};
 
@@ -51,7 +51,7 @@ impl CheckedBinary {
     }
 
     /// The indented report under the headline: each finding with its test and stack.
-    pub(super) fn details(&self, settings: &Settings) -> String {
+    pub(super) fn details(&self, settings: &MemcheckSettings) -> String {
         let mut out = String::new();
         if let Ok(output) = &self.program.output
             && !(4..=6).contains(&output.protocol)
@@ -105,7 +105,7 @@ impl CheckedBinary {
         child: Option<&TracedProcess>,
         error: &xml::Error,
         label: &str,
-        settings: &Settings,
+        settings: &MemcheckSettings,
     ) {
         let times = if error.count > 1 {
             format!(" (x{})", error.count)

@@ -17,7 +17,7 @@ const SUMMARY: &str = "target/memcheck/summary.json";
 /// file: memcheck writes it and `cargo xtask slo` reads it. Reading needs only `errors`, so
 /// an older or hand-made file with fewer keys still reads.
 #[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct Summary {
+pub(crate) struct MemcheckSummary {
     /// How many binaries were checked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) binaries: Option<usize>,
@@ -48,7 +48,7 @@ pub(super) fn write(root: &Path, results: &[CheckedBinary]) -> anyhow::Result<()
         return remove_stale(&path);
     }
     let errors = results.iter().flat_map(CheckedBinary::findings).count();
-    let summary = Summary {
+    let summary = MemcheckSummary {
         binaries: Some(results.len()),
         clean: Some(errors == 0),
         commit: Some(crate::util::head_commit(root)),
@@ -85,7 +85,7 @@ mod tests {
     /// `cargo xtask slo` reads these keys; the file's shape changes only with its schema.
     #[test]
     fn schema_1_keys_and_order() {
-        let summary = Summary {
+        let summary = MemcheckSummary {
             binaries: Some(5),
             clean: Some(true),
             commit: Some("246aacd".to_owned()),

@@ -190,7 +190,7 @@ fn read_summary(
 
 /// memcheck's summary, read with the type memcheck writes.
 pub(crate) fn parse_memcheck(text: &str) -> anyhow::Result<CheckSummary> {
-    let raw: crate::memcheck::summary::Summary = serde_json::from_str(text)?;
+    let raw: crate::memcheck::summary::MemcheckSummary = serde_json::from_str(text)?;
     if let Some(clean) = raw.clean {
         anyhow::ensure!(
             clean == (raw.errors == 0),
@@ -216,7 +216,7 @@ pub(crate) fn read_memcheck(path: &Path) -> Result<CheckSummary, String> {
 
 /// `cargo xtask loom`'s summary, read with the type loom writes.
 pub(crate) fn parse_race_checks(text: &str) -> anyhow::Result<CheckSummary> {
-    let raw: crate::loom::Summary = serde_json::from_str(text)?;
+    let raw: crate::loom::LoomSummary = serde_json::from_str(text)?;
     let detail = match raw.suites {
         Some(suites) => format!(
             "{} of {} failed: {}",

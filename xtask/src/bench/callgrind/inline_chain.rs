@@ -22,10 +22,10 @@ use super::{SourceLine, checkout_relative};
 #[derive(Default)]
 pub(crate) struct Binaries {
     /// Per object path; `None` if it cannot be read, and then its lines stay as recorded.
-    loaded: HashMap<String, Option<Binary>>,
+    loaded: HashMap<String, Option<BenchBinary>>,
 }
 
-struct Binary {
+struct BenchBinary {
     loader: addr2line::Loader,
     /// Per address, the line its cost belongs to, once resolved.
     resolved: HashMap<u64, Option<SourceLine>>,
@@ -53,10 +53,12 @@ impl Binaries {
             .loaded
             .entry(object.to_owned())
             .or_insert_with(|| {
-                addr2line::Loader::new(object).ok().map(|loader| Binary {
-                    loader,
-                    resolved: HashMap::new(),
-                })
+                addr2line::Loader::new(object)
+                    .ok()
+                    .map(|loader| BenchBinary {
+                        loader,
+                        resolved: HashMap::new(),
+                    })
             })
             .as_mut()?;
         binary

@@ -4,7 +4,8 @@
 use std::fmt::Write as _;
 
 use super::model::{
-    Bound, GoalStatus, Measured, NS_PER_MS, NS_PER_US, Op, Overall, Report, Row, Unit, Verdict,
+    Bound, GoalStatus, Measured, NS_PER_MS, NS_PER_US, Op, Overall, SloReport, SloRow, SloVerdict,
+    Unit,
 };
 use crate::util::TextTable;
 
@@ -30,13 +31,13 @@ fn op_symbol(op: Op) -> &'static str {
     }
 }
 
-impl Verdict {
+impl SloVerdict {
     pub(crate) fn label(self) -> &'static str {
         match self {
-            Verdict::Pass => "PASS",
-            Verdict::Miss => "MISS",
-            Verdict::NoGo => "NO-GO",
-            Verdict::NotMeasured => "NOT MEASURED",
+            SloVerdict::Pass => "PASS",
+            SloVerdict::Miss => "MISS",
+            SloVerdict::NoGo => "NO-GO",
+            SloVerdict::NotMeasured => "NOT MEASURED",
         }
     }
 }
@@ -95,7 +96,7 @@ pub(crate) fn plural(n: usize, word: &str) -> String {
     }
 }
 
-impl Report {
+impl SloReport {
     /// The rows (SLO or goal-only) whose figure misses this project's own goal.
     pub(crate) fn goals_missed(&self) -> Vec<String> {
         self.rows
@@ -173,7 +174,7 @@ const SLO_HEADER: [&str; 8] = [
     "from",
 ];
 
-fn slo_cells(row: &Row) -> [String; 8] {
+fn slo_cells(row: &SloRow) -> [String; 8] {
     let unit = row.unit;
     let (target, no_go) = match row.slo {
         Some(slo) => (slo.target.display(unit), slo.no_go.display(unit)),
@@ -189,14 +190,16 @@ fn slo_cells(row: &Row) -> [String; 8] {
         measured,
         target,
         no_go,
-        row.verdict().map_or("goal only", Verdict::label).to_owned(),
+        row.verdict()
+            .map_or("goal only", SloVerdict::label)
+            .to_owned(),
         row.goal.map_or(String::new(), |g| g.display(unit)),
         row.goal_status().label().to_owned(),
         row.source.clone(),
     ]
 }
 
-fn context_cells(row: &Row) -> [String; 3] {
+fn context_cells(row: &SloRow) -> [String; 3] {
     let measured = match &row.measured {
         Ok(m) => m.display(),
         Err(reason) if reason.starts_with("not ") => reason.clone(),
@@ -230,7 +233,7 @@ fn markdown_table(header: &[&str], rows: &[Vec<String>]) -> String {
 
 /// The whole report: `header` lines (machine, command), the SLO table, the overall
 /// verdict, the goals missed, and the context figures.
-pub(crate) fn render(report: &Report, header: &[String], markdown: bool) -> String {
+pub(crate) fn render(report: &SloReport, header: &[String], markdown: bool) -> String {
     let slo_rows: Vec<Vec<String>> = report.rows.iter().map(|r| slo_cells(r).to_vec()).collect();
     let context: Vec<Vec<String>> = report
         .context

@@ -7,7 +7,7 @@ use crate::slo::contract::{
     NVG_RUNTIME_BLOCK_ON, STARTUP_FRESH,
 };
 use crate::slo::table;
-use crate::slo::table::model::{Bound, Op, Overall, Report, Unit, Verdict};
+use crate::slo::table::model::{Bound, Op, Overall, SloReport, SloVerdict, Unit};
 use crate::slo::table::render::format_value;
 
 #[test]
@@ -22,7 +22,7 @@ fn every_reference_bridge_is_a_context_row_and_a_chart_bar() {
     let figures = fixture_figures("no-such-summary.json");
     let report = table::evaluate(&figures);
     let chart = chart::per_call_cost(&figures).unwrap();
-    let row_from = |report: &Report, id: &str| {
+    let row_from = |report: &SloReport, id: &str| {
         report
             .context
             .iter()
@@ -104,10 +104,10 @@ fn text_and_markdown_tables_carry_every_row_and_the_verdict() {
 
 #[test]
 fn labels_of_verdicts_and_the_overall_line() {
-    assert_eq!(Verdict::Pass.label(), "PASS");
-    assert_eq!(Verdict::Miss.label(), "MISS");
-    assert_eq!(Verdict::NoGo.label(), "NO-GO");
-    assert_eq!(Verdict::NotMeasured.label(), "NOT MEASURED");
+    assert_eq!(SloVerdict::Pass.label(), "PASS");
+    assert_eq!(SloVerdict::Miss.label(), "MISS");
+    assert_eq!(SloVerdict::NoGo.label(), "NO-GO");
+    assert_eq!(SloVerdict::NotMeasured.label(), "NOT MEASURED");
     assert_eq!(Overall::Go { misses: vec![] }.line(), "GO");
     assert_eq!(
         Overall::Go {
