@@ -9,19 +9,18 @@
 //! A CI gate needs more: each benchmark's own noise band measured over many runs
 //! ([`compare`]), the environment that produced the reference figures (an environment
 //! change is never reported as a regression: the baseline's commit is measured here
-//! instead, [`base`]), Valgrind's threads scheduled the same way in every run
+//! instead, [`reference`]), Valgrind's threads scheduled the same way in every run
 //! ([`pinning`]), each side's figure the median of several runs ([`runs`]), and a suspected
 //! regression confirmed by measuring base and head again before it is reported ([`gate`]).
 //!
 //! Modules: [`suite`] (tools, build directories, one run of the suite), [`gate`] (one
 //! comparison, from measuring to explaining), [`bisect`] (`--bisect`: the commit where a
-//! benchmark rose), [`base`] (what head is compared with),
+//! benchmark rose), [`reference`] (what head is compared with),
 //! [`worktree`] (the base's checkout), [`runs`] (medians and noise), [`save`] (`--save`),
 //! [`baseline`] (the file), [`pinning`] (scheduling), [`summary`] (gungraun's output),
 //! [`compare`] (the verdict rules), [`callgrind`] and [`flamegraph`] (which functions
 //! grew), [`report`] (text, markdown, JSON, BMF).
 
-pub(crate) mod base;
 pub(crate) mod baseline;
 pub(crate) mod bisect;
 pub(crate) mod callgrind;
@@ -29,6 +28,7 @@ pub(crate) mod compare;
 pub(crate) mod flamegraph;
 pub(crate) mod gate;
 pub(crate) mod pinning;
+pub(crate) mod reference;
 pub(crate) mod report;
 pub(crate) mod runs;
 pub(crate) mod save;

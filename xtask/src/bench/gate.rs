@@ -7,12 +7,12 @@ use std::collections::BTreeMap;
 use anyhow::bail;
 
 use super::BASELINE;
-use super::base::{self, Base};
 use super::baseline::Baseline;
 use super::callgrind;
 use super::compare::{self, GateRow, GateVerdict, Rules};
 use super::flamegraph;
 use super::pinning;
+use super::reference::{self, Reference};
 use super::report::GateReport;
 use super::runs::{self, Median, Run};
 use super::suite::{Build, Side, Suite};
@@ -50,7 +50,7 @@ impl<'a> Gate<'a> {
     ) -> anyhow::Result<Self> {
         let root = &suite.root;
         let runs = baseline.settings.runs;
-        let base = Base::choose(root, baseline, explicit, &suite.environment)?;
+        let base = Reference::choose(root, baseline, explicit, &suite.environment)?;
         let mut notes = vec![format!(
             "each side's figure is the median of {runs} run(s) of the suite; Valgrind's threads \
              ran {}",
@@ -190,7 +190,7 @@ impl<'a> Gate<'a> {
         let from_file = self.measured_base.is_none();
         let rev = match &self.measured_base {
             Some(measured) => Ok(measured.rev.clone()),
-            None => base::baseline_commit(&self.suite.root, self.baseline),
+            None => reference::baseline_commit(&self.suite.root, self.baseline),
         };
         match rev.and_then(|rev| self.measure_base(&rev, "base-again").map(|()| rev)) {
             Ok(rev) if from_file => {
@@ -199,7 +199,7 @@ impl<'a> Gate<'a> {
                      measured on this machine; the table compares with that measurement",
                     short_commit(&rev)
                 ));
-                self.compared_against = base::recording_commit_measured_here(&rev);
+                self.compared_against = reference::recording_commit_measured_here(&rev);
             }
             Ok(_) => {}
             Err(err) => self.notes.push(format!(
