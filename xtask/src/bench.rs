@@ -37,10 +37,10 @@ pub(crate) mod summary;
 pub(crate) mod worktree;
 
 use std::io::Write as _;
-use std::process::ExitCode;
 
 use anyhow::Context;
 
+use crate::exit::Exit;
 use crate::flags::{self, BenchFormat};
 use crate::util;
 use baseline::Baseline;
@@ -53,7 +53,7 @@ use suite::Suite;
 pub(crate) const BASELINE: &str = "benches/baseline.json";
 
 impl flags::Bench {
-    pub(crate) fn run(self) -> anyhow::Result<ExitCode> {
+    pub(crate) fn run(self) -> anyhow::Result<Exit> {
         let suite = Suite::prepare(self.filter.clone())?;
         if self.save {
             return save::record(&self, &suite);
@@ -68,11 +68,7 @@ impl flags::Bench {
         let report = gate.into_report(rows);
         self.emit(&report)?;
         eprintln!("xtask bench: {}", report.headline());
-        Ok(if report.counts().regressed > 0 {
-            ExitCode::FAILURE
-        } else {
-            ExitCode::SUCCESS
-        })
+        Ok(Exit::passed_if(report.counts().regressed == 0))
     }
 
     /// The file's settings and overrides, with `--threshold` and `--floor` over them.

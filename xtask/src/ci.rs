@@ -5,11 +5,12 @@
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
-use std::process::{Command, ExitCode, ExitStatus};
+use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+use crate::exit::Exit;
 use crate::flags::{self, CiStep};
 use crate::{cargo, project_root};
 
@@ -74,7 +75,7 @@ struct Timing {
 }
 
 impl flags::Ci {
-    pub(crate) fn run(self) -> anyhow::Result<ExitCode> {
+    pub(crate) fn run(self) -> anyhow::Result<Exit> {
         let xtask = std::env::current_exe().context("cannot find the running xtask binary")?;
         let mut timings: Vec<Timing> = Vec::new();
         let total = Instant::now();
@@ -107,7 +108,7 @@ impl flags::Ci {
     }
 
     /// The closing line once no step failed; an error when every step was skipped.
-    fn all_passed(&self) -> anyhow::Result<ExitCode> {
+    fn all_passed(&self) -> anyhow::Result<Exit> {
         if self.skip.is_empty() {
             println!("ci: all steps passed");
         } else if self.skip.len() == CiStep::ALL.len() {
@@ -118,7 +119,7 @@ impl flags::Ci {
                 self.skip.len()
             );
         }
-        Ok(ExitCode::SUCCESS)
+        Ok(Exit::Passed)
     }
 }
 
@@ -161,7 +162,7 @@ fn run_step(step: &Step) -> anyhow::Result<(ExitStatus, Duration)> {
 }
 
 /// The exit code for a failed step: the step's own code, or 1.
-fn failure_code(step: &Step, status: ExitStatus) -> ExitCode {
+fn failure_code(step: &Step, status: ExitStatus) -> Exit {
     let code = status
         .code()
         .and_then(|c| u8::try_from(c).ok())
@@ -171,7 +172,7 @@ fn failure_code(step: &Step, status: ExitStatus) -> ExitCode {
         "ci: step `{}` failed (exit {code}); run `cargo xtask ci --skip ...` or the step alone to iterate",
         step.id
     );
-    ExitCode::from(code)
+    Exit::Step(code)
 }
 
 fn summary(timings: &[Timing], total: Duration) -> String {

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -18,13 +18,14 @@ use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 
+use crate::exit::Exit;
 use crate::{cargo, flags, project_root};
 
 /// The test command each run executes, after `cargo`.
 const TEST_ARGS: [&str; 3] = ["test", "--workspace", "--no-fail-fast"];
 
 impl flags::Flaky {
-    pub(crate) fn run(self) -> anyhow::Result<ExitCode> {
+    pub(crate) fn run(self) -> anyhow::Result<Exit> {
         if self.runs == 0 {
             bail!("--runs 0 runs nothing; give --runs 1 or more (the default is 20)");
         }
@@ -48,11 +49,7 @@ impl flags::Flaky {
         }
         drop(load);
         print!("{}", tally.report(self.runs, self.load));
-        Ok(if tally.failing_runs.is_empty() {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        })
+        Ok(Exit::passed_if(tally.failing_runs.is_empty()))
     }
 }
 

@@ -6,11 +6,12 @@
 //! in a target directory of their own and the usual builds keep their cache.
 
 use std::path::Path;
-use std::process::{Command, ExitCode};
+use std::process::Command;
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
+use crate::exit::Exit;
 use crate::util::write_json;
 use crate::{cargo, flags, project_root};
 
@@ -34,7 +35,7 @@ struct LoomSuite {
 }
 
 impl flags::Loom {
-    pub(crate) fn run(self) -> anyhow::Result<ExitCode> {
+    pub(crate) fn run(self) -> anyhow::Result<Exit> {
         let root = project_root();
         let suites = [
             LoomSuite {
@@ -55,10 +56,10 @@ impl flags::Loom {
             .collect();
         if failed.is_empty() {
             println!("loom: loom models and stress tests passed");
-            Ok(ExitCode::SUCCESS)
+            Ok(Exit::Passed)
         } else {
             println!("loom: failed: {}", failed.join(", "));
-            Ok(ExitCode::FAILURE)
+            Ok(Exit::Failed)
         }
     }
 }

@@ -19,11 +19,12 @@ mod figures;
 mod table;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, Stdio};
 use std::time::SystemTime;
 
 use anyhow::Context as _;
 
+use crate::exit::Exit;
 use crate::flags::{Slo, SloFormat};
 use crate::util::CargoBuild;
 use crate::{cargo, host, project_root};
@@ -39,7 +40,7 @@ const QUICK_ARGS: [&str; 6] = [
 ];
 
 impl Slo {
-    pub(crate) fn run(self) -> anyhow::Result<ExitCode> {
+    pub(crate) fn run(self) -> anyhow::Result<Exit> {
         let root = project_root();
         // Paths in the report are relative to the workspace root, so it reads the same on
         // every machine: work from there.
@@ -72,7 +73,7 @@ impl Slo {
             }
         );
         print_outputs(&out_dir, &charts, &skipped, &paths);
-        Ok(ExitCode::from(verdict_code(&report.overall)))
+        Ok(verdict_exit(&report.overall))
     }
 
     /// The lines above the table: how the figures were made, on what, and how to remake them.
@@ -120,7 +121,7 @@ fn print_outputs(out_dir: &Path, charts: &[PathBuf], skipped: &[String], paths: 
 }
 
 /// The exit code of the overall verdict, saying on stderr why it is not GO.
-fn verdict_code(overall: &table::Overall) -> u8 {
+fn verdict_exit(overall: &table::Overall) -> Exit {
     match overall {
         table::Overall::Incomplete { reasons } => {
             eprintln!("slo: not measured: {}", reasons.join("; "));

@@ -18,7 +18,6 @@ mod render;
 mod search;
 
 use std::collections::{BTreeMap, HashMap};
-use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use serde::Serialize;
@@ -30,6 +29,7 @@ use super::gate::TOP_FUNCTIONS;
 use super::runs::{self, Run};
 use super::suite::{Build, Side, Suite};
 use super::worktree::{Worktree, commit_of};
+use crate::exit::Exit;
 use crate::flags::{self, BenchFormat, BisectRange};
 use crate::util::{self, git, short_commit};
 use search::Probe;
@@ -102,7 +102,7 @@ pub(crate) fn run(
     baseline: &Baseline,
     rules: &Rules<'_>,
     range: &BisectRange,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<Exit> {
     if !matches!(flags.format, BenchFormat::Text | BenchFormat::Json) {
         bail!("--bisect writes text or JSON; use --format text or --format json");
     }
@@ -125,11 +125,7 @@ pub(crate) fn run(
         }
         None => print!("{rendered}"),
     }
-    Ok(if report.culprits.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(Exit::passed_if(report.culprits.is_empty()))
 }
 
 impl<'a> Bisection<'a> {

@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::ExitCode;
 
 use anyhow::bail;
 
@@ -13,6 +12,7 @@ use super::BASELINE;
 use super::baseline::{self, Baseline, GateSettings, Override, Recorded};
 use super::runs::Run;
 use super::suite::{Side, Suite};
+use crate::exit::Exit;
 use crate::flags;
 use crate::util::git;
 
@@ -30,7 +30,7 @@ struct WorkingTree {
 }
 
 /// Records the whole suite `--save-runs` times and writes the file atomically.
-pub(crate) fn record(flags: &flags::Bench, suite: &Suite) -> anyhow::Result<ExitCode> {
+pub(crate) fn record(flags: &flags::Bench, suite: &Suite) -> anyhow::Result<Exit> {
     if flags.filter.is_some() || flags.base.is_some() {
         bail!("--save re-records the whole suite on the working tree; drop --filter and --base");
     }
@@ -59,7 +59,7 @@ pub(crate) fn record(flags: &flags::Bench, suite: &Suite) -> anyhow::Result<Exit
         baseline.benchmarks.len(),
         path.display()
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Passed)
 }
 
 /// The hand-written parts of a readable existing file, else the defaults.

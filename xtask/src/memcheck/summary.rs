@@ -7,8 +7,8 @@ use std::path::Path;
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
-use super::check::CheckedBinary;
-use super::verdict::{EXIT_NOT_RUN, EXIT_TESTS_FAILED};
+use super::verdict::CheckedBinary;
+use crate::exit::Exit;
 
 /// Where a full (unfiltered) run records its verdict, under the workspace.
 const SUMMARY: &str = "target/memcheck/summary.json";
@@ -44,7 +44,7 @@ fn schema_1() -> u32 {
 /// not be checked, so a partial run never reads as clean.
 pub(super) fn write(root: &Path, results: &[CheckedBinary]) -> anyhow::Result<()> {
     let path = root.join(SUMMARY);
-    if results.iter().any(|r| r.exit_code() == EXIT_NOT_RUN) {
+    if results.iter().any(|r| r.exit_code() == Exit::NotRun) {
         return remove_stale(&path);
     }
     let errors = results.iter().flat_map(CheckedBinary::findings).count();
@@ -57,7 +57,7 @@ pub(super) fn write(root: &Path, results: &[CheckedBinary]) -> anyhow::Result<()
         tests_failed: Some(
             results
                 .iter()
-                .filter(|r| r.exit_code() == EXIT_TESTS_FAILED)
+                .filter(|r| r.exit_code() == Exit::TestsFailed)
                 .count(),
         ),
     };

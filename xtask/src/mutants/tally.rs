@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use anyhow::Context as _;
 use serde::Deserialize;
 
-use super::{EXIT_MET, EXIT_NOT_MET, EXIT_NOT_RUN, GOAL, NO_TIMEOUTS_UNDER};
+use super::{GOAL, NO_TIMEOUTS_UNDER};
+use crate::exit::Exit;
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct Outcomes {
@@ -104,11 +105,11 @@ pub(crate) enum MutantsVerdict {
 }
 
 impl MutantsVerdict {
-    pub(crate) fn exit_code(&self) -> u8 {
+    pub(crate) fn exit_code(&self) -> Exit {
         match self {
-            MutantsVerdict::Met { .. } => EXIT_MET,
-            MutantsVerdict::NotMet { .. } => EXIT_NOT_MET,
-            MutantsVerdict::NotRun { .. } => EXIT_NOT_RUN,
+            MutantsVerdict::Met { .. } => Exit::Passed,
+            MutantsVerdict::NotMet { .. } => Exit::Failed,
+            MutantsVerdict::NotRun { .. } => Exit::NotRun,
         }
     }
 
@@ -292,15 +293,15 @@ mod tests {
     #[test]
     fn score_against_the_goal() {
         let cases = [
-            ("all caught", counts(10, 0, 0, 5), EXIT_MET),
-            ("exactly 90 %", counts(9, 1, 0, 0), EXIT_MET),
-            ("just under 90 %", counts(89, 11, 0, 0), EXIT_NOT_MET),
+            ("all caught", counts(10, 0, 0, 5), Exit::Passed),
+            ("exactly 90 %", counts(9, 1, 0, 0), Exit::Passed),
+            ("just under 90 %", counts(89, 11, 0, 0), Exit::Failed),
             (
                 "unviable mutants do not count",
                 counts(9, 1, 0, 100),
-                EXIT_MET,
+                Exit::Passed,
             ),
-            ("no viable mutant", counts(0, 0, 0, 3), EXIT_NOT_RUN),
+            ("no viable mutant", counts(0, 0, 0, 3), Exit::NotRun),
         ];
         for (name, c, want) in cases {
             let got = tally_of("xtask/src/slo/table.rs", c).verdict();
@@ -319,13 +320,13 @@ mod tests {
         let in_xtask = tally_of("xtask/src/slo/table.rs", counts(19, 0, 1, 0)).verdict();
         assert_eq!(in_xtask, MutantsVerdict::Met { score: 0.95 });
         let too_many = tally_of("xtask/src/slo/table.rs", counts(8, 0, 2, 0)).verdict();
-        assert_eq!(too_many.exit_code(), EXIT_NOT_MET);
+        assert_eq!(too_many.exit_code(), Exit::Failed);
     }
 
     #[test]
     fn a_failed_baseline_measures_nothing() {
         let mut tally = tally_of("src/execute.rs", counts(10, 0, 0, 0));
         tally.baseline_ok = false;
-        assert_eq!(tally.verdict().exit_code(), EXIT_NOT_RUN);
+        assert_eq!(tally.verdict().exit_code(), Exit::NotRun);
     }
 }

@@ -1,6 +1,8 @@
 //! What the table is made of: units, bounds, SLOs, rows and verdicts, and how a measured
 //! value is judged against them. No figures are read and nothing is printed here.
 
+use crate::exit::Exit;
+
 /// Nanoseconds in a microsecond and in a millisecond.
 pub(crate) const NS_PER_US: f64 = 1e3;
 pub(crate) const NS_PER_MS: f64 = 1e6;
@@ -140,11 +142,11 @@ pub(crate) enum Overall {
 }
 
 impl Overall {
-    pub(crate) fn exit_code(&self) -> u8 {
+    pub(crate) fn exit_code(&self) -> Exit {
         match self {
-            Overall::Go { .. } => 0,
-            Overall::NoGo { .. } => 1,
-            Overall::Incomplete { .. } => 2,
+            Overall::Go { .. } => Exit::Passed,
+            Overall::NoGo { .. } => Exit::Failed,
+            Overall::Incomplete { .. } => Exit::NotRun,
         }
     }
 }

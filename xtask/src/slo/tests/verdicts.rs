@@ -1,6 +1,7 @@
 //! The verdicts `evaluate` gives the fixture run and its variations, and the overall line.
 
 use super::{fixture_figures, fixtures, set_estimate, verdict_of};
+use crate::exit::Exit;
 use crate::slo::contract::{
     CONCURRENT_THREADS, EXECUTE_READY, NVG_EXECUTE, NVG_NAIVE, STARTUP_FRESH,
 };
@@ -20,7 +21,7 @@ fn the_fixture_run_passes_every_slo_but_memcheck_was_not_run() {
     }
     // Not run is never a pass: the overall verdict is incomplete, exit 2.
     assert!(matches!(&report.overall, Overall::Incomplete { reasons } if reasons.len() == 1));
-    assert_eq!(report.overall.exit_code(), 2);
+    assert_eq!(report.overall.exit_code(), Exit::NotRun);
     assert!(report.overall.line().starts_with("INCOMPLETE"));
 }
 
@@ -28,7 +29,7 @@ fn the_fixture_run_passes_every_slo_but_memcheck_was_not_run() {
 fn the_fixture_run_with_a_clean_memcheck_is_go_and_names_the_goals_it_misses() {
     let report = table::evaluate(&fixture_figures("memcheck-clean.json"));
     assert_eq!(report.overall, Overall::Go { misses: vec![] });
-    assert_eq!(report.overall.exit_code(), 0);
+    assert_eq!(report.overall.exit_code(), Exit::Passed);
     let missed = report.goals_missed();
     // 23.1 ns > 20 ns; 21.8 / 49.4 = 0.44 > 0.4.
     assert_eq!(missed.len(), 2, "{missed:?}");
@@ -57,7 +58,7 @@ fn memcheck_findings_are_no_go() {
             rows: vec!["memcheck clean".to_owned()]
         }
     );
-    assert_eq!(report.overall.exit_code(), 1);
+    assert_eq!(report.overall.exit_code(), Exit::Failed);
 }
 
 #[test]
@@ -69,9 +70,9 @@ fn a_memcheck_summary_of_another_commit_is_not_measured() {
         verdict_of(&report, "memcheck"),
         Some(SloVerdict::NotMeasured)
     );
-    assert_eq!(report.overall.exit_code(), 2);
+    assert_eq!(report.overall.exit_code(), Exit::NotRun);
     figures.head_commit = Some("0123456789abcdef0123456789abcdef01234567".to_owned());
-    assert_eq!(table::evaluate(&figures).overall.exit_code(), 0);
+    assert_eq!(table::evaluate(&figures).overall.exit_code(), Exit::Passed);
 }
 
 #[test]
@@ -108,12 +109,12 @@ fn loom_and_stress_results_make_the_race_row() {
     figures.race_checks = figures::read_race_checks(&dir.join("loom-failed.json"));
     let report = table::evaluate(&figures);
     assert_eq!(verdict_of(&report, row), Some(SloVerdict::NoGo));
-    assert_eq!(report.overall.exit_code(), 1);
+    assert_eq!(report.overall.exit_code(), Exit::Failed);
     // Not run, or run at another commit, is never a pass.
     figures.race_checks = figures::read_race_checks(&dir.join("no-such-summary.json"));
     let report = table::evaluate(&figures);
     assert_eq!(verdict_of(&report, row), Some(SloVerdict::NotMeasured));
-    assert_eq!(report.overall.exit_code(), 2);
+    assert_eq!(report.overall.exit_code(), Exit::NotRun);
     let mut figures = fixture_figures("memcheck-clean.json");
     figures.head_commit = Some("fedcba9876543210fedcba9876543210fedcba98".to_owned());
     let report = table::evaluate(&figures);
@@ -135,7 +136,7 @@ fn thresholds_between_target_and_no_go_line_are_a_miss() {
     );
     assert_eq!(verdict_of(&report, "startup"), Some(SloVerdict::Miss));
     assert!(matches!(&report.overall, Overall::Go { misses } if misses.len() == 2));
-    assert_eq!(report.overall.exit_code(), 0);
+    assert_eq!(report.overall.exit_code(), Exit::Passed);
     assert!(report.overall.line().contains("2 rows missing"));
 }
 
@@ -157,7 +158,7 @@ fn no_go_lines() {
     assert_eq!(verdict_of(&report, "speedup"), Some(SloVerdict::NoGo));
     // NO-GO wins over a figure that was not measured (memcheck here).
     assert!(matches!(&report.overall, Overall::NoGo { rows } if rows.len() == 2));
-    assert_eq!(report.overall.exit_code(), 1);
+    assert_eq!(report.overall.exit_code(), Exit::Failed);
 }
 
 #[test]
