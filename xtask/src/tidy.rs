@@ -1,10 +1,14 @@
 //! Checks of the tree's shape, run as tests: each file of the proof half stays short enough
-//! to hold in one's head, and each function short enough to read at once.
+//! to hold in one's head, and each function short enough to read at once; each type has one
+//! name and its inherent impl one file; no two files import each other ([`structure`]).
+
+mod structure;
 
 use std::path::{Path, PathBuf};
 
 use crate::bench::callgrind::FnLines;
 use crate::project_root;
+use structure::SourceFile;
 
 const MAX_FILE_LINES: usize = 500;
 const MAX_FN_LINES: usize = 80;
@@ -75,5 +79,60 @@ fn a_long_function_is_found() {
             "y.rs: {} lines (at most {MAX_FILE_LINES})",
             MAX_FILE_LINES + 1
         )]
+    );
+}
+
+/// The crates of the proof half that share names: xtask and the bench contract, each as
+/// its source files.
+fn proof_crates() -> Vec<Vec<SourceFile>> {
+    let root = project_root();
+    ["xtask/src"]
+        .into_iter()
+        .map(|dir| {
+            let src = root.join(dir);
+            rust_files(&src)
+                .into_iter()
+                .map(|path| {
+                    let relative = path.strip_prefix(&src).unwrap().display().to_string();
+                    let name = path.strip_prefix(&root).unwrap().display().to_string();
+                    SourceFile::new(name, &relative, std::fs::read_to_string(&path).unwrap())
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Fails with `advice` and each of `found`, one a line, unless `found` is empty.
+fn assert_none_found(found: &[String], advice: &str) {
+    assert!(found.is_empty(), "{advice}:\n{}", found.join("\n"));
+}
+
+#[test]
+fn each_type_name_is_declared_once() {
+    let files: Vec<SourceFile> = proof_crates().into_iter().flatten().collect();
+    assert_none_found(
+        &structure::duplicate_type_names(&files),
+        "one name, one concept; qualify these by what they are",
+    );
+}
+
+#[test]
+fn each_inherent_impl_lives_in_one_file() {
+    let files: Vec<SourceFile> = proof_crates().into_iter().flatten().collect();
+    assert_none_found(
+        &structure::split_impls(&files),
+        "each type's inherent impl in one file",
+    );
+}
+
+#[test]
+fn no_two_files_import_each_other() {
+    let found: Vec<String> = proof_crates()
+        .iter()
+        .flat_map(|files| structure::import_cycles(files))
+        .collect();
+    assert_none_found(
+        &found,
+        "import cycles; move what both need into a module of its own",
     );
 }

@@ -16,7 +16,8 @@
 
 use std::collections::HashMap;
 
-use super::{SourceLine, checkout_relative};
+use super::SourceLine;
+use super::source_path::checkout_relative;
 
 /// The debug info of the objects named in callgrind files, each loaded once.
 #[derive(Default)]
@@ -102,7 +103,7 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     use super::super::fixtures::profile;
-    use super::super::profile::short_file;
+    use super::super::source_path::short_file;
     use super::super::{Place, Profile, read_dir};
     use super::*;
 
