@@ -26,7 +26,7 @@ use anyhow::Context as _;
 
 use crate::exit::Exit;
 use crate::flags::{Slo, SloFormat};
-use crate::util::CargoBuild;
+use crate::util::{self, CargoBuild};
 use crate::{cargo, host, project_root};
 
 /// Criterion options of `--quick`: short warm-up and measurement, fewer resamples.
@@ -48,7 +48,7 @@ impl Slo {
             .with_context(|| format!("cannot change to the workspace root {}", root.display()))?;
         let target = target_dir();
         let out_dir = target.join("slo");
-        let load_before = load_average();
+        let load_before = host::load_average();
         let started = SystemTime::now();
         let mut suite_failure = None;
         if !self.no_run {
@@ -57,7 +57,11 @@ impl Slo {
         }
         let paths = figures::Paths::new(Path::new(""), &target);
         let newer_than = (!self.no_run).then_some(started);
-        let figures = figures::Figures::read(&paths, newer_than, git_head(&root));
+        let figures = figures::Figures::read(
+            &paths,
+            newer_than,
+            util::git(&root, &["rev-parse", "HEAD"]).ok(),
+        );
         let report = table::evaluate(&figures);
         let header = self.header(&root, &load_before, suite_failure.as_deref());
         let text = table::render(&report, &header, false);
@@ -89,13 +93,13 @@ impl Slo {
             format!(
                 "load average (1/5/15 min): {} before, {} after",
                 load_before,
-                load_average()
+                host::load_average()
             ),
             format!(
                 "toolchain: {}",
                 host::rustc_version().unwrap_or_else(|| "unknown rustc".to_owned())
             ),
-            format!("commit: {}", describe_commit(root)),
+            format!("commit: {}", util::describe_commit(root)),
             format!("regenerate: {}", regenerate_command(self)),
         ];
         if let Some(failure) = suite_failure {
@@ -197,20 +201,6 @@ fn regenerate_command(flags: &Slo) -> String {
     command
 }
 
-/// `/proc/loadavg`'s first three fields, or `unknown`.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .map(|text| {
-            text.split_whitespace()
-                .take(3)
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .filter(|text| !text.is_empty())
-        .unwrap_or_else(|| "unknown".to_owned())
-}
-
 /// CPU model and count.
 fn machine() -> String {
     let model = host::cpu_name(&host::cpuinfo()).unwrap_or_else(|| "unknown CPU".to_owned());
@@ -219,29 +209,6 @@ fn machine() -> String {
         host::cpu_count(),
         std::env::consts::OS
     )
-}
-
-fn git(root: &Path, args: &[&str]) -> Option<String> {
-    crate::util::git(root, args).ok()
-}
-
-fn git_head(root: &Path) -> Option<String> {
-    git(root, &["rev-parse", "HEAD"])
-}
-
-fn describe_commit(root: &Path) -> String {
-    match git(root, &["rev-parse", "--short=10", "HEAD"]) {
-        Some(head) => {
-            let dirty = git(root, &["status", "--porcelain", "--untracked-files=no"])
-                .is_some_and(|s| !s.is_empty());
-            if dirty {
-                format!("{head} with uncommitted changes")
-            } else {
-                head
-            }
-        }
-        None => "unknown (not a git checkout)".to_owned(),
-    }
 }
 
 #[cfg(test)]

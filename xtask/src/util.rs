@@ -53,6 +53,23 @@ pub(crate) fn head_commit(root: &Path) -> String {
     git(root, &["rev-parse", "HEAD"]).unwrap_or_else(|_| "unknown".to_owned())
 }
 
+/// `HEAD` in `root` as the SLO report names it: its short hash, with uncommitted changes
+/// said; `unknown (not a git checkout)` elsewhere.
+pub(crate) fn describe_commit(root: &Path) -> String {
+    match git(root, &["rev-parse", "--short=10", "HEAD"]) {
+        Ok(head) => {
+            let dirty = git(root, &["status", "--porcelain", "--untracked-files=no"])
+                .is_ok_and(|s| !s.is_empty());
+            if dirty {
+                format!("{head} with uncommitted changes")
+            } else {
+                head
+            }
+        }
+        Err(_) => "unknown (not a git checkout)".to_owned(),
+    }
+}
+
 /// A commit hash shortened to the 10 characters reports show.
 pub(crate) fn short_commit(rev: &str) -> &str {
     rev.get(..10).unwrap_or(rev)
