@@ -19,7 +19,7 @@ fn fixture_paths(memcheck: &str) -> Paths {
     Paths {
         criterion: dir.join("criterion"),
         memory: dir.join("memory.json"),
-        instructions: dir.join("baseline-bmf.json"),
+        instructions: dir.join("baseline-gungraun.json"),
         memcheck: dir.join(memcheck),
         race_checks: dir.join("loom-clean.json"),
     }

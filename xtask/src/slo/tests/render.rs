@@ -114,7 +114,7 @@ fn text_and_markdown_tables_carry_every_row_and_the_verdict() {
         }
     }
     // Instruction counts, when present, are shown as context with their source.
-    assert!(text.contains("instructions: execute_baseline::ready"));
+    assert!(text.contains("instructions: naive_vs_global::global_execute::global_execute"));
 }
 
 #[test]
