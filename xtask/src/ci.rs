@@ -10,176 +10,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+pub(crate) mod steps;
+
 use crate::exit::Exit;
 use crate::flags;
-use crate::{cargo, project_root};
-
-/// The steps of `cargo xtask ci`, in the order they run. The one list of them: the step
-/// table below, `--skip`'s values and `cargo xtask ci --help` are all made from it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum CiStep {
-    Fmt,
-    Clippy,
-    Workflows,
-    Test,
-    Loom,
-    Memcheck,
-    MemcheckSelftest,
-    Bench,
-}
-
-/// Which program runs a step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Program {
-    /// `cargo …`, `$CARGO` when cargo started us.
-    Cargo,
-    /// `cargo xtask …`: this very binary, so no step recompiles it.
-    Xtask,
-}
-
-/// What a step is: its name (`--skip` value), what it runs, and what its help adds.
-struct StepDefinition {
-    name: &'static str,
-    program: Program,
-    args: &'static [&'static str],
-    /// Said after the command in `--help`, with its own punctuation (`: the loom models`).
-    note: &'static str,
-}
-
-impl CiStep {
-    /// Every step, in the order `cargo xtask ci` runs them.
-    pub(crate) const ALL: [CiStep; 8] = [
-        CiStep::Fmt,
-        CiStep::Clippy,
-        CiStep::Workflows,
-        CiStep::Test,
-        CiStep::Loom,
-        CiStep::Memcheck,
-        CiStep::MemcheckSelftest,
-        CiStep::Bench,
-    ];
-
-    fn definition(self) -> StepDefinition {
-        let (name, program, args, note): (_, _, &'static [&'static str], _) = match self {
-            CiStep::Fmt => (
-                "fmt",
-                Program::Cargo,
-                &["fmt", "--all", "--", "--check"],
-                "",
-            ),
-            CiStep::Clippy => (
-                "clippy",
-                Program::Cargo,
-                &[
-                    "clippy",
-                    "--workspace",
-                    "--all-targets",
-                    "--",
-                    "-D",
-                    "warnings",
-                ],
-                "",
-            ),
-            CiStep::Workflows => ("workflows", Program::Xtask, &["lint-workflows"], ""),
-            CiStep::Test => ("test", Program::Cargo, &["test", "--workspace"], ""),
-            CiStep::Loom => ("loom", Program::Xtask, &["loom"], ": the loom models"),
-            CiStep::Memcheck => ("memcheck", Program::Xtask, &["memcheck"], ""),
-            CiStep::MemcheckSelftest => (
-                "memcheck-selftest",
-                Program::Cargo,
-                &[
-                    "test",
-                    "-p",
-                    "xtask",
-                    "--",
-                    "--ignored",
-                    "valgrind_catches_the_deliberate_bugs",
-                ],
-                ": memcheck must catch deliberate bugs",
-            ),
-            CiStep::Bench => (
-                "bench",
-                Program::Xtask,
-                &["bench"],
-                ", the instruction-count gate",
-            ),
-        };
-        StepDefinition {
-            name,
-            program,
-            args,
-            note,
-        }
-    }
-
-    /// The step's name, as `--skip` takes it and the README lists it.
-    pub(crate) fn name(self) -> &'static str {
-        self.definition().name
-    }
-
-    /// The step's arguments, after `cargo` or `cargo xtask`.
-    fn args(self) -> &'static [&'static str] {
-        self.definition().args
-    }
-
-    /// The step's command as a user would type it: `cargo …` or `cargo xtask …`.
-    pub(crate) fn command_line(self) -> String {
-        let program = match self.definition().program {
-            Program::Cargo => "cargo",
-            Program::Xtask => "cargo xtask",
-        };
-        format!("{program} {}", self.args().join(" "))
-    }
-
-    /// The step's line in `--help`: its command, and what it is for when the command does
-    /// not say.
-    fn help(self) -> String {
-        format!("`{}`{}", self.command_line(), self.definition().note)
-    }
-
-    /// The program to start: `$CARGO`, or this binary (`xtask`).
-    fn program(self, xtask: &OsString) -> OsString {
-        match self.definition().program {
-            Program::Cargo => cargo(),
-            Program::Xtask => xtask.clone(),
-        }
-    }
-}
-
-impl clap::ValueEnum for CiStep {
-    fn value_variants<'a>() -> &'a [Self] {
-        &CiStep::ALL
-    }
-
-    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
-        Some(clap::builder::PossibleValue::new(self.name()).help(self.help()))
-    }
-}
-
-impl std::fmt::Display for CiStep {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// `cargo xtask ci --help`'s text after its first line.
-const ABOUT_AFTER_STEPS: &str = "\
-Prints a timing per step, folds output in `::group::` sections on GitHub Actions, and
-stops at the first failing step.
-
-Exit codes: 0 every step that ran passed; otherwise the failing step's exit code
-(1 if it had none), and 2 if a step could not be started or every step was skipped.";
-
-/// `cargo xtask ci`'s one-line help: the steps, in order.
-pub(crate) fn about() -> String {
-    let names: Vec<&str> = CiStep::ALL.iter().map(|step| step.name()).collect();
-    format!("Run every check CI runs, in order: {}.", names.join(", "))
-}
-
-/// `cargo xtask ci --help`.
-pub(crate) fn long_about() -> String {
-    format!("{}\n\n{ABOUT_AFTER_STEPS}", about())
-}
+use crate::project_root;
+use steps::CiStep;
 
 /// One step as `run` starts it.
 struct Step {
@@ -328,6 +164,7 @@ fn summary(timings: &[Timing], total: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cargo;
 
     #[test]
     fn steps_run_in_the_documented_order_and_cover_every_step() {

@@ -15,8 +15,8 @@ pub(crate) enum Command {
     /// Run the batch demo (`examples/batch.rs`) in release mode.
     Demo(Demo),
     // Its help names the steps, so it is made from the one list of them, `CiStep::ALL`, with
-    // the rest of its text in `ci::ABOUT_AFTER_STEPS`.
-    #[command(about = crate::ci::about(), long_about = crate::ci::long_about())]
+    // the rest of its text in `ci::steps::ABOUT_AFTER_STEPS`.
+    #[command(about = crate::ci::steps::about(), long_about = crate::ci::steps::long_about())]
     Ci(Ci),
     /// Model-check the library's own synchronisation with loom, then run the stress tests.
     ///
@@ -246,7 +246,7 @@ pub(crate) struct Memcheck {
 pub(crate) struct Ci {
     /// Skip a step (repeatable), e.g. `--skip memcheck --skip bench` for a quick local run.
     #[arg(long, value_enum, value_name = "STEP")]
-    pub(crate) skip: Vec<crate::ci::CiStep>,
+    pub(crate) skip: Vec<crate::ci::steps::CiStep>,
 }
 
 #[derive(Debug, Args)]
