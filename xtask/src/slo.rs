@@ -11,10 +11,6 @@
 //! the charts to `target/slo/*.svg`.
 
 mod chart;
-/// The ids, caller counts and memory figures the suite shares with this task.
-#[path = "../../benches/support/contract.rs"]
-#[allow(dead_code)] // Shared by path: this task reads; the writing side is the benches'.
-mod contract;
 mod figures;
 mod table;
 
@@ -176,8 +172,8 @@ fn run_suite(
             .current_dir(root)
             .args(["bench", "--bench", target, "--"])
             .args(extra)
-            .env(contract::SLO_DIR_ENV, out_dir)
-            .env(contract::BATCH_BIN_ENV, batch)
+            .env(globalrt_bench_support::contract::SLO_DIR_ENV, out_dir)
+            .env(globalrt_bench_support::contract::BATCH_BIN_ENV, batch)
             .status()
             .with_context(|| format!("cannot run `cargo bench --bench {target}`"))?;
         if !status.success() {

@@ -8,13 +8,11 @@ use anyhow::Context as _;
 
 use crate::cargo;
 
-/// The benchmarks write their figures with the same function (`memory.json`).
-#[path = "../../benches/support/write_atomic.rs"]
-mod atomic;
-
-/// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
+/// Writes `bytes` to `path` through a temporary file in the same directory and a rename:
+/// the benchmarks' own function (they write `memory.json` with it), with the path in errors.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    atomic::write_atomic(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+    globalrt_bench_support::write_atomic(path, bytes)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Writes `value` to `path` as pretty-printed JSON with a final newline, atomically.

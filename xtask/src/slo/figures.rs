@@ -9,8 +9,8 @@ use std::time::SystemTime;
 
 use serde::Deserialize;
 
-use super::contract::{MEMORY_FILE, MEMORY_SCHEMA, MemoryFigures};
 use crate::bench::baseline::Baseline;
+use globalrt_bench_support::contract::{MEMORY_FILE, MEMORY_SCHEMA, MemoryFigures};
 
 /// One criterion estimate, in nanoseconds per iteration.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -6,13 +6,13 @@ use super::model::{
     Unit,
 };
 use super::render::plural;
-use crate::slo::contract::{
+use crate::slo::figures::{CheckSummary, Estimate, Figures};
+use crate::util::short_commit as short;
+use globalrt_bench_support::contract::{
     BATCH_GLOBAL, BATCH_NAIVE, BenchId, CONCURRENT_CPU, CONCURRENT_THREADS, CONCURRENT_WALL,
     DemoRun, EXECUTE_READY, InProcess, NVG_EXECUTE, NVG_FUTURES_BLOCK_ON, NVG_HANDLE_BLOCK_ON,
     NVG_NAIVE, NVG_POLLSTER_BLOCK_ON, NVG_RUNTIME_BLOCK_ON, STARTUP_FRESH, STARTUP_PROCESS,
 };
-use crate::slo::figures::{CheckSummary, Estimate, Figures};
-use crate::util::short_commit as short;
 
 /// Where the memory rows' figures come from, as the table names it.
 const MEMORY_SOURCE: &str = "memory_pressure (target/slo/memory.json)";

@@ -3,8 +3,8 @@
 use std::time::{Duration, SystemTime};
 
 use super::fixtures;
-use crate::slo::contract::{NVG_FUTURES_BLOCK_ON, NVG_POLLSTER_BLOCK_ON};
 use crate::slo::figures::{self, CheckSummary, Estimate};
+use globalrt_bench_support::contract::{NVG_FUTURES_BLOCK_ON, NVG_POLLSTER_BLOCK_ON};
 
 #[test]
 fn estimates_use_the_slope_when_criterion_sampled_linearly() {

@@ -2,13 +2,13 @@
 
 use super::fixture_figures;
 use crate::slo::chart;
-use crate::slo::contract::{
-    EXECUTE_READY, NVG_FUTURES_BLOCK_ON, NVG_HANDLE_BLOCK_ON, NVG_POLLSTER_BLOCK_ON,
-    NVG_RUNTIME_BLOCK_ON, STARTUP_FRESH,
-};
 use crate::slo::table;
 use crate::slo::table::model::{Bound, Op, Overall, SloReport, SloVerdict, Unit};
 use crate::slo::table::render::{bound_text, format_value, overall_line};
+use globalrt_bench_support::contract::{
+    EXECUTE_READY, NVG_FUTURES_BLOCK_ON, NVG_HANDLE_BLOCK_ON, NVG_POLLSTER_BLOCK_ON,
+    NVG_RUNTIME_BLOCK_ON, STARTUP_FRESH,
+};
 
 #[test]
 fn every_reference_bridge_is_a_context_row_and_a_chart_bar() {

@@ -2,13 +2,13 @@
 
 use super::{fixture_figures, fixtures, set_estimate, verdict_of};
 use crate::exit::Exit;
-use crate::slo::contract::{
-    CONCURRENT_THREADS, EXECUTE_READY, NVG_EXECUTE, NVG_NAIVE, STARTUP_FRESH,
-};
 use crate::slo::figures::{self, CheckSummary, Estimate};
 use crate::slo::table;
 use crate::slo::table::model::{GoalStatus, Overall, SloVerdict};
 use crate::slo::table::render::overall_line;
+use globalrt_bench_support::contract::{
+    CONCURRENT_THREADS, EXECUTE_READY, NVG_EXECUTE, NVG_NAIVE, STARTUP_FRESH,
+};
 
 #[test]
 fn the_fixture_run_passes_every_slo_but_memcheck_was_not_run() {
