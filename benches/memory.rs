@@ -7,7 +7,7 @@
 //!   times: its peak RSS and the OS threads its runtime(s) started.
 //!
 //! It prints its figures and writes them to `target/slo/memory.json` for `cargo xtask slo`
-//! (the type is `MemoryFigures` in `benches/support/contract.rs`, which xtask reads too).
+//! (the type is `MemoryFigures` in `globalrt_bench_support::contract`, which xtask reads too).
 //!
 //! It is a target of its own, not a group of `runtime_overhead`, because the counting
 //! allocator would otherwise add its atomic adds to every allocation the timed groups make.

@@ -32,7 +32,7 @@
 //! - `error_handling`: `Ok` vs a boxed `Err` vs a panic caught around `execute`.
 //!
 //! The ids `cargo xtask slo` reads and the caller counts are defined once, in
-//! `benches/support/contract.rs`.
+//! `globalrt_bench_support::contract` (`benches/support/`).
 //!
 //! Run: `cargo bench --bench runtime_overhead` (add `-- <filter>` for one group), or
 //! `cargo xtask slo` for the table. `cargo test --benches` runs each benchmark once.
