@@ -93,6 +93,18 @@ pub(crate) fn load_average() -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
+/// Whether `argv` runs and exits successfully here: a probe of what this machine allows
+/// (`chrt --fifo 1 true` needs root or RLIMIT_RTPRIO). Its output is discarded.
+pub(crate) fn succeeds(argv: &[&str]) -> bool {
+    Command::new(argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// The first CPU this process may run on, from `/proc/self/status`, or why it is unknown.
 pub(crate) fn first_allowed_cpu() -> Result<usize, String> {
     std::fs::read_to_string("/proc/self/status")

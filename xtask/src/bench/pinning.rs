@@ -18,8 +18,6 @@
 //! unpinned, the environment fingerprint says so, and the gate never compares a pinned
 //! figure with an unpinned one.
 
-use std::process::{Command, Stdio};
-
 /// The fingerprint value of a pinned run.
 pub(crate) const PINNED: &str = "SCHED_FIFO 1 on one CPU, ASLR off";
 
@@ -45,7 +43,7 @@ impl Pinning {
                 &["taskset", "--cpu-list", &cpu.to_string(), "true"],
                 &["setarch", arch, "--addr-no-randomize", "true"],
             ];
-            match probes.iter().find(|probe| !succeeds(probe)) {
+            match probes.iter().find(|probe| !crate::host::succeeds(probe)) {
                 None => Ok(cpu),
                 Some(probe) => Err(format!(
                     "`{}` failed (SCHED_FIFO needs root or RLIMIT_RTPRIO >= 1, e.g. \
@@ -106,16 +104,6 @@ impl Pinning {
             .chain(wrapper)
             .collect()
     }
-}
-
-fn succeeds(argv: &[&str]) -> bool {
-    Command::new(argv[0])
-        .args(&argv[1..])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
 }
 
 #[cfg(test)]
