@@ -190,26 +190,26 @@ mod tests {
     /// or `--check` must fail here.
     #[test]
     fn steps_run_the_exact_commands() {
-        let want: [(CiStep, &str); 8] = [
-            (CiStep::Fmt, "cargo fmt --all -- --check"),
+        let want: [(&str, &str); 8] = [
+            ("fmt", "cargo fmt --all -- --check"),
             (
-                CiStep::Clippy,
+                "clippy",
                 "cargo clippy --workspace --all-targets -- -D warnings",
             ),
-            (CiStep::Workflows, "cargo xtask lint-workflows"),
-            (CiStep::Test, "cargo test --workspace"),
-            (CiStep::Loom, "cargo xtask loom"),
-            (CiStep::Memcheck, "cargo xtask memcheck"),
+            ("workflows", "cargo xtask lint-workflows"),
+            ("test", "cargo test --workspace"),
+            ("loom", "cargo xtask loom"),
+            ("memcheck", "cargo xtask memcheck"),
             (
-                CiStep::MemcheckSelftest,
+                "memcheck-selftest",
                 "cargo test -p xtask -- --ignored valgrind_catches_the_deliberate_bugs",
             ),
-            (CiStep::Bench, "cargo xtask bench"),
+            ("bench", "cargo xtask bench"),
         ];
         let steps = steps("xtask-binary".into());
         assert_eq!(steps.len(), want.len());
         for (step, (id, line)) in steps.iter().zip(want) {
-            assert_eq!(step.id, id);
+            assert_eq!(step.id.name(), id);
             assert_eq!(
                 command_line(step),
                 line.split(' ').collect::<Vec<_>>(),
@@ -285,11 +285,11 @@ mod tests {
         let text = summary(
             &[
                 Timing {
-                    step: CiStep::Fmt,
+                    step: CiStep::ALL[0],
                     elapsed: Some(Duration::from_millis(1500)),
                 },
                 Timing {
-                    step: CiStep::Memcheck,
+                    step: CiStep::ALL[5],
                     elapsed: None,
                 },
             ],

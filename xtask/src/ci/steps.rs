@@ -5,20 +5,6 @@ use std::ffi::OsString;
 
 use crate::cargo;
 
-/// The steps of `cargo xtask ci`, in the order they run. The one list of them: the step
-/// table below, `--skip`'s values and `cargo xtask ci --help` are all made from it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum CiStep {
-    Fmt,
-    Clippy,
-    Workflows,
-    Test,
-    Loom,
-    Memcheck,
-    MemcheckSelftest,
-    Bench,
-}
-
 /// Which program runs a step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Program {
@@ -28,8 +14,10 @@ enum Program {
     Xtask,
 }
 
-/// What a step is: its name (`--skip` value), what it runs, and what its help adds.
-struct StepDefinition {
+/// One step of `cargo xtask ci`: its name (`--skip`'s value), what it runs, and what its
+/// help line adds to the command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct CiStep {
     name: &'static str,
     program: Program,
     args: &'static [&'static str],
@@ -38,66 +26,54 @@ struct StepDefinition {
 }
 
 impl CiStep {
-    /// Every step, in the order `cargo xtask ci` runs them.
+    /// Every step, in the order `cargo xtask ci` runs them. The one list of them: the table
+    /// `ci.rs` runs, `--skip`'s values and `cargo xtask ci --help` are all made from it.
     pub(crate) const ALL: [CiStep; 8] = [
-        CiStep::Fmt,
-        CiStep::Clippy,
-        CiStep::Workflows,
-        CiStep::Test,
-        CiStep::Loom,
-        CiStep::Memcheck,
-        CiStep::MemcheckSelftest,
-        CiStep::Bench,
+        CiStep::cargo("fmt", &["fmt", "--all", "--", "--check"], ""),
+        CiStep::cargo(
+            "clippy",
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ],
+            "",
+        ),
+        CiStep::xtask("workflows", &["lint-workflows"], ""),
+        CiStep::cargo("test", &["test", "--workspace"], ""),
+        CiStep::xtask("loom", &["loom"], ": the loom models"),
+        CiStep::xtask("memcheck", &["memcheck"], ""),
+        CiStep::cargo(
+            "memcheck-selftest",
+            &[
+                "test",
+                "-p",
+                "xtask",
+                "--",
+                "--ignored",
+                "valgrind_catches_the_deliberate_bugs",
+            ],
+            ": memcheck must catch deliberate bugs",
+        ),
+        CiStep::xtask("bench", &["bench"], ", the instruction-count gate"),
     ];
 
-    fn definition(self) -> StepDefinition {
-        let (name, program, args, note): (_, _, &'static [&'static str], _) = match self {
-            CiStep::Fmt => (
-                "fmt",
-                Program::Cargo,
-                &["fmt", "--all", "--", "--check"],
-                "",
-            ),
-            CiStep::Clippy => (
-                "clippy",
-                Program::Cargo,
-                &[
-                    "clippy",
-                    "--workspace",
-                    "--all-targets",
-                    "--",
-                    "-D",
-                    "warnings",
-                ],
-                "",
-            ),
-            CiStep::Workflows => ("workflows", Program::Xtask, &["lint-workflows"], ""),
-            CiStep::Test => ("test", Program::Cargo, &["test", "--workspace"], ""),
-            CiStep::Loom => ("loom", Program::Xtask, &["loom"], ": the loom models"),
-            CiStep::Memcheck => ("memcheck", Program::Xtask, &["memcheck"], ""),
-            CiStep::MemcheckSelftest => (
-                "memcheck-selftest",
-                Program::Cargo,
-                &[
-                    "test",
-                    "-p",
-                    "xtask",
-                    "--",
-                    "--ignored",
-                    "valgrind_catches_the_deliberate_bugs",
-                ],
-                ": memcheck must catch deliberate bugs",
-            ),
-            CiStep::Bench => (
-                "bench",
-                Program::Xtask,
-                &["bench"],
-                ", the instruction-count gate",
-            ),
-        };
-        StepDefinition {
+    const fn cargo(name: &'static str, args: &'static [&'static str], note: &'static str) -> Self {
+        CiStep {
             name,
-            program,
+            program: Program::Cargo,
+            args,
+            note,
+        }
+    }
+
+    const fn xtask(name: &'static str, args: &'static [&'static str], note: &'static str) -> Self {
+        CiStep {
+            name,
+            program: Program::Xtask,
             args,
             note,
         }
@@ -105,32 +81,32 @@ impl CiStep {
 
     /// The step's name, as `--skip` takes it and the README lists it.
     pub(crate) fn name(self) -> &'static str {
-        self.definition().name
+        self.name
     }
 
     /// The step's arguments, after `cargo` or `cargo xtask`.
     pub(super) fn args(self) -> &'static [&'static str] {
-        self.definition().args
+        self.args
     }
 
     /// The step's command as a user would type it: `cargo …` or `cargo xtask …`.
     pub(crate) fn command_line(self) -> String {
-        let program = match self.definition().program {
+        let program = match self.program {
             Program::Cargo => "cargo",
             Program::Xtask => "cargo xtask",
         };
-        format!("{program} {}", self.args().join(" "))
+        format!("{program} {}", self.args.join(" "))
     }
 
     /// The step's line in `--help`: its command, and what it is for when the command does
     /// not say.
     fn help(self) -> String {
-        format!("`{}`{}", self.command_line(), self.definition().note)
+        format!("`{}`{}", self.command_line(), self.note)
     }
 
     /// The program to start: `$CARGO`, or this binary (`xtask`).
     pub(super) fn program(self, xtask: &OsString) -> OsString {
-        match self.definition().program {
+        match self.program {
             Program::Cargo => cargo(),
             Program::Xtask => xtask.clone(),
         }
