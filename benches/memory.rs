@@ -7,7 +7,7 @@
 //!   times: its peak RSS and the OS threads its runtime(s) started.
 //!
 //! It prints its figures and writes them to `target/slo/memory.json` for `cargo xtask slo`
-//! (the type is `MemoryFigures` in `benches/support/contract.rs`, which xtask reads too).
+//! (the type is `MemoryFigures` in `globalrt_bench_support::contract`, which xtask reads too).
 //!
 //! It is a target of its own, not a group of `runtime_overhead`, because the counting
 //! allocator would otherwise add its atomic adds to every allocation the timed groups make.
@@ -18,15 +18,8 @@
 // The counting global allocator needs `unsafe impl GlobalAlloc`; nothing else here is unsafe.
 #![allow(unsafe_code)]
 
-#[path = "support/contract.rs"]
-#[allow(dead_code)] // Shared by path: this target uses the memory side of the contract.
-mod contract;
-#[path = "support/demo.rs"]
-mod demo;
 #[path = "../examples/support/workload.rs"]
 mod workload;
-#[path = "support/write_atomic.rs"]
-mod write_atomic;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -34,11 +27,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use contract::{
+use globalrt_bench_support::contract::{
     BatchHeap, DEMO_MODES, DemoMode, DemoProcess, DemoRun, InProcess, MEMORY_FILE, MEMORY_SCHEMA,
     MemoryFigures, PerCall, SLO_DIR_ENV,
 };
-use demo::{batch, batch_binary, temp_dir};
+use globalrt_bench_support::demo::{self, batch, batch_binary, temp_dir};
+use globalrt_bench_support::write_atomic;
 
 const GROUP: &str = "memory_pressure";
 
@@ -235,7 +229,7 @@ fn per_call_memory(calls: u64, mut call: impl FnMut()) -> PerCall {
 
 /// The heap figures of `commands` demo commands, one after another, through `run`.
 fn batch_memory(commands: u32, run: impl Fn(u32) -> std::io::Result<u64>) -> BatchHeap {
-    let usage = measure_memory(|| batch(commands, run));
+    let usage = measure_memory(|| batch(commands, workload::expected, run));
     BatchHeap {
         commands,
         bytes_allocated: usage.bytes_allocated,
@@ -401,7 +395,7 @@ fn main() {
     if mode.benchmark {
         let path = slo_dir().join(MEMORY_FILE);
         let text = serde_json::to_string_pretty(&figures).expect("JSON of plain values");
-        match write_atomic::write_atomic(&path, text.as_bytes()) {
+        match write_atomic(&path, text.as_bytes()) {
             Ok(()) => println!("{GROUP}: figures written to {}", path.display()),
             Err(err) => panic!("memory: cannot write {}: {err}", path.display()),
         }

@@ -32,16 +32,11 @@
 //! - `error_handling`: `Ok` vs a boxed `Err` vs a panic caught around `execute`.
 //!
 //! The ids `cargo xtask slo` reads and the caller counts are defined once, in
-//! `benches/support/contract.rs`.
+//! `globalrt_bench_support::contract` (`benches/support/`).
 //!
 //! Run: `cargo bench --bench runtime_overhead` (add `-- <filter>` for one group), or
 //! `cargo xtask slo` for the table. `cargo test --benches` runs each benchmark once.
 
-#[path = "support/contract.rs"]
-#[allow(dead_code)] // Shared by path: this target uses the criterion side of the contract.
-mod contract;
-#[path = "support/demo.rs"]
-mod demo;
 #[path = "../examples/support/workload.rs"]
 mod workload;
 
@@ -56,14 +51,14 @@ use std::task::{Context, Poll, Waker};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use contract::{
+use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
+use globalrt_bench_support::contract::{
     BATCH_GLOBAL, BATCH_NAIVE, CONCURRENT_CPU, CONCURRENT_THREADS, CONCURRENT_WALL, DEMO_MODES,
     EXECUTE_BASELINE, EXECUTE_CONCURRENT, EXECUTE_READY, NAIVE_VS_GLOBAL, NVG_EXECUTE,
     NVG_FUTURES_BLOCK_ON, NVG_HANDLE_BLOCK_ON, NVG_NAIVE, NVG_POLLSTER_BLOCK_ON,
     NVG_RUNTIME_BLOCK_ON, REALISTIC_WORKLOADS, STARTUP_FRESH, STARTUP_PROCESS, STARTUP_TIME,
 };
-use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
-use demo::{batch, batch_binary, temp_dir};
+use globalrt_bench_support::demo::{batch, batch_binary, temp_dir};
 
 /// A multi-thread runtime built by the library exactly as it builds the shared one from
 /// `Config::new()`, `GLOBALRT_WORKER_THREADS` included.
@@ -357,11 +352,15 @@ fn realistic_workloads(c: &mut Criterion) {
     // Times: the demo's 280 commands one after another, as `examples/batch.rs` runs them.
     group.sample_size(10);
     group.bench_function(BATCH_GLOBAL.name, |b| {
-        b.iter(|| batch(280, |id| globalrt::execute(workload::command(&dir, id))))
+        b.iter(|| {
+            batch(280, workload::expected, |id| {
+                globalrt::execute(workload::command(&dir, id))
+            })
+        })
     });
     group.bench_function(BATCH_NAIVE.name, |b| {
         b.iter(|| {
-            batch(280, |id| {
+            batch(280, workload::expected, |id| {
                 globalrt::naive::execute(workload::command(&dir, id))
             })
         })

@@ -9,19 +9,18 @@
 //! A CI gate needs more: each benchmark's own noise band measured over many runs
 //! ([`compare`]), the environment that produced the reference figures (an environment
 //! change is never reported as a regression: the baseline's commit is measured here
-//! instead, [`base`]), Valgrind's threads scheduled the same way in every run
+//! instead, [`reference`]), Valgrind's threads scheduled the same way in every run
 //! ([`pinning`]), each side's figure the median of several runs ([`runs`]), and a suspected
 //! regression confirmed by measuring base and head again before it is reported ([`gate`]).
 //!
 //! Modules: [`suite`] (tools, build directories, one run of the suite), [`gate`] (one
 //! comparison, from measuring to explaining), [`bisect`] (`--bisect`: the commit where a
-//! benchmark rose), [`base`] (what head is compared with),
+//! benchmark rose), [`reference`] (what head is compared with),
 //! [`worktree`] (the base's checkout), [`runs`] (medians and noise), [`save`] (`--save`),
 //! [`baseline`] (the file), [`pinning`] (scheduling), [`summary`] (gungraun's output),
 //! [`compare`] (the verdict rules), [`callgrind`] and [`flamegraph`] (which functions
 //! grew), [`report`] (text, markdown, JSON, BMF).
 
-pub(crate) mod base;
 pub(crate) mod baseline;
 pub(crate) mod bisect;
 pub(crate) mod callgrind;
@@ -29,6 +28,7 @@ pub(crate) mod compare;
 pub(crate) mod flamegraph;
 pub(crate) mod gate;
 pub(crate) mod pinning;
+pub(crate) mod reference;
 pub(crate) mod report;
 pub(crate) mod runs;
 pub(crate) mod save;
@@ -37,23 +37,23 @@ pub(crate) mod summary;
 pub(crate) mod worktree;
 
 use std::io::Write as _;
-use std::process::ExitCode;
 
 use anyhow::Context;
 
+use crate::exit::Exit;
 use crate::flags::{self, BenchFormat};
 use crate::util;
 use baseline::Baseline;
 use compare::Rules;
 use gate::Gate;
-use report::Report;
+use report::GateReport;
 use suite::Suite;
 
 /// The committed baseline, relative to the workspace root.
 pub(crate) const BASELINE: &str = "benches/baseline.json";
 
 impl flags::Bench {
-    pub(crate) fn run(self) -> anyhow::Result<ExitCode> {
+    pub(crate) fn run(self) -> anyhow::Result<Exit> {
         let suite = Suite::prepare(self.filter.clone())?;
         if self.save {
             return save::record(&self, &suite);
@@ -68,11 +68,7 @@ impl flags::Bench {
         let report = gate.into_report(rows);
         self.emit(&report)?;
         eprintln!("xtask bench: {}", report.headline());
-        Ok(if report.counts().regressed > 0 {
-            ExitCode::FAILURE
-        } else {
-            ExitCode::SUCCESS
-        })
+        Ok(Exit::passed_if(report.counts().regressed == 0))
     }
 
     /// The file's settings and overrides, with `--threshold` and `--floor` over them.
@@ -87,7 +83,7 @@ impl flags::Bench {
 
     /// Prints the report in `--format` (or writes it to `--output` and prints the text),
     /// writes `--bmf-output`, and appends the markdown to `$GITHUB_STEP_SUMMARY` when set.
-    fn emit(&self, report: &Report) -> anyhow::Result<()> {
+    fn emit(&self, report: &GateReport) -> anyhow::Result<()> {
         let rendered = match self.format {
             BenchFormat::Text => report::text(report),
             BenchFormat::Json => report::json(report),

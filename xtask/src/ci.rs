@@ -5,61 +5,34 @@
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
-use std::process::{Command, ExitCode, ExitStatus};
+use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use crate::flags::{self, CiStep};
-use crate::{cargo, project_root};
+pub(crate) mod steps;
 
+use crate::exit::Exit;
+use crate::flags;
+use crate::project_root;
+use steps::CiStep;
+
+/// One step as `run` starts it.
 struct Step {
     id: CiStep,
     program: OsString,
-    args: Vec<&'static str>,
+    args: &'static [&'static str],
 }
 
 fn steps(xtask: OsString) -> Vec<Step> {
-    let cargo_step = |id, args| Step {
-        id,
-        program: cargo(),
-        args,
-    };
-    let xtask_step = |id, args| Step {
-        id,
-        program: xtask.clone(),
-        args,
-    };
-    vec![
-        cargo_step(CiStep::Fmt, vec!["fmt", "--all", "--", "--check"]),
-        cargo_step(
-            CiStep::Clippy,
-            vec![
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--",
-                "-D",
-                "warnings",
-            ],
-        ),
-        xtask_step(CiStep::Workflows, vec!["lint-workflows"]),
-        cargo_step(CiStep::Test, vec!["test", "--workspace"]),
-        xtask_step(CiStep::Loom, vec!["loom"]),
-        xtask_step(CiStep::Memcheck, vec!["memcheck"]),
-        cargo_step(
-            CiStep::MemcheckSelftest,
-            vec![
-                "test",
-                "-p",
-                "xtask",
-                "--",
-                "--ignored",
-                "valgrind_catches_the_deliberate_bugs",
-            ],
-        ),
-        xtask_step(CiStep::Bench, vec!["bench"]),
-    ]
+    CiStep::ALL
+        .into_iter()
+        .map(|id| Step {
+            id,
+            program: id.program(&xtask),
+            args: id.args(),
+        })
+        .collect()
 }
 
 /// Whether to fold output in GitHub Actions `::group::` sections.
@@ -74,7 +47,7 @@ struct Timing {
 }
 
 impl flags::Ci {
-    pub(crate) fn run(self) -> anyhow::Result<ExitCode> {
+    pub(crate) fn run(self) -> anyhow::Result<Exit> {
         let xtask = std::env::current_exe().context("cannot find the running xtask binary")?;
         let mut timings: Vec<Timing> = Vec::new();
         let total = Instant::now();
@@ -107,7 +80,7 @@ impl flags::Ci {
     }
 
     /// The closing line once no step failed; an error when every step was skipped.
-    fn all_passed(&self) -> anyhow::Result<ExitCode> {
+    fn all_passed(&self) -> anyhow::Result<Exit> {
         if self.skip.is_empty() {
             println!("ci: all steps passed");
         } else if self.skip.len() == CiStep::ALL.len() {
@@ -118,7 +91,7 @@ impl flags::Ci {
                 self.skip.len()
             );
         }
-        Ok(ExitCode::SUCCESS)
+        Ok(Exit::Passed)
     }
 }
 
@@ -136,7 +109,7 @@ fn run_step(step: &Step) -> anyhow::Result<(ExitStatus, Duration)> {
     );
     let started = Instant::now();
     let status = Command::new(&step.program)
-        .args(&step.args)
+        .args(step.args)
         .current_dir(project_root())
         .status()
         .with_context(|| {
@@ -161,7 +134,7 @@ fn run_step(step: &Step) -> anyhow::Result<(ExitStatus, Duration)> {
 }
 
 /// The exit code for a failed step: the step's own code, or 1.
-fn failure_code(step: &Step, status: ExitStatus) -> ExitCode {
+fn failure_code(step: &Step, status: ExitStatus) -> Exit {
     let code = status
         .code()
         .and_then(|c| u8::try_from(c).ok())
@@ -171,7 +144,7 @@ fn failure_code(step: &Step, status: ExitStatus) -> ExitCode {
         "ci: step `{}` failed (exit {code}); run `cargo xtask ci --skip ...` or the step alone to iterate",
         step.id
     );
-    ExitCode::from(code)
+    Exit::Step(code)
 }
 
 fn summary(timings: &[Timing], total: Duration) -> String {
@@ -191,6 +164,7 @@ fn summary(timings: &[Timing], total: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cargo;
 
     #[test]
     fn steps_run_in_the_documented_order_and_cover_every_step() {
@@ -216,26 +190,26 @@ mod tests {
     /// or `--check` must fail here.
     #[test]
     fn steps_run_the_exact_commands() {
-        let want: [(CiStep, &str); 8] = [
-            (CiStep::Fmt, "cargo fmt --all -- --check"),
+        let want: [(&str, &str); 8] = [
+            ("fmt", "cargo fmt --all -- --check"),
             (
-                CiStep::Clippy,
+                "clippy",
                 "cargo clippy --workspace --all-targets -- -D warnings",
             ),
-            (CiStep::Workflows, "cargo xtask lint-workflows"),
-            (CiStep::Test, "cargo test --workspace"),
-            (CiStep::Loom, "cargo xtask loom"),
-            (CiStep::Memcheck, "cargo xtask memcheck"),
+            ("workflows", "cargo xtask lint-workflows"),
+            ("test", "cargo test --workspace"),
+            ("loom", "cargo xtask loom"),
+            ("memcheck", "cargo xtask memcheck"),
             (
-                CiStep::MemcheckSelftest,
+                "memcheck-selftest",
                 "cargo test -p xtask -- --ignored valgrind_catches_the_deliberate_bugs",
             ),
-            (CiStep::Bench, "cargo xtask bench"),
+            ("bench", "cargo xtask bench"),
         ];
         let steps = steps("xtask-binary".into());
         assert_eq!(steps.len(), want.len());
         for (step, (id, line)) in steps.iter().zip(want) {
-            assert_eq!(step.id, id);
+            assert_eq!(step.id.name(), id);
             assert_eq!(
                 command_line(step),
                 line.split(' ').collect::<Vec<_>>(),
@@ -311,11 +285,11 @@ mod tests {
         let text = summary(
             &[
                 Timing {
-                    step: CiStep::Fmt,
+                    step: CiStep::ALL[0],
                     elapsed: Some(Duration::from_millis(1500)),
                 },
                 Timing {
-                    step: CiStep::Memcheck,
+                    step: CiStep::ALL[5],
                     elapsed: None,
                 },
             ],

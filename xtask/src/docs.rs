@@ -20,12 +20,12 @@ mod repository;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::Context as _;
 
 use crate::bench::BASELINE;
 use crate::bench::baseline::Baseline;
+use crate::exit::Exit;
 use crate::{flags, project_root, util};
 
 /// How a stale figure's message ends: the way out.
@@ -236,12 +236,12 @@ pub(crate) fn after_save(root: &Path, baseline: &Baseline) -> anyhow::Result<()>
 }
 
 impl flags::Docs {
-    pub(crate) fn run(self) -> anyhow::Result<ExitCode> {
+    pub(crate) fn run(self) -> anyhow::Result<Exit> {
         self.run_in(&project_root())
     }
 
     /// The task over the tree at `root`.
-    fn run_in(&self, root: &Path) -> anyhow::Result<ExitCode> {
+    fn run_in(&self, root: &Path) -> anyhow::Result<Exit> {
         let baseline = Baseline::load(&root.join(BASELINE))?;
         let pass = Pass::over(root, &baseline)?;
         let stale: Vec<&FigureProblem> = pass.stale().collect();
@@ -269,11 +269,7 @@ impl flags::Docs {
                 other.len()
             );
         }
-        Ok(if failed {
-            ExitCode::FAILURE
-        } else {
-            ExitCode::SUCCESS
-        })
+        Ok(Exit::passed_if(!failed))
     }
 }
 
@@ -300,18 +296,18 @@ mod tests {
         let root = tree("stale", stale);
         let check = flags::Docs { check: true };
         let rewrite = flags::Docs { check: false };
-        assert_eq!(check.run_in(&root).unwrap(), ExitCode::FAILURE);
+        assert_eq!(check.run_in(&root).unwrap(), Exit::Failed);
         assert_eq!(
             std::fs::read_to_string(root.join("README.md")).unwrap(),
             stale
         );
-        assert_eq!(rewrite.run_in(&root).unwrap(), ExitCode::SUCCESS);
+        assert_eq!(rewrite.run_in(&root).unwrap(), Exit::Passed);
         let fixed = std::fs::read_to_string(root.join("README.md")).unwrap();
         assert_eq!(
             fixed,
             "ready: <!--fig ready-->13,304<!--/fig--> instructions\n"
         );
-        assert_eq!(check.run_in(&root).unwrap(), ExitCode::SUCCESS);
+        assert_eq!(check.run_in(&root).unwrap(), Exit::Passed);
         std::fs::remove_dir_all(&root).unwrap();
     }
 
@@ -319,7 +315,7 @@ mod tests {
     fn an_unmarked_figure_fails_even_the_rewrite_and_no_baseline_is_an_error() {
         let root = tree("unmarked", "costs 125 instructions\n");
         let rewrite = flags::Docs { check: false };
-        assert_eq!(rewrite.run_in(&root).unwrap(), ExitCode::FAILURE);
+        assert_eq!(rewrite.run_in(&root).unwrap(), Exit::Failed);
         std::fs::remove_file(root.join(BASELINE)).unwrap();
         let err = rewrite.run_in(&root).unwrap_err().to_string();
         assert!(err.contains("cargo xtask bench --save"), "{err}");

@@ -14,14 +14,9 @@ pub(crate) struct Xtask {
 pub(crate) enum Command {
     /// Run the batch demo (`examples/batch.rs`) in release mode.
     Demo(Demo),
-    /// Run every check CI runs, in order: fmt, clippy, workflows, test, loom, memcheck, memcheck-selftest, bench.
-    ///
-    /// Prints a timing per step, folds output in `::group::` sections on GitHub Actions, and
-    /// stops at the first failing step.
-    ///
-    /// Exit codes: 0 every step that ran passed; otherwise the failing step's exit code
-    /// (1 if it had none), and 2 if a step could not be started or every step was skipped.
-    #[command(verbatim_doc_comment)]
+    // Its help names the steps, so it is made from the one list of them, `CiStep::ALL`, with
+    // the rest of its text in `ci::steps::ABOUT_AFTER_STEPS`.
+    #[command(about = crate::ci::steps::about(), long_about = crate::ci::steps::long_about())]
     Ci(Ci),
     /// Model-check the library's own synchronisation with loom, then run the stress tests.
     ///
@@ -280,49 +275,7 @@ pub(crate) struct Memcheck {
 pub(crate) struct Ci {
     /// Skip a step (repeatable), e.g. `--skip memcheck --skip bench` for a quick local run.
     #[arg(long, value_enum, value_name = "STEP")]
-    pub(crate) skip: Vec<CiStep>,
-}
-
-/// The steps of `cargo xtask ci`, in the order they run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum CiStep {
-    /// `cargo fmt --all -- --check`
-    Fmt,
-    /// `cargo clippy --workspace --all-targets -- -D warnings`
-    Clippy,
-    /// `cargo xtask lint-workflows`
-    Workflows,
-    /// `cargo test --workspace`
-    Test,
-    /// `cargo xtask loom`: the loom models
-    Loom,
-    /// `cargo xtask memcheck`
-    Memcheck,
-    /// `cargo test -p xtask -- --ignored valgrind_catches_the_deliberate_bugs`: memcheck must catch deliberate bugs
-    MemcheckSelftest,
-    /// `cargo xtask bench`, the instruction-count gate
-    Bench,
-}
-
-impl CiStep {
-    pub(crate) const ALL: [CiStep; 8] = [
-        CiStep::Fmt,
-        CiStep::Clippy,
-        CiStep::Workflows,
-        CiStep::Test,
-        CiStep::Loom,
-        CiStep::Memcheck,
-        CiStep::MemcheckSelftest,
-        CiStep::Bench,
-    ];
-}
-
-impl std::fmt::Display for CiStep {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use clap::ValueEnum;
-        let value = self.to_possible_value().expect("no step is hidden");
-        f.write_str(value.get_name())
-    }
+    pub(crate) skip: Vec<crate::ci::steps::CiStep>,
 }
 
 #[derive(Debug, Args)]

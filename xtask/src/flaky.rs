@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -18,13 +18,14 @@ use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 
+use crate::exit::Exit;
 use crate::{cargo, flags, project_root};
 
 /// The test command each run executes, after `cargo`.
 const TEST_ARGS: [&str; 3] = ["test", "--workspace", "--no-fail-fast"];
 
 impl flags::Flaky {
-    pub(crate) fn run(self) -> anyhow::Result<ExitCode> {
+    pub(crate) fn run(self) -> anyhow::Result<Exit> {
         if self.runs == 0 {
             bail!("--runs 0 runs nothing; give --runs 1 or more (the default is 20)");
         }
@@ -34,7 +35,7 @@ impl flags::Flaky {
             .with_context(|| format!("cannot create {}", logs.display()))?;
         build(&root)?;
         let load = self.load.then(CpuLoad::start);
-        let mut tally = Tally::default();
+        let mut tally = FailureTally::default();
         for run in 1..=self.runs {
             let log = logs.join(format!("run-{run}.log"));
             let outcome = run_once(&root, &log)?;
@@ -48,11 +49,7 @@ impl flags::Flaky {
         }
         drop(load);
         print!("{}", tally.report(self.runs, self.load));
-        Ok(if tally.failing_runs.is_empty() {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        })
+        Ok(Exit::passed_if(tally.failing_runs.is_empty()))
     }
 }
 
@@ -72,14 +69,14 @@ fn build(root: &Path) -> anyhow::Result<()> {
 }
 
 /// What one run of the tests gave.
-struct Outcome {
+struct RunOutcome {
     passed: bool,
     /// Each failed test, as `binary: test`.
     failed: Vec<String>,
     seconds: f64,
 }
 
-impl Outcome {
+impl RunOutcome {
     fn summary(&self) -> String {
         match (self.passed, self.failed.len()) {
             (true, _) => "ok".to_owned(),
@@ -92,7 +89,7 @@ impl Outcome {
 }
 
 /// Runs the tests once, with their output in `log`.
-fn run_once(root: &Path, log: &Path) -> anyhow::Result<Outcome> {
+fn run_once(root: &Path, log: &Path) -> anyhow::Result<RunOutcome> {
     let file = File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
     let stderr = file.try_clone().context("cannot share the log file")?;
     let started = Instant::now();
@@ -107,7 +104,7 @@ fn run_once(root: &Path, log: &Path) -> anyhow::Result<Outcome> {
     let seconds = started.elapsed().as_secs_f64();
     let output =
         std::fs::read_to_string(log).with_context(|| format!("cannot read {}", log.display()))?;
-    Ok(Outcome {
+    Ok(RunOutcome {
         passed: status.success(),
         failed: failed_tests(&output),
         seconds,
@@ -142,7 +139,7 @@ fn failed_tests(output: &str) -> Vec<String> {
 
 /// Every run's failures, counted per test.
 #[derive(Default)]
-struct Tally {
+struct FailureTally {
     /// How many runs each test failed in.
     by_test: BTreeMap<String, usize>,
     /// The log of each failing run.
@@ -151,8 +148,8 @@ struct Tally {
     unnamed: usize,
 }
 
-impl Tally {
-    fn add(&mut self, outcome: Outcome, log: PathBuf) {
+impl FailureTally {
+    fn add(&mut self, outcome: RunOutcome, log: PathBuf) {
         if outcome.passed {
             let _ = std::fs::remove_file(&log);
             return;
@@ -291,8 +288,8 @@ test src/lib.rs - spawn (line 40) ... ok
         assert!(failed_tests(&clean).is_empty());
     }
 
-    fn outcome(passed: bool, failed: &[&str]) -> Outcome {
-        Outcome {
+    fn outcome(passed: bool, failed: &[&str]) -> RunOutcome {
+        RunOutcome {
             passed,
             failed: failed.iter().map(|s| (*s).to_owned()).collect(),
             seconds: 1.0,
@@ -308,7 +305,7 @@ test src/lib.rs - spawn (line 40) ... ok
             std::fs::write(&path, "x").unwrap();
             path
         };
-        let mut tally = Tally::default();
+        let mut tally = FailureTally::default();
         tally.add(outcome(false, &["it: a", "it: b"]), log(1));
         tally.add(outcome(true, &[]), log(2));
         tally.add(outcome(false, &["it: b"]), log(3));
@@ -338,7 +335,7 @@ test src/lib.rs - spawn (line 40) ... ok
 
     #[test]
     fn a_clean_tally_reports_none_failed() {
-        let report = Tally::default().report(3, false);
+        let report = FailureTally::default().report(3, false);
         assert_eq!(
             report,
             "flaky: 3 run(s) of `cargo test --workspace --no-fail-fast`: 0 failed\n"

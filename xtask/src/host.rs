@@ -79,6 +79,49 @@ pub(crate) fn cpu_count() -> usize {
     std::thread::available_parallelism().map_or(0, std::num::NonZero::get)
 }
 
+/// `/proc/loadavg`'s first three fields, or `unknown`.
+pub(crate) fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .filter(|text| !text.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// Whether `argv` runs and exits successfully here: a probe of what this machine allows
+/// (`chrt --fifo 1 true` needs root or RLIMIT_RTPRIO). Its output is discarded.
+pub(crate) fn succeeds(argv: &[&str]) -> bool {
+    Command::new(argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// The first CPU this process may run on, from `/proc/self/status`, or why it is unknown.
+pub(crate) fn first_allowed_cpu() -> Result<usize, String> {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| parse_first_allowed_cpu(&status))
+        .ok_or_else(|| "cannot read Cpus_allowed_list from /proc/self/status".to_owned())
+}
+
+/// The first CPU of the `Cpus_allowed_list` line of `/proc/self/status` (`0-1`, `2,5-7`).
+fn parse_first_allowed_cpu(status: &str) -> Option<usize> {
+    let list = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))?;
+    let first = list.trim().split([',', '-']).next()?;
+    first.trim().parse().ok()
+}
+
 /// `/proc/cpuinfo`, or an empty string where there is none.
 pub(crate) fn cpuinfo() -> String {
     std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default()
@@ -118,6 +161,19 @@ fn cpu_field(cpuinfo: &str, name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_the_first_allowed_cpu() {
+        let cases = [
+            ("Name:\tx\nCpus_allowed_list:\t0-1\n", Some(0)),
+            ("Cpus_allowed_list:\t2,5-7\n", Some(2)),
+            ("Cpus_allowed_list:\t3\n", Some(3)),
+            ("Cpus_allowed:\tff\n", None),
+        ];
+        for (status, want) in cases {
+            assert_eq!(parse_first_allowed_cpu(status), want, "{status:?}");
+        }
+    }
 
     #[test]
     fn cpu_identity_names_family_model_and_stepping() {

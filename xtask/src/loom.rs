@@ -6,11 +6,12 @@
 //! in a target directory of their own and the usual builds keep their cache.
 
 use std::path::Path;
-use std::process::{Command, ExitCode};
+use std::process::Command;
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
+use crate::exit::Exit;
 use crate::util::write_json;
 use crate::{cargo, flags, project_root};
 
@@ -28,20 +29,20 @@ const STRESS_TESTS: [&str; 3] = [
 ];
 
 /// One suite of the run and whether it passed.
-struct Suite {
+struct LoomSuite {
     name: &'static str,
     passed: bool,
 }
 
 impl flags::Loom {
-    pub(crate) fn run(self) -> anyhow::Result<ExitCode> {
+    pub(crate) fn run(self) -> anyhow::Result<Exit> {
         let root = project_root();
         let suites = [
-            Suite {
+            LoomSuite {
                 name: "loom models",
                 passed: run_models(&root)?,
             },
-            Suite {
+            LoomSuite {
                 name: "stress tests",
                 passed: run_stress_tests(&root)?,
             },
@@ -55,10 +56,10 @@ impl flags::Loom {
             .collect();
         if failed.is_empty() {
             println!("loom: loom models and stress tests passed");
-            Ok(ExitCode::SUCCESS)
+            Ok(Exit::Passed)
         } else {
             println!("loom: failed: {}", failed.join(", "));
-            Ok(ExitCode::FAILURE)
+            Ok(Exit::Failed)
         }
     }
 }
@@ -92,7 +93,7 @@ fn run_stress_tests(root: &Path) -> anyhow::Result<bool> {
 /// definition of the file: this task writes it and `cargo xtask slo` reads it. Reading
 /// needs only `failed`.
 #[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct Summary {
+pub(crate) struct LoomSummary {
     /// The git `HEAD` checked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) commit: Option<String>,
@@ -109,8 +110,8 @@ fn schema_1() -> u32 {
     1
 }
 
-fn write_summary(path: &Path, suites: &[Suite], commit: &str) -> anyhow::Result<()> {
-    let summary = Summary {
+fn write_summary(path: &Path, suites: &[LoomSuite], commit: &str) -> anyhow::Result<()> {
+    let summary = LoomSummary {
         commit: Some(commit.to_owned()),
         failed: suites.iter().filter(|s| !s.passed).count() as u64,
         schema: 1,
@@ -130,11 +131,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("xtask-loom-{}", std::process::id()));
         let path = dir.join("summary.json");
         let suites = [
-            Suite {
+            LoomSuite {
                 name: "loom models",
                 passed: true,
             },
-            Suite {
+            LoomSuite {
                 name: "stress tests",
                 passed: false,
             },
@@ -147,7 +148,7 @@ mod tests {
             "{\n  \"commit\": \"abc\",\n  \"failed\": 1,\n  \"schema\": 1,\n  \"suites\": [\n    \
              \"loom models\",\n    \"stress tests\"\n  ]\n}\n"
         );
-        let read: Summary = serde_json::from_str(&text).unwrap();
+        let read: LoomSummary = serde_json::from_str(&text).unwrap();
         assert_eq!((read.failed, read.suites.unwrap().len()), (1, 2));
     }
 }

@@ -8,6 +8,7 @@
 mod bench;
 mod ci;
 mod docs;
+mod exit;
 mod flags;
 mod flaky;
 mod host;
@@ -26,6 +27,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+use exit::Exit;
+
 fn main() -> ExitCode {
     let flags = flags::Xtask::parse();
     let result = match flags.command {
@@ -41,10 +44,10 @@ fn main() -> ExitCode {
         flags::Command::Docs(cmd) => cmd.run(),
     };
     match result {
-        Ok(code) => code,
+        Ok(exit) => exit.into(),
         Err(err) => {
             eprintln!("xtask: error: {err:#}");
-            ExitCode::from(2)
+            Exit::NotRun.into()
         }
     }
 }
@@ -64,7 +67,7 @@ pub(crate) fn cargo() -> std::ffi::OsString {
 }
 
 impl flags::Demo {
-    fn run(self) -> anyhow::Result<ExitCode> {
+    fn run(self) -> anyhow::Result<Exit> {
         let status = std::process::Command::new(cargo())
             .current_dir(project_root())
             .args(["run", "--release", "--example", "batch", "--", "--mode"])
@@ -72,10 +75,6 @@ impl flags::Demo {
             .arg("--commands")
             .arg(self.commands.to_string())
             .status()?;
-        Ok(if status.success() {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        })
+        Ok(Exit::passed_if(status.success()))
     }
 }

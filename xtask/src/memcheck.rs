@@ -8,7 +8,7 @@
 //! failure.
 //!
 //! The steps, in order: [`build`] finds the binaries, [`valgrind`] runs one under memcheck,
-//! [`check`] turns that run into a [`check::CheckedBinary`], [`attribute`] names the test a
+//! [`check`] turns that run into a [`verdict::CheckedBinary`], [`attribute`] names the test a
 //! finding belongs to, [`verdict`] decides, [`report`] prints, and [`summary`] records a
 //! full run for `cargo xtask slo`.
 
@@ -24,18 +24,18 @@ mod xml;
 use std::fs;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
+use crate::exit::Exit;
 use crate::{flags, project_root};
 use build::Binary;
-use check::CheckedBinary;
-use valgrind::{Settings, WorkDir};
+use valgrind::{MemcheckSettings, WorkDir};
+use verdict::CheckedBinary;
 
 impl flags::Memcheck {
-    pub(crate) fn run(self) -> anyhow::Result<ExitCode> {
+    pub(crate) fn run(self) -> anyhow::Result<Exit> {
         let started = Instant::now();
         let root = project_root();
         let settings = self.settings(root)?;
@@ -46,15 +46,15 @@ impl flags::Memcheck {
                 .with_context(|| format!("creating --keep-xml directory {}", dir.display()))?;
         }
         let results = self.check_each(&binaries, &work, &settings)?;
-        let code = report::totals(&results, started.elapsed());
+        let exit = report::totals(&results, started.elapsed());
         if self.filter.is_none() {
             summary::write(&settings.root, &results)?;
         }
-        Ok(ExitCode::from(code))
+        Ok(exit)
     }
 
     /// Finds Valgrind and the suppressions, and says which it found.
-    fn settings(&self, root: PathBuf) -> anyhow::Result<Settings> {
+    fn settings(&self, root: PathBuf) -> anyhow::Result<MemcheckSettings> {
         let version = crate::host::valgrind_version()?;
         let suppressions = valgrind::suppression_files(&root)?;
         println!(
@@ -65,7 +65,7 @@ impl flags::Memcheck {
                 display_paths(&root, &suppressions)
             }
         );
-        Ok(Settings {
+        Ok(MemcheckSettings {
             root,
             suppressions,
             gen_suppressions: self.gen_suppressions,
@@ -78,7 +78,7 @@ impl flags::Memcheck {
         &self,
         binaries: &[Binary],
         work: &WorkDir,
-        settings: &Settings,
+        settings: &MemcheckSettings,
     ) -> anyhow::Result<Vec<CheckedBinary>> {
         let mut results = Vec::new();
         for (index, binary) in binaries.iter().enumerate() {
@@ -90,10 +90,10 @@ impl flags::Memcheck {
             );
             io::stdout().flush()?;
             let checked = check::check(binary, &work.path, settings)?;
-            println!("{}", checked.headline());
-            print!("{}", checked.details(settings));
+            println!("{}", report::headline(&checked));
+            print!("{}", report::details(&checked, settings));
             if let Some(dir) = &self.keep_xml {
-                checked.keep(dir)?;
+                check::keep(&checked, dir)?;
             }
             results.push(checked);
         }
@@ -114,13 +114,17 @@ mod tests {
     use std::process::Command;
 
     use super::*;
-    use check::ProgramStatus;
-    use verdict::{EXIT_FINDINGS, EXIT_TESTS_FAILED};
+    use crate::exit::Exit;
+    use verdict::ProgramStatus;
     use xml::{Kind, LeakKind};
 
     /// Compiles `programs/{name}.rs` with `rustc --test` and checks it under memcheck; the
     /// result and the report it prints.
-    fn check_program(name: &str, work: &WorkDir, settings: &Settings) -> (CheckedBinary, String) {
+    fn check_program(
+        name: &str,
+        work: &WorkDir,
+        settings: &MemcheckSettings,
+    ) -> (CheckedBinary, String) {
         let programs = settings.root.join("xtask/tests/fixtures/memcheck/programs");
         let exe = work.path.join(name);
         let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
@@ -133,7 +137,11 @@ mod tests {
         assert!(status.success(), "compiling {name}.rs");
         let binary = Binary::new(name, "test", exe, true);
         let checked = check::check(&binary, &work.path, settings).unwrap();
-        let report = format!("{}\n{}", checked.headline(), checked.details(settings));
+        let report = format!(
+            "{}\n{}",
+            report::headline(&checked),
+            report::details(&checked, settings)
+        );
         (checked, report)
     }
 
@@ -146,7 +154,7 @@ mod tests {
     fn valgrind_catches_the_deliberate_bugs() {
         let root = project_root();
         let work = WorkDir::new().unwrap();
-        let settings = Settings {
+        let settings = MemcheckSettings {
             suppressions: valgrind::suppression_files(&root).unwrap(),
             root,
             gen_suppressions: true,
@@ -154,7 +162,7 @@ mod tests {
         };
 
         let (leaky, report) = check_program("leaky", &work, &settings);
-        assert_eq!(leaky.exit_code(), EXIT_FINDINGS, "{report}");
+        assert_eq!(leaky.exit_code(), Exit::Failed, "{report}");
         let leak = leaky.findings().next().unwrap();
         assert_eq!(leak.kind, Kind::Leak(LeakKind::Definite), "{report}");
         assert_eq!(leak.leaked.unwrap().bytes, 4096, "{report}");
@@ -167,7 +175,7 @@ mod tests {
         assert!(report.contains("Memcheck:Leak"), "{report}");
 
         let (invalid, report) = check_program("invalid_read", &work, &settings);
-        assert_eq!(invalid.exit_code(), EXIT_FINDINGS, "{report}");
+        assert_eq!(invalid.exit_code(), Exit::Failed, "{report}");
         let read = invalid.findings().next().unwrap();
         assert_eq!(read.kind, Kind::Known("InvalidRead"), "{report}");
         assert!(report.contains("test: reads_past_the_end"), "{report}");
@@ -177,7 +185,7 @@ mod tests {
         );
 
         let (failing, report) = check_program("failing", &work, &settings);
-        assert_eq!(failing.exit_code(), EXIT_TESTS_FAILED, "{report}");
+        assert_eq!(failing.exit_code(), Exit::TestsFailed, "{report}");
         assert_eq!(
             failing.status,
             ProgramStatus::Failed(vec!["fails_cleanly".to_owned()])
@@ -185,7 +193,7 @@ mod tests {
         assert!(report.contains("this test fails on purpose"), "{report}");
 
         let (clean, report) = check_program("clean", &work, &settings);
-        assert_eq!(clean.exit_code(), 0, "{report}");
+        assert_eq!(clean.exit_code(), Exit::Passed, "{report}");
         assert_eq!(clean.status, ProgramStatus::Passed);
     }
 }

@@ -7,14 +7,15 @@
 //! goal. Accepted survivors are excluded in `.cargo/mutants.toml`, each with its reason.
 
 use std::path::Path;
-use std::process::{Command, ExitCode};
+use std::process::Command;
 use std::time::Instant;
 
 use anyhow::Context as _;
 
+use crate::exit::Exit;
 use crate::tools::PinnedTool;
 use crate::{flags, project_root};
-use tally::{Tally, parse};
+use tally::{MutantsTally, parse};
 
 mod tally;
 
@@ -53,32 +54,28 @@ const GOAL: f64 = 0.90;
 /// hang, which fails no one.
 const NO_TIMEOUTS_UNDER: &str = "src/";
 
-const EXIT_MET: u8 = 0;
-const EXIT_NOT_MET: u8 = 1;
-const EXIT_NOT_RUN: u8 = 2;
-
 impl flags::Mutants {
-    pub(crate) fn run(self) -> anyhow::Result<ExitCode> {
+    pub(crate) fn run(self) -> anyhow::Result<Exit> {
         let root = project_root();
         let out_dir = root.join("target").join("mutants");
         if !self.no_run
-            && let Some(code) = self.run_cargo_mutants(&root, &out_dir)?
+            && let Some(exit) = self.run_cargo_mutants(&root, &out_dir)?
         {
-            return Ok(code);
+            return Ok(exit);
         }
         let path = out_dir.join("mutants.out").join("outcomes.json");
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        let tally = Tally::from_outcomes(&parse(&text)?);
+        let tally = MutantsTally::from_outcomes(&parse(&text)?);
         print!("{}", tally.render());
-        let code = tally.verdict().exit_code();
+        let exit = tally.verdict().exit_code();
         println!("mutants: {}", tally.verdict().line());
-        Ok(ExitCode::from(code))
+        Ok(exit)
     }
 
     /// Runs cargo-mutants into `out_dir`. `Some(code)` when there is nothing to score: the
     /// arguments only listed mutants, or cargo-mutants could not test them.
-    fn run_cargo_mutants(&self, root: &Path, out_dir: &Path) -> anyhow::Result<Option<ExitCode>> {
+    fn run_cargo_mutants(&self, root: &Path, out_dir: &Path) -> anyhow::Result<Option<Exit>> {
         let bin_dir = CARGO_MUTANTS.ensure(root, "xtask mutants")?;
         let started = Instant::now();
         let github = crate::ci::on_github();
@@ -102,15 +99,19 @@ impl flags::Mutants {
             started.elapsed().as_secs_f64()
         );
         if self.lists_only() {
-            let code = if status.success() { 0 } else { EXIT_NOT_RUN };
-            return Ok(Some(ExitCode::from(code)));
+            let exit = if status.success() {
+                Exit::Passed
+            } else {
+                Exit::NotRun
+            };
+            return Ok(Some(exit));
         }
         // cargo-mutants' own codes: 2 missed mutants, 3 timeouts (both judged by the
         // caller); 1 usage error and 4 the unmutated tree failing its tests mean nothing was
         // measured.
         if matches!(status.code(), Some(1 | 4) | None) {
             eprintln!("mutants: cargo-mutants could not test the mutants ({status})");
-            return Ok(Some(ExitCode::from(EXIT_NOT_RUN)));
+            return Ok(Some(Exit::NotRun));
         }
         Ok(None)
     }

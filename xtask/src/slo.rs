@@ -11,21 +11,18 @@
 //! the charts to `target/slo/*.svg`.
 
 mod chart;
-/// The ids, caller counts and memory figures the suite shares with this task.
-#[path = "../../benches/support/contract.rs"]
-#[allow(dead_code)] // Shared by path: this task reads; the writing side is the benches'.
-mod contract;
 mod figures;
 mod table;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, Stdio};
 use std::time::SystemTime;
 
 use anyhow::Context as _;
 
+use crate::exit::Exit;
 use crate::flags::{Slo, SloFormat};
-use crate::util::CargoBuild;
+use crate::util::{self, CargoBuild};
 use crate::{cargo, host, project_root};
 
 /// Criterion options of `--quick`: short warm-up and measurement, fewer resamples.
@@ -39,7 +36,7 @@ const QUICK_ARGS: [&str; 6] = [
 ];
 
 impl Slo {
-    pub(crate) fn run(self) -> anyhow::Result<ExitCode> {
+    pub(crate) fn run(self) -> anyhow::Result<Exit> {
         let root = project_root();
         // Paths in the report are relative to the workspace root, so it reads the same on
         // every machine: work from there.
@@ -47,7 +44,7 @@ impl Slo {
             .with_context(|| format!("cannot change to the workspace root {}", root.display()))?;
         let target = target_dir();
         let out_dir = target.join("slo");
-        let load_before = load_average();
+        let load_before = host::load_average();
         let started = SystemTime::now();
         let mut suite_failure = None;
         if !self.no_run {
@@ -56,7 +53,11 @@ impl Slo {
         }
         let paths = figures::Paths::new(Path::new(""), &target);
         let newer_than = (!self.no_run).then_some(started);
-        let figures = figures::Figures::read(&paths, newer_than, git_head(&root));
+        let figures = figures::Figures::read(
+            &paths,
+            newer_than,
+            util::git(&root, &["rev-parse", "HEAD"]).ok(),
+        );
         let report = table::evaluate(&figures);
         let header = self.header(&root, &load_before, suite_failure.as_deref());
         let text = table::render(&report, &header, false);
@@ -72,7 +73,7 @@ impl Slo {
             }
         );
         print_outputs(&out_dir, &charts, &skipped, &paths);
-        Ok(ExitCode::from(verdict_code(&report.overall)))
+        Ok(verdict_exit(&report.overall))
     }
 
     /// The lines above the table: how the figures were made, on what, and how to remake them.
@@ -88,13 +89,13 @@ impl Slo {
             format!(
                 "load average (1/5/15 min): {} before, {} after",
                 load_before,
-                load_average()
+                host::load_average()
             ),
             format!(
                 "toolchain: {}",
                 host::rustc_version().unwrap_or_else(|| "unknown rustc".to_owned())
             ),
-            format!("commit: {}", describe_commit(root)),
+            format!("commit: {}", util::describe_commit(root)),
             format!("regenerate: {}", regenerate_command(self)),
         ];
         if let Some(failure) = suite_failure {
@@ -120,7 +121,7 @@ fn print_outputs(out_dir: &Path, charts: &[PathBuf], skipped: &[String], paths: 
 }
 
 /// The exit code of the overall verdict, saying on stderr why it is not GO.
-fn verdict_code(overall: &table::Overall) -> u8 {
+fn verdict_exit(overall: &table::Overall) -> Exit {
     match overall {
         table::Overall::Incomplete { reasons } => {
             eprintln!("slo: not measured: {}", reasons.join("; "));
@@ -171,8 +172,8 @@ fn run_suite(
             .current_dir(root)
             .args(["bench", "--bench", target, "--"])
             .args(extra)
-            .env(contract::SLO_DIR_ENV, out_dir)
-            .env(contract::BATCH_BIN_ENV, batch)
+            .env(globalrt_bench_support::contract::SLO_DIR_ENV, out_dir)
+            .env(globalrt_bench_support::contract::BATCH_BIN_ENV, batch)
             .status()
             .with_context(|| format!("cannot run `cargo bench --bench {target}`"))?;
         if !status.success() {
@@ -196,20 +197,6 @@ fn regenerate_command(flags: &Slo) -> String {
     command
 }
 
-/// `/proc/loadavg`'s first three fields, or `unknown`.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .map(|text| {
-            text.split_whitespace()
-                .take(3)
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .filter(|text| !text.is_empty())
-        .unwrap_or_else(|| "unknown".to_owned())
-}
-
 /// CPU model and count.
 fn machine() -> String {
     let model = host::cpu_name(&host::cpuinfo()).unwrap_or_else(|| "unknown CPU".to_owned());
@@ -218,29 +205,6 @@ fn machine() -> String {
         host::cpu_count(),
         std::env::consts::OS
     )
-}
-
-fn git(root: &Path, args: &[&str]) -> Option<String> {
-    crate::util::git(root, args).ok()
-}
-
-fn git_head(root: &Path) -> Option<String> {
-    git(root, &["rev-parse", "HEAD"])
-}
-
-fn describe_commit(root: &Path) -> String {
-    match git(root, &["rev-parse", "--short=10", "HEAD"]) {
-        Some(head) => {
-            let dirty = git(root, &["status", "--porcelain", "--untracked-files=no"])
-                .is_some_and(|s| !s.is_empty());
-            if dirty {
-                format!("{head} with uncommitted changes")
-            } else {
-                head
-            }
-        }
-        None => "unknown (not a git checkout)".to_owned(),
-    }
 }
 
 #[cfg(test)]

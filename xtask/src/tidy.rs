@@ -1,10 +1,14 @@
 //! Checks of the tree's shape, run as tests: each file of the proof half stays short enough
-//! to hold in one's head, and each function short enough to read at once.
+//! to hold in one's head, and each function short enough to read at once; each type has one
+//! name and its inherent impl one file; no two files import each other ([`structure`]).
+
+mod structure;
 
 use std::path::{Path, PathBuf};
 
 use crate::bench::callgrind::FnLines;
 use crate::project_root;
+use structure::SourceFile;
 
 const MAX_FILE_LINES: usize = 500;
 const MAX_FN_LINES: usize = 80;
@@ -75,5 +79,68 @@ fn a_long_function_is_found() {
             "y.rs: {} lines (at most {MAX_FILE_LINES})",
             MAX_FILE_LINES + 1
         )]
+    );
+}
+
+/// The source files of the crate whose `src` directory is `dir` (from the workspace root).
+fn crate_files(dir: &str) -> Vec<SourceFile> {
+    let root = project_root();
+    let src = root.join(dir);
+    rust_files(&src)
+        .into_iter()
+        .map(|path| {
+            let relative = path.strip_prefix(&src).unwrap().display().to_string();
+            let name = path.strip_prefix(&root).unwrap().display().to_string();
+            SourceFile::new(name, &relative, std::fs::read_to_string(&path).unwrap())
+        })
+        .collect()
+}
+
+/// The proof half's crates: xtask and the bench support crate. They share their names
+/// (xtask reads what the benches write), so a name is declared once over both. The library
+/// (`src`) is left out: today its `Global` has methods in both `global.rs` and `execute.rs`,
+/// `trace.rs` declares `Caller` once per cfg, and `execute.rs`, `global.rs` and
+/// `lifecycle.rs` import each other.
+const CRATES: [&str; 2] = ["xtask/src", "benches/support/src"];
+
+/// Fails with `advice` and each of `found`, one a line, unless `found` is empty.
+fn assert_none_found(found: &[String], advice: &str) {
+    assert!(found.is_empty(), "{advice}:\n{}", found.join("\n"));
+}
+
+#[test]
+fn each_type_name_is_declared_once() {
+    // xtask and the bench support crate share their names (xtask reads what the benches
+    // write), so a name is once over both; the library's names are its own.
+    let proof: Vec<SourceFile> = CRATES[1..]
+        .iter()
+        .flat_map(|dir| crate_files(dir))
+        .collect();
+    let mut found = structure::duplicate_type_names(&proof);
+    found.extend(structure::duplicate_type_names(&crate_files(CRATES[0])));
+    assert_none_found(
+        &found,
+        "one name, one concept; qualify these by what they are",
+    );
+}
+
+#[test]
+fn each_inherent_impl_lives_in_one_file() {
+    let found: Vec<String> = CRATES
+        .iter()
+        .flat_map(|dir| structure::split_impls(&crate_files(dir)))
+        .collect();
+    assert_none_found(&found, "each type's inherent impl in one file");
+}
+
+#[test]
+fn no_two_files_import_each_other() {
+    let found: Vec<String> = CRATES
+        .iter()
+        .flat_map(|dir| structure::import_cycles(&crate_files(dir)))
+        .collect();
+    assert_none_found(
+        &found,
+        "import cycles; move what both need into a module of its own",
     );
 }

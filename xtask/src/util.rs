@@ -8,13 +8,11 @@ use anyhow::Context as _;
 
 use crate::cargo;
 
-/// The benchmarks write their figures with the same function (`memory.json`).
-#[path = "../../benches/support/write_atomic.rs"]
-mod atomic;
-
-/// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
+/// Writes `bytes` to `path` through a temporary file in the same directory and a rename:
+/// the benchmarks' own function (they write `memory.json` with it), with the path in errors.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    atomic::write_atomic(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+    globalrt_bench_support::write_atomic(path, bytes)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Writes `value` to `path` as pretty-printed JSON with a final newline, atomically.
@@ -51,6 +49,23 @@ pub(crate) fn git(root: &Path, args: &[&str]) -> anyhow::Result<String> {
 /// The full hash of `HEAD` in `root`, or `unknown` outside a git checkout.
 pub(crate) fn head_commit(root: &Path) -> String {
     git(root, &["rev-parse", "HEAD"]).unwrap_or_else(|_| "unknown".to_owned())
+}
+
+/// `HEAD` in `root` as the SLO report names it: its short hash, with uncommitted changes
+/// said; `unknown (not a git checkout)` elsewhere.
+pub(crate) fn describe_commit(root: &Path) -> String {
+    match git(root, &["rev-parse", "--short=10", "HEAD"]) {
+        Ok(head) => {
+            let dirty = git(root, &["status", "--porcelain", "--untracked-files=no"])
+                .is_ok_and(|s| !s.is_empty());
+            if dirty {
+                format!("{head} with uncommitted changes")
+            } else {
+                head
+            }
+        }
+        Err(_) => "unknown (not a git checkout)".to_owned(),
+    }
 }
 
 /// A commit hash shortened to the 10 characters reports show.

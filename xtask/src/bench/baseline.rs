@@ -76,7 +76,7 @@ impl Environment {
 /// The gate's rules; each can be changed in the file (and the threshold on the command line).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct Settings {
+pub(crate) struct GateSettings {
     /// A deterministic benchmark regresses above this many percent.
     pub(crate) threshold_pct: f64,
     /// Changes of at most this many units (instructions, bytes) are never a verdict.
@@ -92,9 +92,9 @@ fn default_runs() -> usize {
     3
 }
 
-impl Default for Settings {
+impl Default for GateSettings {
     fn default() -> Self {
-        Settings {
+        GateSettings {
             threshold_pct: 0.5,
             floor: 16,
             noise_factor: 3.0,
@@ -103,7 +103,7 @@ impl Default for Settings {
     }
 }
 
-/// A per-benchmark exception to [`Settings`].
+/// A per-benchmark exception to [`GateSettings`].
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Override {
@@ -215,7 +215,7 @@ pub(crate) struct Baseline {
     pub(crate) runs: usize,
     pub(crate) environment: Environment,
     #[serde(default)]
-    pub(crate) settings: Settings,
+    pub(crate) settings: GateSettings,
     #[serde(default)]
     pub(crate) overrides: BTreeMap<String, Override>,
     pub(crate) benchmarks: BTreeMap<String, Recorded>,

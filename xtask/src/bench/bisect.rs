@@ -18,18 +18,18 @@ mod render;
 mod search;
 
 use std::collections::{BTreeMap, HashMap};
-use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use serde::Serialize;
 
 use super::baseline::Baseline;
 use super::callgrind;
-use super::compare::{self, FunctionDelta, Row, Rules, Verdict};
+use super::compare::{self, FunctionDelta, GateRow, GateVerdict, Rules};
 use super::gate::TOP_FUNCTIONS;
 use super::runs::{self, Run};
 use super::suite::{Build, Side, Suite};
 use super::worktree::{Worktree, commit_of};
+use crate::exit::Exit;
 use crate::flags::{self, BenchFormat, BisectRange};
 use crate::util::{self, git, short_commit};
 use search::Probe;
@@ -102,7 +102,7 @@ pub(crate) fn run(
     baseline: &Baseline,
     rules: &Rules<'_>,
     range: &BisectRange,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<Exit> {
     if !matches!(flags.format, BenchFormat::Text | BenchFormat::Json) {
         bail!("--bisect writes text or JSON; use --format text or --format json");
     }
@@ -125,11 +125,7 @@ pub(crate) fn run(
         }
         None => print!("{rendered}"),
     }
-    Ok(if report.culprits.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(Exit::passed_if(report.culprits.is_empty()))
 }
 
 impl<'a> Bisection<'a> {
@@ -184,7 +180,7 @@ impl<'a> Bisection<'a> {
         baseline: &Baseline,
         rules: &Rules<'_>,
         filter: Option<&str>,
-    ) -> anyhow::Result<Vec<Row>> {
+    ) -> anyhow::Result<Vec<GateRow>> {
         let (good, bad) = (self.good.clone(), self.bad().clone());
         for commit in [&good, &bad] {
             if self.measure(commit)?.is_none() {
@@ -209,12 +205,12 @@ impl<'a> Bisection<'a> {
         );
         Ok(rows
             .into_iter()
-            .filter(|r| r.verdict == Verdict::Regressed)
+            .filter(|r| r.verdict == GateVerdict::Regressed)
             .collect())
     }
 
     /// Bisects one regressed row and explains the commit found.
-    fn culprit(&mut self, row: &Row) -> anyhow::Result<Culprit> {
+    fn culprit(&mut self, row: &GateRow) -> anyhow::Result<Culprit> {
         let before = row.baseline.context("a regressed row has a base value")?;
         let found = search::first_bad(self.commits.len(), |i| {
             let commit = self.commits[i].clone();
@@ -223,7 +219,7 @@ impl<'a> Bisection<'a> {
             };
             Ok(
                 match compare::judge(before, value, row.threshold_pct, row.floor) {
-                    Verdict::Regressed => Probe::Bad,
+                    GateVerdict::Regressed => Probe::Bad,
                     _ => Probe::Good,
                 },
             )

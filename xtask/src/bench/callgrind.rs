@@ -23,6 +23,7 @@ mod grew;
 mod inline_chain;
 mod parser;
 mod profile;
+mod source_path;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -33,7 +34,6 @@ use anyhow::{Context, bail};
 pub(crate) use enclosing_fn::FnLines;
 pub(crate) use grew::grew_most;
 pub(crate) use parser::parse;
-use profile::checkout_relative;
 pub(crate) use profile::{Place, Profile};
 
 /// One callgrind data file (one thread): each function's own cost and its calls.

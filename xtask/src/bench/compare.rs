@@ -17,12 +17,12 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::baseline::{Override, Recorded, Settings};
+use super::baseline::{GateSettings, Override, Recorded};
 
 /// The outcome for one benchmark.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub(crate) enum Verdict {
+pub(crate) enum GateVerdict {
     Regressed,
     Improved,
     Unchanged,
@@ -30,14 +30,14 @@ pub(crate) enum Verdict {
     Missing,
 }
 
-impl Verdict {
+impl GateVerdict {
     pub(crate) fn as_str(self) -> &'static str {
         match self {
-            Verdict::Regressed => "regressed",
-            Verdict::Improved => "improved",
-            Verdict::Unchanged => "unchanged",
-            Verdict::New => "new",
-            Verdict::Missing => "missing",
+            GateVerdict::Regressed => "regressed",
+            GateVerdict::Improved => "improved",
+            GateVerdict::Unchanged => "unchanged",
+            GateVerdict::New => "new",
+            GateVerdict::Missing => "missing",
         }
     }
 }
@@ -56,7 +56,7 @@ pub(crate) struct FunctionDelta {
 
 /// One line of the report.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub(crate) struct Row {
+pub(crate) struct GateRow {
     pub(crate) benchmark: String,
     pub(crate) tool: String,
     pub(crate) metric: String,
@@ -71,7 +71,7 @@ pub(crate) struct Row {
     /// The noise the threshold follows from, in percent: how far the median of a side's
     /// runs moved over the recording runs or this run's measurements.
     pub(crate) noise_pct: f64,
-    pub(crate) verdict: Verdict,
+    pub(crate) verdict: GateVerdict,
     /// The gated metric per thread in this run (callgrind).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) threads: Vec<u64>,
@@ -83,7 +83,7 @@ pub(crate) struct Row {
 /// The rules in force for one run.
 #[derive(Clone, Debug)]
 pub(crate) struct Rules<'a> {
-    pub(crate) settings: &'a Settings,
+    pub(crate) settings: &'a GateSettings,
     pub(crate) overrides: &'a BTreeMap<String, Override>,
     /// `--threshold`, replacing `settings.threshold_pct`.
     pub(crate) threshold_pct: Option<f64>,
@@ -124,15 +124,15 @@ impl Rules<'_> {
 }
 
 /// The verdict for a change from `base` to `now` under `(threshold %, floor)`.
-pub(crate) fn judge(base: u64, now: u64, threshold_pct: f64, floor: u64) -> Verdict {
+pub(crate) fn judge(base: u64, now: u64, threshold_pct: f64, floor: u64) -> GateVerdict {
     let allowed = (base as f64 * threshold_pct / 100.0).max(floor as f64);
     let delta = now as f64 - base as f64;
     if delta > allowed {
-        Verdict::Regressed
+        GateVerdict::Regressed
     } else if delta < -allowed {
-        Verdict::Improved
+        GateVerdict::Improved
     } else {
-        Verdict::Unchanged
+        GateVerdict::Unchanged
     }
 }
 
@@ -145,7 +145,7 @@ pub(crate) fn compare(
     noise: &BTreeMap<String, f64>,
     rules: &Rules<'_>,
     filter: Option<&str>,
-) -> Vec<Row> {
+) -> Vec<GateRow> {
     let mut rows = Vec::new();
     for (name, now) in head {
         let noise_pct = noise.get(name).copied().unwrap_or_default();
@@ -154,7 +154,7 @@ pub(crate) fn compare(
             threshold_pct,
             floor,
         } = rules.limits(name, noise_pct, base.map(|b| b.value));
-        let mut row = Row {
+        let mut row = GateRow {
             benchmark: name.clone(),
             tool: now.tool.clone(),
             metric: now.metric.clone(),
@@ -165,7 +165,7 @@ pub(crate) fn compare(
             threshold_pct,
             floor,
             noise_pct,
-            verdict: Verdict::New,
+            verdict: GateVerdict::New,
             threads: now.threads.clone(),
             grew: Vec::new(),
         };
@@ -187,7 +187,7 @@ pub(crate) fn compare(
             threshold_pct,
             floor,
         } = rules.limits(name, noise_pct, Some(b.value));
-        rows.push(Row {
+        rows.push(GateRow {
             benchmark: name.clone(),
             tool: b.tool.clone(),
             metric: b.metric.clone(),
@@ -198,7 +198,7 @@ pub(crate) fn compare(
             threshold_pct,
             floor,
             noise_pct,
-            verdict: Verdict::Missing,
+            verdict: GateVerdict::Missing,
             threads: Vec::new(),
             grew: Vec::new(),
         });
@@ -230,7 +230,10 @@ mod tests {
         }
     }
 
-    fn rules<'a>(settings: &'a Settings, overrides: &'a BTreeMap<String, Override>) -> Rules<'a> {
+    fn rules<'a>(
+        settings: &'a GateSettings,
+        overrides: &'a BTreeMap<String, Override>,
+    ) -> Rules<'a> {
         Rules {
             settings,
             overrides,
@@ -241,27 +244,27 @@ mod tests {
 
     #[test]
     fn default_threshold_is_half_a_percent() {
-        let s = Settings::default();
+        let s = GateSettings::default();
         assert_eq!(
             judge(100_000, 100_500, s.threshold_pct, s.floor),
-            Verdict::Unchanged
+            GateVerdict::Unchanged
         );
         assert_eq!(
             judge(100_000, 100_501, s.threshold_pct, s.floor),
-            Verdict::Regressed
+            GateVerdict::Regressed
         );
         assert_eq!(
             judge(100_000, 99_499, s.threshold_pct, s.floor),
-            Verdict::Improved
+            GateVerdict::Improved
         );
         assert_eq!(
             judge(100_000, 99_500, s.threshold_pct, s.floor),
-            Verdict::Unchanged,
+            GateVerdict::Unchanged,
             "exactly the threshold below the base is not an improvement"
         );
         assert_eq!(
             judge(100_000, 100_000, s.threshold_pct, s.floor),
-            Verdict::Unchanged
+            GateVerdict::Unchanged
         );
     }
 
@@ -269,30 +272,30 @@ mod tests {
     fn the_floor_absorbs_wiggles_in_tiny_benchmarks() {
         // 0.5 % of 150 is under one instruction: only the floor keeps a 1-instruction
         // wiggle from being a verdict, in either direction.
-        assert_eq!(judge(150, 151, 0.5, 16), Verdict::Unchanged);
-        assert_eq!(judge(150, 149, 0.5, 16), Verdict::Unchanged);
-        assert_eq!(judge(150, 166, 0.5, 16), Verdict::Unchanged);
-        assert_eq!(judge(150, 167, 0.5, 16), Verdict::Regressed);
-        assert_eq!(judge(150, 133, 0.5, 16), Verdict::Improved);
-        assert_eq!(judge(150, 151, 0.5, 0), Verdict::Regressed);
+        assert_eq!(judge(150, 151, 0.5, 16), GateVerdict::Unchanged);
+        assert_eq!(judge(150, 149, 0.5, 16), GateVerdict::Unchanged);
+        assert_eq!(judge(150, 166, 0.5, 16), GateVerdict::Unchanged);
+        assert_eq!(judge(150, 167, 0.5, 16), GateVerdict::Regressed);
+        assert_eq!(judge(150, 133, 0.5, 16), GateVerdict::Improved);
+        assert_eq!(judge(150, 151, 0.5, 0), GateVerdict::Regressed);
     }
 
     #[test]
     fn only_measured_noise_widens_the_threshold() {
-        let s = Settings::default();
+        let s = GateSettings::default();
         let none = BTreeMap::new();
         let r = rules(&s, &none);
         assert_eq!(r.limits("det", 0.0, Some(50_000)), lim(0.5, 16));
         assert_eq!(r.limits("quiet", 0.1, Some(50_000)), lim(0.5, 16)); // 3 × 0.1 < 0.5
         let pct = r.limits("noisy", 2.0, Some(50_000)).threshold_pct;
         assert_eq!(pct, 6.0);
-        assert_eq!(judge(50_000, 52_900, pct, 16), Verdict::Unchanged);
-        assert_eq!(judge(50_000, 53_100, pct, 16), Verdict::Regressed);
+        assert_eq!(judge(50_000, 52_900, pct, 16), GateVerdict::Unchanged);
+        assert_eq!(judge(50_000, 53_100, pct, 16), GateVerdict::Regressed);
     }
 
     #[test]
     fn the_floor_never_exceeds_one_percent_of_the_base() {
-        let s = Settings::default();
+        let s = GateSettings::default();
         let mut o = BTreeMap::new();
         o.insert(
             "wide_floor".to_owned(),
@@ -308,8 +311,8 @@ mod tests {
             floor,
         } = r.limits("global_execute", 0.0, Some(131));
         assert_eq!(floor, 1);
-        assert_eq!(judge(131, 132, pct, floor), Verdict::Unchanged);
-        assert_eq!(judge(131, 133, pct, floor), Verdict::Regressed);
+        assert_eq!(judge(131, 132, pct, floor), GateVerdict::Unchanged);
+        assert_eq!(judge(131, 133, pct, floor), GateVerdict::Regressed);
         assert_eq!(r.limits("big", 0.0, Some(50_000)).floor, 16);
         assert_eq!(r.limits("wide_floor", 0.0, Some(10_000)).floor, 100);
         // Zero heap bytes: any allocation is a verdict.
@@ -320,7 +323,7 @@ mod tests {
 
     #[test]
     fn overrides_beat_the_command_line_and_the_noise() {
-        let s = Settings::default();
+        let s = GateSettings::default();
         let mut o = BTreeMap::new();
         o.insert(
             "pinned".to_owned(),
@@ -349,7 +352,7 @@ mod tests {
 
     #[test]
     fn new_missing_and_filtered_benchmarks() {
-        let s = Settings::default();
+        let s = GateSettings::default();
         let none = BTreeMap::new();
         let base = BTreeMap::from([
             ("g::kept".to_owned(), rec(1000, 0.0)),
@@ -368,9 +371,9 @@ mod tests {
             Some("g::"),
         );
         let verdict = |n: &str| rows.iter().find(|r| r.benchmark == n).map(|r| r.verdict);
-        assert_eq!(verdict("g::kept"), Some(Verdict::Unchanged));
-        assert_eq!(verdict("g::added"), Some(Verdict::New));
-        assert_eq!(verdict("g::gone"), Some(Verdict::Missing));
+        assert_eq!(verdict("g::kept"), Some(GateVerdict::Unchanged));
+        assert_eq!(verdict("g::added"), Some(GateVerdict::New));
+        assert_eq!(verdict("g::gone"), Some(GateVerdict::Missing));
         assert_eq!(verdict("other::skipped"), None);
         let rows = compare(&base, &head, &BTreeMap::new(), &rules(&s, &none), None);
         assert_eq!(rows.len(), 4);
@@ -378,7 +381,7 @@ mod tests {
 
     #[test]
     fn rows_carry_delta_percent_and_limits() {
-        let s = Settings::default();
+        let s = GateSettings::default();
         let none = BTreeMap::new();
         let base = BTreeMap::from([("b".to_owned(), rec(10_000, 0.0))]);
         let head = BTreeMap::from([("b".to_owned(), rec(10_100, 0.0))]);
@@ -387,7 +390,7 @@ mod tests {
         let row = &rows[0];
         assert_eq!(row.delta, Some(100));
         assert_eq!(row.delta_pct, Some(1.0));
-        assert_eq!(row.verdict, Verdict::Regressed);
+        assert_eq!(row.verdict, GateVerdict::Regressed);
         assert_eq!((row.threshold_pct, row.floor), (0.5, 16));
         // A zero base (no heap bytes before) has a delta but no percentage.
         let base = BTreeMap::from([("z".to_owned(), rec(0, 0.0))]);

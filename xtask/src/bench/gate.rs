@@ -7,13 +7,13 @@ use std::collections::BTreeMap;
 use anyhow::bail;
 
 use super::BASELINE;
-use super::base::{self, Base};
 use super::baseline::Baseline;
 use super::callgrind;
-use super::compare::{self, Row, Rules, Verdict};
+use super::compare::{self, GateRow, GateVerdict, Rules};
 use super::flamegraph;
 use super::pinning;
-use super::report::Report;
+use super::reference::{self, Reference};
+use super::report::GateReport;
 use super::runs::{self, Median, Run};
 use super::suite::{Build, Side, Suite};
 use super::worktree::Worktree;
@@ -50,7 +50,7 @@ impl<'a> Gate<'a> {
     ) -> anyhow::Result<Self> {
         let root = &suite.root;
         let runs = baseline.settings.runs;
-        let base = Base::choose(root, baseline, explicit, &suite.environment)?;
+        let base = Reference::choose(root, baseline, explicit, &suite.environment)?;
         let mut notes = vec![format!(
             "each side's figure is the median of {runs} run(s) of the suite; Valgrind's threads \
              ran {}",
@@ -85,9 +85,9 @@ impl<'a> Gate<'a> {
         &mut self,
         rules: &Rules<'_>,
         filter: Option<&str>,
-    ) -> anyhow::Result<Vec<Row>> {
+    ) -> anyhow::Result<Vec<GateRow>> {
         let mut rows = self.judge(rules, filter);
-        if rows.iter().any(|r| r.verdict == Verdict::Regressed) {
+        if rows.iter().any(|r| r.verdict == GateVerdict::Regressed) {
             self.confirm()?;
             rows = self.judge(rules, filter);
         }
@@ -96,8 +96,8 @@ impl<'a> Gate<'a> {
     }
 
     /// The report of `rows`, with what they were compared against and the notes gathered.
-    pub(crate) fn into_report(self, rows: Vec<Row>) -> Report {
-        Report {
+    pub(crate) fn into_report(self, rows: Vec<GateRow>) -> GateReport {
+        GateReport {
             compared_against: self.compared_against,
             notes: self.notes,
             environment: self.suite.environment.clone(),
@@ -140,7 +140,7 @@ impl<'a> Gate<'a> {
     }
 
     /// The rows for what has been measured so far.
-    fn judge(&self, rules: &Rules<'_>, filter: Option<&str>) -> Vec<Row> {
+    fn judge(&self, rules: &Rules<'_>, filter: Option<&str>) -> Vec<GateRow> {
         let base_medians = runs::medians(&self.base_runs);
         let head_medians = runs::medians(&self.head_runs);
         let base = if self.base_runs.is_empty() {
@@ -190,7 +190,7 @@ impl<'a> Gate<'a> {
         let from_file = self.measured_base.is_none();
         let rev = match &self.measured_base {
             Some(measured) => Ok(measured.rev.clone()),
-            None => base::baseline_commit(&self.suite.root, self.baseline),
+            None => reference::baseline_commit(&self.suite.root, self.baseline),
         };
         match rev.and_then(|rev| self.measure_base(&rev, "base-again").map(|()| rev)) {
             Ok(rev) if from_file => {
@@ -199,7 +199,7 @@ impl<'a> Gate<'a> {
                      measured on this machine; the table compares with that measurement",
                     short_commit(&rev)
                 ));
-                self.compared_against = base::recording_commit_measured_here(&rev);
+                self.compared_against = reference::recording_commit_measured_here(&rev);
             }
             Ok(_) => {}
             Err(err) => self.notes.push(format!(
@@ -211,13 +211,16 @@ impl<'a> Gate<'a> {
 
     /// Names the functions that grew in each regressed callgrind benchmark, from the
     /// callgrind files of each side's median run, and draws its differential flamegraph.
-    fn explain(&mut self, rows: &mut [Row]) {
+    fn explain(&mut self, rows: &mut [GateRow]) {
         if self.base_runs.is_empty() {
             return;
         }
         let base = runs::medians(&self.base_runs);
         let head = runs::medians(&self.head_runs);
-        for row in rows.iter_mut().filter(|r| r.verdict == Verdict::Regressed) {
+        for row in rows
+            .iter_mut()
+            .filter(|r| r.verdict == GateVerdict::Regressed)
+        {
             if row.tool != "callgrind" {
                 continue;
             }

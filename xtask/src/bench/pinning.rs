@@ -18,8 +18,6 @@
 //! unpinned, the environment fingerprint says so, and the gate never compares a pinned
 //! figure with an unpinned one.
 
-use std::process::{Command, Stdio};
-
 /// The fingerprint value of a pinned run.
 pub(crate) const PINNED: &str = "SCHED_FIFO 1 on one CPU, ASLR off";
 
@@ -37,27 +35,23 @@ impl Pinning {
     /// Pins to the first CPU this process may run on when `chrt`, `taskset` and `setarch`
     /// all work here; otherwise says which did not.
     pub(crate) fn detect() -> Self {
-        let cpu = std::fs::read_to_string("/proc/self/status")
-            .ok()
-            .and_then(|status| first_allowed_cpu(&status))
-            .ok_or_else(|| "cannot read Cpus_allowed_list from /proc/self/status".to_owned())
-            .and_then(|cpu| {
-                let arch = std::env::consts::ARCH;
-                let probes: [&[&str]; 4] = [
-                    &["env", "--unset=GUNGRAUN_TR_HOME", "true"],
-                    &["chrt", "--fifo", "1", "true"],
-                    &["taskset", "--cpu-list", &cpu.to_string(), "true"],
-                    &["setarch", arch, "--addr-no-randomize", "true"],
-                ];
-                match probes.iter().find(|probe| !succeeds(probe)) {
-                    None => Ok(cpu),
-                    Some(probe) => Err(format!(
-                        "`{}` failed (SCHED_FIFO needs root or RLIMIT_RTPRIO >= 1, e.g. \
+        let cpu = crate::host::first_allowed_cpu().and_then(|cpu| {
+            let arch = std::env::consts::ARCH;
+            let probes: [&[&str]; 4] = [
+                &["env", "--unset=GUNGRAUN_TR_HOME", "true"],
+                &["chrt", "--fifo", "1", "true"],
+                &["taskset", "--cpu-list", &cpu.to_string(), "true"],
+                &["setarch", arch, "--addr-no-randomize", "true"],
+            ];
+            match probes.iter().find(|probe| !crate::host::succeeds(probe)) {
+                None => Ok(cpu),
+                Some(probe) => Err(format!(
+                    "`{}` failed (SCHED_FIFO needs root or RLIMIT_RTPRIO >= 1, e.g. \
                          `{ENABLE_PINNING}`)",
-                        probe.join(" ")
-                    )),
-                }
-            });
+                    probe.join(" ")
+                )),
+            }
+        });
         Pinning { cpu }
     }
 
@@ -112,41 +106,9 @@ impl Pinning {
     }
 }
 
-fn succeeds(argv: &[&str]) -> bool {
-    Command::new(argv[0])
-        .args(&argv[1..])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// The first CPU of the `Cpus_allowed_list` line of `/proc/self/status` (`0-1`, `2,5-7`).
-fn first_allowed_cpu(status: &str) -> Option<usize> {
-    let list = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))?;
-    let first = list.trim().split([',', '-']).next()?;
-    first.trim().parse().ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reads_the_first_allowed_cpu() {
-        let cases = [
-            ("Name:\tx\nCpus_allowed_list:\t0-1\n", Some(0)),
-            ("Cpus_allowed_list:\t2,5-7\n", Some(2)),
-            ("Cpus_allowed_list:\t3\n", Some(3)),
-            ("Cpus_allowed:\tff\n", None),
-        ];
-        for (status, want) in cases {
-            assert_eq!(first_allowed_cpu(status), want, "{status:?}");
-        }
-    }
 
     #[test]
     fn pinned_runs_wrap_valgrind_one_token_at_a_time() {

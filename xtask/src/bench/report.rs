@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::baseline::Environment;
-use super::compare::{FunctionDelta, Row, Verdict};
+use super::compare::{FunctionDelta, GateRow, GateVerdict};
 use super::pinning::{ENABLE_PINNING, PINNED};
 
 /// The widest threshold that still counts as a tight gate, in percent.
@@ -17,18 +17,18 @@ const TIGHT_PCT: f64 = 1.0;
 
 /// Everything one run of the gate found.
 #[derive(Clone, Debug, Serialize)]
-pub(crate) struct Report {
+pub(crate) struct GateReport {
     /// What the run was compared with, in words.
     pub(crate) compared_against: String,
     /// Facts the reader must know (environment mismatch, re-measured base, …).
     pub(crate) notes: Vec<String>,
     pub(crate) environment: Environment,
-    pub(crate) rows: Vec<Row>,
+    pub(crate) rows: Vec<GateRow>,
 }
 
 /// How many benchmarks got each verdict.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-pub(crate) struct Counts {
+pub(crate) struct VerdictCounts {
     pub(crate) regressed: usize,
     pub(crate) improved: usize,
     pub(crate) unchanged: usize,
@@ -36,23 +36,25 @@ pub(crate) struct Counts {
     pub(crate) missing: usize,
 }
 
-impl Report {
-    pub(crate) fn counts(&self) -> Counts {
-        let mut c = Counts::default();
+impl GateReport {
+    pub(crate) fn counts(&self) -> VerdictCounts {
+        let mut c = VerdictCounts::default();
         for row in &self.rows {
             match row.verdict {
-                Verdict::Regressed => c.regressed += 1,
-                Verdict::Improved => c.improved += 1,
-                Verdict::Unchanged => c.unchanged += 1,
-                Verdict::New => c.new += 1,
-                Verdict::Missing => c.missing += 1,
+                GateVerdict::Regressed => c.regressed += 1,
+                GateVerdict::Improved => c.improved += 1,
+                GateVerdict::Unchanged => c.unchanged += 1,
+                GateVerdict::New => c.new += 1,
+                GateVerdict::Missing => c.missing += 1,
             }
         }
         c
     }
 
-    pub(crate) fn regressions(&self) -> impl Iterator<Item = &Row> {
-        self.rows.iter().filter(|r| r.verdict == Verdict::Regressed)
+    pub(crate) fn regressions(&self) -> impl Iterator<Item = &GateRow> {
+        self.rows
+            .iter()
+            .filter(|r| r.verdict == GateVerdict::Regressed)
     }
 
     /// For an unpinned run, one line saying how many compared rows the gate holds to
@@ -129,7 +131,7 @@ pub(crate) fn pct(p: Option<f64>) -> String {
 }
 
 /// The threshold, the floor and the noise the threshold follows from, side by side.
-fn threshold(row: &Row) -> String {
+fn threshold(row: &GateRow) -> String {
     format!(
         "±{:.2}% / {} / {:.3}%",
         row.threshold_pct,
@@ -138,7 +140,7 @@ fn threshold(row: &Row) -> String {
     )
 }
 
-fn cells(row: &Row) -> [String; 7] {
+fn cells(row: &GateRow) -> [String; 7] {
     [
         format!("{} ({})", row.benchmark, row.metric),
         opt(row.baseline),
@@ -161,7 +163,7 @@ const HEADER: [&str; 7] = [
 ];
 
 /// Plain text for a terminal.
-pub(crate) fn text(report: &Report) -> String {
+pub(crate) fn text(report: &GateReport) -> String {
     let rows: Vec<Vec<String>> = report.rows.iter().map(|r| cells(r).to_vec()).collect();
     let mut out = String::new();
     let _ = writeln!(out, "Compared against {}", report.compared_against);
@@ -227,7 +229,7 @@ fn md_escape(s: &str) -> String {
 }
 
 /// GitHub-flavoured markdown.
-pub(crate) fn markdown(report: &Report) -> String {
+pub(crate) fn markdown(report: &GateReport) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "### Instruction counts (`cargo xtask bench`)\n");
     let _ = writeln!(out, "{}\n", md_escape(&report.headline()));
@@ -250,7 +252,7 @@ pub(crate) fn markdown(report: &Report) -> String {
     for row in &report.rows {
         let mut c = cells(row).map(|c| md_escape(&c));
         c[0] = format!("`{}` ({})", md_escape(&row.benchmark), row.metric);
-        if row.verdict == Verdict::Regressed {
+        if row.verdict == GateVerdict::Regressed {
             c[6] = "**regressed**".to_owned();
         }
         let _ = writeln!(out, "| {} |", c.join(" | "));
@@ -284,7 +286,7 @@ pub(crate) fn markdown(report: &Report) -> String {
 }
 
 /// This report as JSON.
-pub(crate) fn json(report: &Report) -> String {
+pub(crate) fn json(report: &GateReport) -> String {
     let value = json!({
         "schema": 1,
         "headline": report.headline(),
@@ -299,7 +301,7 @@ pub(crate) fn json(report: &Report) -> String {
 
 /// Bencher Metric Format: `{"<benchmark>": {"<measure>": {"value": n}}}`, measure
 /// `instructions` for callgrind benchmarks and `heap-bytes` for DHAT ones.
-pub(crate) fn bmf(report: &Report) -> String {
+pub(crate) fn bmf(report: &GateReport) -> String {
     let mut out = BTreeMap::new();
     for row in &report.rows {
         let Some(now) = row.now else { continue };
@@ -322,9 +324,9 @@ pub(crate) fn bmf(report: &Report) -> String {
 mod tests {
     use super::*;
 
-    fn row(name: &str, base: Option<u64>, now: Option<u64>, verdict: Verdict) -> Row {
+    fn row(name: &str, base: Option<u64>, now: Option<u64>, verdict: GateVerdict) -> GateRow {
         let delta = base.zip(now).map(|(b, n)| n as i64 - b as i64);
-        Row {
+        GateRow {
             benchmark: name.to_owned(),
             tool: "callgrind".into(),
             metric: "Ir".into(),
@@ -341,12 +343,12 @@ mod tests {
         }
     }
 
-    fn sample() -> Report {
+    fn sample() -> GateReport {
         let mut regressed = row(
             "g::slow::slow",
             Some(13_304),
             Some(13_504),
-            Verdict::Regressed,
+            GateVerdict::Regressed,
         );
         regressed.grew = vec![FunctionDelta {
             function: "instructions::ready::{{closure}}".into(),
@@ -359,19 +361,24 @@ mod tests {
             "memory_pressure::x::x",
             Some(100),
             Some(100),
-            Verdict::Unchanged,
+            GateVerdict::Unchanged,
         );
         heap.metric = "TotalBytes".into();
         heap.tool = "dhat".into();
-        Report {
+        GateReport {
             compared_against: "benches/baseline.json".into(),
             notes: vec!["a note".into()],
             environment: Environment::default(),
             rows: vec![
                 regressed,
-                row("g::same::same", Some(131), Some(131), Verdict::Unchanged),
-                row("g::fresh::fresh", None, Some(5), Verdict::New),
-                row("g::gone::gone", Some(5), None, Verdict::Missing),
+                row(
+                    "g::same::same",
+                    Some(131),
+                    Some(131),
+                    GateVerdict::Unchanged,
+                ),
+                row("g::fresh::fresh", None, Some(5), GateVerdict::New),
+                row("g::gone::gone", Some(5), None, GateVerdict::Missing),
                 heap,
             ],
         }

@@ -5,21 +5,21 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::ExitCode;
 
 use anyhow::bail;
 
 use super::BASELINE;
-use super::baseline::{self, Baseline, Override, Recorded, Settings};
+use super::baseline::{self, Baseline, GateSettings, Override, Recorded};
 use super::runs::Run;
 use super::suite::{Side, Suite};
+use crate::exit::Exit;
 use crate::flags;
 use crate::util::git;
 
 /// What a person wrote in the file rather than a recording: kept across recordings.
 #[derive(Default)]
 struct HandWritten {
-    settings: Settings,
+    settings: GateSettings,
     overrides: BTreeMap<String, Override>,
 }
 
@@ -30,7 +30,7 @@ struct WorkingTree {
 }
 
 /// Records the whole suite `--save-runs` times and writes the file atomically.
-pub(crate) fn record(flags: &flags::Bench, suite: &Suite) -> anyhow::Result<ExitCode> {
+pub(crate) fn record(flags: &flags::Bench, suite: &Suite) -> anyhow::Result<Exit> {
     if flags.filter.is_some() || flags.base.is_some() {
         bail!("--save re-records the whole suite on the working tree; drop --filter and --base");
     }
@@ -60,7 +60,7 @@ pub(crate) fn record(flags: &flags::Bench, suite: &Suite) -> anyhow::Result<Exit
         baseline.benchmarks.len(),
         path.display()
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Passed)
 }
 
 /// The hand-written parts of a readable existing file, else the defaults.

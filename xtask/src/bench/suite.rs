@@ -72,7 +72,8 @@ impl Side {
 pub(crate) struct PendingBuild {
     /// Waits for cargo on a thread of its own, so the time reported is the build's own,
     /// not how long the caller took to come back for it (the base's runs, for head's).
-    waiter: std::thread::JoinHandle<std::io::Result<(std::process::ExitStatus, std::time::Duration)>>,
+    waiter:
+        std::thread::JoinHandle<std::io::Result<(std::process::ExitStatus, std::time::Duration)>>,
     checkout: PathBuf,
 }
 

@@ -7,11 +7,11 @@ use std::path::Path;
 
 use super::{Pass, check_file};
 use crate::bench::BASELINE;
-use crate::bench::baseline::{Baseline, Environment, Recorded, Settings};
+use crate::bench::baseline::{Baseline, Environment, GateSettings, Recorded};
 use crate::bench::compare::{self, FunctionDelta, Rules};
 use crate::bench::pinning::PINNED;
-use crate::bench::report::{self, Report};
-use crate::flags::CiStep;
+use crate::bench::report::{self, GateReport};
+use crate::ci::steps::CiStep;
 use crate::project_root;
 use crate::util::thousands;
 
@@ -70,11 +70,13 @@ fn readme_stays_short() {
     );
 }
 
-/// The steps of `cargo xtask ci` as the code names them, in order. Today that is
-/// `CiStep::ALL` with each step's clap value name (its `Display`); `ci.rs` tests that its
-/// step table runs exactly `CiStep::ALL`.
+/// The steps of `cargo xtask ci` as the code names them, in order: `CiStep::ALL`, the one
+/// list the step table, `--skip` and `ci --help` are made from.
 fn code_ci_steps() -> Vec<String> {
-    CiStep::ALL.iter().map(ToString::to_string).collect()
+    CiStep::ALL
+        .iter()
+        .map(|step| step.name().to_owned())
+        .collect()
 }
 
 /// The steps README lists between `<!--ci-steps-->` and `<!--/ci-steps-->`: the first code
@@ -104,14 +106,14 @@ fn readme_lists_the_ci_steps_in_the_order_they_run() {
 /// The gate's text report of the regression the bisect end-to-end test builds (a 100-step
 /// `black_box` loop added to `naive::execute`), from the figures that test measured at
 /// 422d87e: `cargo xtask bench --base <parent> --filter naive_execute` on that commit.
-fn regression_report() -> Report {
+fn regression_report() -> GateReport {
     let id = "naive_vs_global::naive_execute::naive_execute";
     let recorded = |value: u64| {
         let samples = vec![value; 3];
         let row = Recorded::from_samples("callgrind", "Ir", samples, 3, BTreeMap::new(), vec![]);
         BTreeMap::from([(id.to_owned(), row)])
     };
-    let settings = Settings::default();
+    let settings = GateSettings::default();
     let rules = Rules {
         settings: &settings,
         overrides: &BTreeMap::new(),
@@ -135,7 +137,7 @@ fn regression_report() -> Report {
             "benches/instructions/suite.rs naive_execute (+1)".to_owned(),
         ],
     }];
-    Report {
+    GateReport {
         compared_against: "22353bfc79 measured on this machine".to_owned(),
         notes: vec![],
         environment: Environment {

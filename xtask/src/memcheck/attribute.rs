@@ -6,17 +6,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use super::build::Binary;
-use super::check::CheckedBinary;
-use super::valgrind::{self, Settings};
+use super::valgrind::{self, MemcheckSettings};
+use super::verdict::{CheckedBinary, Reproduced};
 use super::xml;
-
-/// A finding no test function's frame names, and the tests that reproduce it alone.
-#[derive(Debug)]
-pub(super) struct Reproduced {
-    /// The finding's [`signature`].
-    pub(super) signature: String,
-    pub(super) tests: Vec<String>,
-}
 
 /// The tests a libtest binary holds (`--list`, run natively: it is fast and runs no test).
 pub(super) fn list_tests(binary: &Binary) -> Vec<String> {
@@ -66,7 +58,7 @@ fn names_test(func: &str, test: &str) -> bool {
 }
 
 /// What identifies a finding across runs: its kind and the functions on top of its stack.
-fn signature(error: &xml::Error) -> String {
+pub(super) fn signature(error: &xml::Error) -> String {
     let mut sig = error.kind.to_string();
     for frame in error.stack.iter().take(12) {
         sig.push('|');
@@ -75,33 +67,30 @@ fn signature(error: &xml::Error) -> String {
     sig
 }
 
-impl CheckedBinary {
-    /// Whether some finding has no test function on its stack and there is more than one
-    /// test it could come from.
-    pub(super) fn needs_rerun(&self) -> bool {
-        let unattributed = self
-            .findings()
-            .any(|error| attribute(error, &self.tests).is_none());
-        unattributed && self.tests.len() > 1
-    }
-
-    /// The report's answer to "which test?" for `error`.
-    pub(super) fn test_of(&self, error: &xml::Error) -> String {
-        let signature = signature(error);
-        let reproduced = self.reproduced.iter().find(|r| r.signature == signature);
-        match (attribute(error, &self.tests), reproduced) {
-            (Some(test), _) => test,
-            (None, Some(reproduced)) => format!(
-                "{} (reproduced running it alone)",
-                reproduced.tests.join(", ")
-            ),
-            (None, None) => "? (no test function on its stack, and no test reproduces \
-                             it alone: it comes from the harness or from tests together)"
-                .to_owned(),
-        }
-    }
+/// Whether some finding of `checked` has no test function on its stack and there is more than one
+/// test it could come from.
+pub(super) fn needs_rerun(checked: &CheckedBinary) -> bool {
+    let unattributed = checked
+        .findings()
+        .any(|error| attribute(error, &checked.tests).is_none());
+    unattributed && checked.tests.len() > 1
 }
 
+/// The report's answer to "which test?" for `error`.
+pub(super) fn test_of(checked: &CheckedBinary, error: &xml::Error) -> String {
+    let signature = signature(error);
+    let reproduced = checked.reproduced.iter().find(|r| r.signature == signature);
+    match (attribute(error, &checked.tests), reproduced) {
+        (Some(test), _) => test,
+        (None, Some(reproduced)) => format!(
+            "{} (reproduced running it alone)",
+            reproduced.tests.join(", ")
+        ),
+        (None, None) => "? (no test function on its stack, and no test reproduces \
+                         it alone: it comes from the harness or from tests together)"
+            .to_owned(),
+    }
+}
 /// For findings with no test function on their stack (a leak in a task on a runtime
 /// worker, in a helper thread): runs each test alone under memcheck and records which
 /// tests reproduce each finding, by [`signature`].
@@ -109,7 +98,7 @@ pub(super) fn rerun_each_test(
     binary: &Binary,
     tests: &[String],
     work: &Path,
-    settings: &Settings,
+    settings: &MemcheckSettings,
 ) -> anyhow::Result<Vec<Reproduced>> {
     print!(
         "(naming the test: rerunning its {} tests one at a time) ",

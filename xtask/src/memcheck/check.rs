@@ -4,49 +4,20 @@
 use std::fs;
 use std::path::Path;
 use std::process::ExitStatus;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use super::attribute::{self, Reproduced};
+use super::attribute;
 use super::build::Binary;
-use super::valgrind::{self, Logs, Settings, TracedProcess};
+use super::valgrind::{self, MemcheckSettings};
+use super::verdict::{CheckedBinary, ProgramStatus};
 use crate::util::copy_atomic;
-
-/// How the binary itself ended, apart from what memcheck found.
-#[derive(Debug, PartialEq, Eq)]
-pub(super) enum ProgramStatus {
-    Passed,
-    /// Test names (libtest's `test NAME ... FAILED`), or a description when there are none.
-    Failed(Vec<String>),
-    TimedOut,
-}
-
-/// Everything known about one binary once it ran under memcheck.
-#[derive(Debug)]
-pub(super) struct CheckedBinary {
-    pub(super) binary: Binary,
-    pub(super) elapsed: Duration,
-    pub(super) status: ProgramStatus,
-    /// The binary's own process.
-    pub(super) program: TracedProcess,
-    /// Processes the binary started (e.g. tests that re-run the test binary), each traced
-    /// by Valgrind into its own XML file.
-    pub(super) children: Vec<TracedProcess>,
-    /// The binary's tests, for naming the test a finding belongs to.
-    pub(super) tests: Vec<String>,
-    /// The tests that reproduce each finding when run alone; filled only when a finding has
-    /// no test function on its stack.
-    pub(super) reproduced: Vec<Reproduced>,
-    pub(super) logs: Logs,
-    /// libtest's failure section, when tests failed.
-    pub(super) failure_output: String,
-}
 
 /// Runs one binary under memcheck and reads the result. An `Err` is a problem with this
 /// machine (cannot write files, cannot start Valgrind), not with the binary.
 pub(super) fn check(
     binary: &Binary,
     work: &Path,
-    settings: &Settings,
+    settings: &MemcheckSettings,
 ) -> anyhow::Result<CheckedBinary> {
     let tests = if binary.libtest {
         attribute::list_tests(binary)
@@ -72,7 +43,7 @@ pub(super) fn check(
         logs: traced.logs,
         failure_output: failure_section(&stdout),
     };
-    if checked.needs_rerun() {
+    if attribute::needs_rerun(&checked) {
         checked.reproduced = attribute::rerun_each_test(binary, &checked.tests, work, settings)?;
         checked.elapsed = started.elapsed();
     }
@@ -111,28 +82,25 @@ fn failure_section(stdout: &str) -> String {
     }
 }
 
-impl CheckedBinary {
-    /// Copies the XML and logs to `dir`, each written to a temporary name and renamed.
-    pub(super) fn keep(&self, dir: &Path) -> anyhow::Result<()> {
-        let mut copies = vec![
-            (&self.program.xml_path, "xml".to_owned()),
-            (&self.logs.stdout, "stdout".to_owned()),
-            (&self.logs.stderr, "stderr".to_owned()),
-        ];
-        for child in &self.children {
-            copies.push((&child.xml_path, format!("child-{}.xml", child.pid)));
-        }
-        for (from, ext) in copies {
-            if !from.exists() {
-                continue;
-            }
-            let to = dir.join(format!("{}.{ext}", self.binary.stem));
-            copy_atomic(from, &to)?;
-        }
-        Ok(())
+/// Copies `checked`'s XML and logs to `dir`, each written to a temporary name and renamed.
+pub(super) fn keep(checked: &CheckedBinary, dir: &Path) -> anyhow::Result<()> {
+    let mut copies = vec![
+        (&checked.program.xml_path, "xml".to_owned()),
+        (&checked.logs.stdout, "stdout".to_owned()),
+        (&checked.logs.stderr, "stderr".to_owned()),
+    ];
+    for child in &checked.children {
+        copies.push((&child.xml_path, format!("child-{}.xml", child.pid)));
     }
+    for (from, ext) in copies {
+        if !from.exists() {
+            continue;
+        }
+        let to = dir.join(format!("{}.{ext}", checked.binary.stem));
+        copy_atomic(from, &to)?;
+    }
+    Ok(())
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,8 +7,8 @@ use std::path::Path;
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
-use super::check::CheckedBinary;
-use super::verdict::{EXIT_NOT_RUN, EXIT_TESTS_FAILED};
+use super::verdict::CheckedBinary;
+use crate::exit::Exit;
 
 /// Where a full (unfiltered) run records its verdict, under the workspace.
 const SUMMARY: &str = "target/memcheck/summary.json";
@@ -17,7 +17,7 @@ const SUMMARY: &str = "target/memcheck/summary.json";
 /// file: memcheck writes it and `cargo xtask slo` reads it. Reading needs only `errors`, so
 /// an older or hand-made file with fewer keys still reads.
 #[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct Summary {
+pub(crate) struct MemcheckSummary {
     /// How many binaries were checked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) binaries: Option<usize>,
@@ -44,11 +44,11 @@ fn schema_1() -> u32 {
 /// not be checked, so a partial run never reads as clean.
 pub(super) fn write(root: &Path, results: &[CheckedBinary]) -> anyhow::Result<()> {
     let path = root.join(SUMMARY);
-    if results.iter().any(|r| r.exit_code() == EXIT_NOT_RUN) {
+    if results.iter().any(|r| r.exit_code() == Exit::NotRun) {
         return remove_stale(&path);
     }
     let errors = results.iter().flat_map(CheckedBinary::findings).count();
-    let summary = Summary {
+    let summary = MemcheckSummary {
         binaries: Some(results.len()),
         clean: Some(errors == 0),
         commit: Some(crate::util::head_commit(root)),
@@ -57,7 +57,7 @@ pub(super) fn write(root: &Path, results: &[CheckedBinary]) -> anyhow::Result<()
         tests_failed: Some(
             results
                 .iter()
-                .filter(|r| r.exit_code() == EXIT_TESTS_FAILED)
+                .filter(|r| r.exit_code() == Exit::TestsFailed)
                 .count(),
         ),
     };
@@ -85,7 +85,7 @@ mod tests {
     /// `cargo xtask slo` reads these keys; the file's shape changes only with its schema.
     #[test]
     fn schema_1_keys_and_order() {
-        let summary = Summary {
+        let summary = MemcheckSummary {
             binaries: Some(5),
             clean: Some(true),
             commit: Some("246aacd".to_owned()),

@@ -16,7 +16,7 @@ use super::xml::{self, ValgrindOutput};
 
 /// How every binary of one `cargo xtask memcheck` runs.
 #[derive(Debug)]
-pub(super) struct Settings {
+pub(super) struct MemcheckSettings {
     /// The workspace: the binaries run there, and stack frames under it are ours.
     pub(super) root: PathBuf,
     pub(super) suppressions: Vec<PathBuf>,
@@ -99,7 +99,7 @@ pub(super) fn run(
     args: &[String],
     suffix: &str,
     work: &Path,
-    settings: &Settings,
+    settings: &MemcheckSettings,
 ) -> anyhow::Result<Traced> {
     // One XML file per process: `%p` is the pid, so traced children get their own.
     let prefix = format!("{}{suffix}.", binary.stem);
@@ -139,7 +139,7 @@ pub(super) fn run(
     })
 }
 
-fn valgrind_args(settings: &Settings, binary: &Binary, xml_file: &Path) -> Vec<OsString> {
+fn valgrind_args(settings: &MemcheckSettings, binary: &Binary, xml_file: &Path) -> Vec<OsString> {
     let mut args: Vec<OsString> = [
         "--tool=memcheck",
         "--leak-check=full",

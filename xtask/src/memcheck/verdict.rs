@@ -1,17 +1,52 @@
-//! The verdict on one binary, from its XML and its program's own status alone.
+//! A checked binary: everything known about one binary once it ran under memcheck, and
+//! the verdict on it, from its XML and its program's own status alone. The other steps
+//! make it ([`super::check`], [`super::attribute`]) or read it ([`super::report`],
+//! [`super::summary`]).
 
-use super::check::{CheckedBinary, ProgramStatus};
-use super::valgrind::TracedProcess;
+use std::time::Duration;
+
+use super::build::Binary;
+use super::valgrind::{Logs, TracedProcess};
 use super::xml::{self, ValgrindOutput};
+use crate::exit::Exit;
 
-/// A memcheck finding: a definitely or indirectly lost leak, an invalid access, free or jump,
-/// use of an uninitialised value, or a kind this reader does not know.
-pub(super) const EXIT_FINDINGS: u8 = 1;
-/// Could not run or could not read the result: no Valgrind, a build failure, a truncated XML
-/// file, a timeout.
-pub(super) const EXIT_NOT_RUN: u8 = 2;
-/// No memcheck finding, but a test failed or a binary exited unsuccessfully.
-pub(super) const EXIT_TESTS_FAILED: u8 = 3;
+/// How the binary itself ended, apart from what memcheck found.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum ProgramStatus {
+    Passed,
+    /// Test names (libtest's `test NAME ... FAILED`), or a description when there are none.
+    Failed(Vec<String>),
+    TimedOut,
+}
+
+/// Everything known about one binary once it ran under memcheck.
+#[derive(Debug)]
+pub(super) struct CheckedBinary {
+    pub(super) binary: Binary,
+    pub(super) elapsed: Duration,
+    pub(super) status: ProgramStatus,
+    /// The binary's own process.
+    pub(super) program: TracedProcess,
+    /// Processes the binary started (e.g. tests that re-run the test binary), each traced
+    /// by Valgrind into its own XML file.
+    pub(super) children: Vec<TracedProcess>,
+    /// The binary's tests, for naming the test a finding belongs to.
+    pub(super) tests: Vec<String>,
+    /// The tests that reproduce each finding when run alone; filled only when a finding has
+    /// no test function on its stack.
+    pub(super) reproduced: Vec<Reproduced>,
+    pub(super) logs: Logs,
+    /// libtest's failure section, when tests failed.
+    pub(super) failure_output: String,
+}
+
+/// A finding no test function's frame names, and the tests that reproduce it alone.
+#[derive(Debug)]
+pub(super) struct Reproduced {
+    /// The finding's [`super::attribute::signature`].
+    pub(super) signature: String,
+    pub(super) tests: Vec<String>,
+}
 
 impl CheckedBinary {
     /// Every XML read: the binary's own (`None`), then each child's (`Some(child)`).
@@ -49,16 +84,17 @@ impl CheckedBinary {
         self.errors(false).map(|(_, e)| e)
     }
 
-    /// Findings first, then a run that could not be read or timed out, then failed tests.
-    pub(super) fn exit_code(&self) -> u8 {
+    /// Findings first (`Failed`), then a run that could not be read or timed out
+    /// (`NotRun`), then failed tests (`TestsFailed`).
+    pub(super) fn exit_code(&self) -> Exit {
         if self.findings().next().is_some() {
-            EXIT_FINDINGS
+            Exit::Failed
         } else if self.program.output.is_err() || self.status == ProgramStatus::TimedOut {
-            EXIT_NOT_RUN
+            Exit::NotRun
         } else if matches!(self.status, ProgramStatus::Failed(_)) {
-            EXIT_TESTS_FAILED
+            Exit::TestsFailed
         } else {
-            0
+            Exit::Passed
         }
     }
 }
@@ -66,11 +102,9 @@ impl CheckedBinary {
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
-    use std::time::Duration;
 
     use super::*;
-    use crate::memcheck::build::Binary;
-    use crate::memcheck::valgrind::{Logs, read_xml};
+    use crate::memcheck::valgrind::read_xml;
     use crate::memcheck::xml::{Kind, LeakKind};
     use crate::project_root;
 
@@ -121,78 +155,78 @@ mod tests {
     #[test]
     fn verdict_from_fixtures() {
         let failed = || ProgramStatus::Failed(vec!["a_test".to_owned()]);
-        let cases: Vec<(&str, CheckedBinary, u8)> = vec![
+        let cases: Vec<(&str, CheckedBinary, Exit)> = vec![
             (
                 "definite leak",
                 checked(fixture_output("definite-leak.xml"), ProgramStatus::Passed),
-                EXIT_FINDINGS,
+                Exit::Failed,
             ),
             (
                 "invalid read",
                 checked(fixture_output("invalid-read.xml"), ProgramStatus::Passed),
-                EXIT_FINDINGS,
+                Exit::Failed,
             ),
             (
                 "protocol 6: invalid write and leak",
                 checked(fixture_output("protocol6.xml"), ProgramStatus::Passed),
-                EXIT_FINDINGS,
+                Exit::Failed,
             ),
             (
                 "unknown kind is a finding",
                 checked(fixture_output("unknown-kind.xml"), ProgramStatus::Passed),
-                EXIT_FINDINGS,
+                Exit::Failed,
             ),
             (
                 "a finding wins over a failed test",
                 checked(fixture_output("definite-leak.xml"), failed()),
-                EXIT_FINDINGS,
+                Exit::Failed,
             ),
             (
                 "a finding wins over a timeout",
                 checked(fixture_output("definite-leak.xml"), ProgramStatus::TimedOut),
-                EXIT_FINDINGS,
+                Exit::Failed,
             ),
             (
                 "clean",
                 checked(fixture_output("clean.xml"), ProgramStatus::Passed),
-                0,
+                Exit::Passed,
             ),
             (
                 "clean but a test failed",
                 checked(fixture_output("clean.xml"), failed()),
-                EXIT_TESTS_FAILED,
+                Exit::TestsFailed,
             ),
             (
                 "possibly lost only",
                 checked(possibly_lost_only(), ProgramStatus::Passed),
-                0,
+                Exit::Passed,
             ),
             (
                 "unclosed file descriptor only",
                 checked(fixture_output("protocol5-fds.xml"), ProgramStatus::Passed),
-                0,
+                Exit::Passed,
             ),
             (
                 "truncated XML could not be read",
                 checked(fixture_output("truncated.xml"), ProgramStatus::Passed),
-                EXIT_NOT_RUN,
+                Exit::NotRun,
             ),
             (
                 "unreadable XML wins over a failed test",
                 checked(fixture_output("truncated.xml"), failed()),
-                EXIT_NOT_RUN,
+                Exit::NotRun,
             ),
             (
                 "clean but timed out",
                 checked(fixture_output("clean.xml"), ProgramStatus::TimedOut),
-                EXIT_NOT_RUN,
+                Exit::NotRun,
             ),
         ];
         let mut wrong = Vec::new();
         for (name, checked, want) in &cases {
             let got = checked.exit_code();
             if got != *want {
-                wrong.push(format!("{name}: exit {got}, want {want}"));
+                wrong.push(format!("{name}: exit {got:?}, want {want:?}"));
             }
         }
         assert!(wrong.is_empty(), "{}", wrong.join("\n"));
@@ -204,7 +238,7 @@ mod tests {
         parent
             .children
             .push(traced(42, fixture_output("invalid-read.xml")));
-        assert_eq!(parent.exit_code(), EXIT_FINDINGS);
-        assert!(parent.headline().starts_with("FAIL (memcheck)"));
+        assert_eq!(parent.exit_code(), Exit::Failed);
+        assert!(crate::memcheck::report::headline(&parent).starts_with("FAIL (memcheck)"));
     }
 }

@@ -5,17 +5,18 @@ use std::collections::BTreeMap;
 use anyhow::Context as _;
 use serde::Deserialize;
 
-use super::{EXIT_MET, EXIT_NOT_MET, EXIT_NOT_RUN, GOAL, NO_TIMEOUTS_UNDER};
+use super::{GOAL, NO_TIMEOUTS_UNDER};
+use crate::exit::Exit;
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct Outcomes {
-    outcomes: Vec<Outcome>,
+    outcomes: Vec<MutantOutcome>,
 }
 
 #[derive(Debug, Deserialize)]
-struct Outcome {
+struct MutantOutcome {
     scenario: Scenario,
-    summary: Summary,
+    summary: MutantSummary,
 }
 
 #[derive(Debug, Deserialize)]
@@ -33,7 +34,7 @@ struct Mutant {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-enum Summary {
+enum MutantSummary {
     Success,
     CaughtMutant,
     MissedMutant,
@@ -51,20 +52,20 @@ pub(crate) fn parse(text: &str) -> anyhow::Result<Outcomes> {
 
 /// One file's outcomes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Counts {
+pub(crate) struct FileCounts {
     caught: usize,
     missed: usize,
     timeout: usize,
     unviable: usize,
 }
 
-impl Counts {
+impl FileCounts {
     /// Mutants that built, so the tests had a chance to catch them.
     fn viable(&self) -> usize {
         self.caught + self.missed + self.timeout
     }
 
-    fn add(&mut self, other: Counts) {
+    fn add(&mut self, other: FileCounts) {
         self.caught += other.caught;
         self.missed += other.missed;
         self.timeout += other.timeout;
@@ -79,8 +80,8 @@ impl Counts {
 }
 
 #[derive(Debug, Default)]
-pub(crate) struct Tally {
-    files: BTreeMap<String, Counts>,
+pub(crate) struct MutantsTally {
+    files: BTreeMap<String, FileCounts>,
     missed: Vec<String>,
     timeouts: Vec<String>,
     /// Whether the unmutated tree built and passed its tests.
@@ -90,7 +91,7 @@ pub(crate) struct Tally {
 }
 
 #[derive(Debug, PartialEq)]
-pub(crate) enum Verdict {
+pub(crate) enum MutantsVerdict {
     Met {
         score: f64,
     },
@@ -103,24 +104,24 @@ pub(crate) enum Verdict {
     },
 }
 
-impl Verdict {
-    pub(crate) fn exit_code(&self) -> u8 {
+impl MutantsVerdict {
+    pub(crate) fn exit_code(&self) -> Exit {
         match self {
-            Verdict::Met { .. } => EXIT_MET,
-            Verdict::NotMet { .. } => EXIT_NOT_MET,
-            Verdict::NotRun { .. } => EXIT_NOT_RUN,
+            MutantsVerdict::Met { .. } => Exit::Passed,
+            MutantsVerdict::NotMet { .. } => Exit::Failed,
+            MutantsVerdict::NotRun { .. } => Exit::NotRun,
         }
     }
 
     pub(crate) fn line(&self) -> String {
         match self {
-            Verdict::Met { score } => format!(
+            MutantsVerdict::Met { score } => format!(
                 "goal met: {} of viable mutants caught (goal ≥ {}), no timeout in {NO_TIMEOUTS_UNDER}",
                 percent(*score),
                 percent(GOAL)
             ),
-            Verdict::NotMet { reasons } => format!("goal NOT met: {}", reasons.join("; ")),
-            Verdict::NotRun { reason } => format!("not measured: {reason}"),
+            MutantsVerdict::NotMet { reasons } => format!("goal NOT met: {}", reasons.join("; ")),
+            MutantsVerdict::NotRun { reason } => format!("not measured: {reason}"),
         }
     }
 }
@@ -129,30 +130,30 @@ fn percent(share: f64) -> String {
     format!("{:.1} %", share * 100.0)
 }
 
-impl Tally {
-    pub(crate) fn from_outcomes(outcomes: &Outcomes) -> Tally {
-        let mut tally = Tally::default();
+impl MutantsTally {
+    pub(crate) fn from_outcomes(outcomes: &Outcomes) -> MutantsTally {
+        let mut tally = MutantsTally::default();
         for outcome in &outcomes.outcomes {
             let mutant = match &outcome.scenario {
                 Scenario::Baseline => {
-                    tally.baseline_ok = outcome.summary == Summary::Success;
+                    tally.baseline_ok = outcome.summary == MutantSummary::Success;
                     continue;
                 }
                 Scenario::Mutant(mutant) => mutant,
             };
             let counts = tally.files.entry(mutant.file.clone()).or_default();
             match outcome.summary {
-                Summary::CaughtMutant => counts.caught += 1,
-                Summary::MissedMutant => {
+                MutantSummary::CaughtMutant => counts.caught += 1,
+                MutantSummary::MissedMutant => {
                     counts.missed += 1;
                     tally.missed.push(mutant.name.clone());
                 }
-                Summary::Timeout => {
+                MutantSummary::Timeout => {
                     counts.timeout += 1;
                     tally.timeouts.push(mutant.name.clone());
                 }
-                Summary::Unviable => counts.unviable += 1,
-                Summary::Success | Summary::Failure => tally
+                MutantSummary::Unviable => counts.unviable += 1,
+                MutantSummary::Success | MutantSummary::Failure => tally
                     .odd
                     .push(format!("{} ({:?})", mutant.name, outcome.summary)),
             }
@@ -160,23 +161,23 @@ impl Tally {
         tally
     }
 
-    fn total(&self) -> Counts {
-        let mut total = Counts::default();
+    fn total(&self) -> FileCounts {
+        let mut total = FileCounts::default();
         for counts in self.files.values() {
             total.add(*counts);
         }
         total
     }
 
-    pub(crate) fn verdict(&self) -> Verdict {
+    pub(crate) fn verdict(&self) -> MutantsVerdict {
         if !self.baseline_ok {
-            return Verdict::NotRun {
+            return MutantsVerdict::NotRun {
                 reason: "the unmutated tree did not pass its tests (see mutants.out/log)"
                     .to_owned(),
             };
         }
         let Some(score) = self.total().score() else {
-            return Verdict::NotRun {
+            return MutantsVerdict::NotRun {
                 reason: "no viable mutant".to_owned(),
             };
         };
@@ -199,9 +200,9 @@ impl Tally {
             ));
         }
         if reasons.is_empty() {
-            Verdict::Met { score }
+            MutantsVerdict::Met { score }
         } else {
-            Verdict::NotMet { reasons }
+            MutantsVerdict::NotMet { reasons }
         }
     }
 
@@ -211,7 +212,7 @@ impl Tally {
             "{:<32} {:>6} {:>6} {:>7} {:>8} {:>7}\n",
             "file", "caught", "missed", "timeout", "unviable", "score"
         );
-        let mut line = |name: &str, c: &Counts| {
+        let mut line = |name: &str, c: &FileCounts| {
             let score = c.score().map_or("—".to_owned(), percent);
             let _ = writeln!(
                 out,
@@ -250,8 +251,8 @@ mod tests {
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
 
-    fn counts(caught: usize, missed: usize, timeout: usize, unviable: usize) -> Counts {
-        Counts {
+    fn counts(caught: usize, missed: usize, timeout: usize, unviable: usize) -> FileCounts {
+        FileCounts {
             caught,
             missed,
             timeout,
@@ -260,10 +261,10 @@ mod tests {
     }
 
     /// A tally with a passing baseline and one file.
-    fn tally_of(file: &str, c: Counts) -> Tally {
-        let mut tally = Tally {
+    fn tally_of(file: &str, c: FileCounts) -> MutantsTally {
+        let mut tally = MutantsTally {
             baseline_ok: true,
-            ..Tally::default()
+            ..MutantsTally::default()
         };
         tally.files.insert(file.to_owned(), c);
         for i in 0..c.missed {
@@ -277,7 +278,7 @@ mod tests {
 
     #[test]
     fn reads_cargo_mutants_outcomes() {
-        let tally = Tally::from_outcomes(&parse(&fixture()).unwrap());
+        let tally = MutantsTally::from_outcomes(&parse(&fixture()).unwrap());
         assert!(tally.baseline_ok);
         let total = tally.total();
         assert_eq!(total, counts(2, 1, 1, 1), "{tally:?}");
@@ -292,15 +293,15 @@ mod tests {
     #[test]
     fn score_against_the_goal() {
         let cases = [
-            ("all caught", counts(10, 0, 0, 5), EXIT_MET),
-            ("exactly 90 %", counts(9, 1, 0, 0), EXIT_MET),
-            ("just under 90 %", counts(89, 11, 0, 0), EXIT_NOT_MET),
+            ("all caught", counts(10, 0, 0, 5), Exit::Passed),
+            ("exactly 90 %", counts(9, 1, 0, 0), Exit::Passed),
+            ("just under 90 %", counts(89, 11, 0, 0), Exit::Failed),
             (
                 "unviable mutants do not count",
                 counts(9, 1, 0, 100),
-                EXIT_MET,
+                Exit::Passed,
             ),
-            ("no viable mutant", counts(0, 0, 0, 3), EXIT_NOT_RUN),
+            ("no viable mutant", counts(0, 0, 0, 3), Exit::NotRun),
         ];
         for (name, c, want) in cases {
             let got = tally_of("xtask/src/slo/table.rs", c).verdict();
@@ -313,19 +314,19 @@ mod tests {
         // 19 caught of 20 viable is 95 %, but the one timeout is in src/.
         let in_lib = tally_of("src/execute.rs", counts(19, 0, 1, 0)).verdict();
         assert!(
-            matches!(&in_lib, Verdict::NotMet { reasons } if reasons.len() == 1 && reasons[0].contains("timed-out")),
+            matches!(&in_lib, MutantsVerdict::NotMet { reasons } if reasons.len() == 1 && reasons[0].contains("timed-out")),
             "{in_lib:?}"
         );
         let in_xtask = tally_of("xtask/src/slo/table.rs", counts(19, 0, 1, 0)).verdict();
-        assert_eq!(in_xtask, Verdict::Met { score: 0.95 });
+        assert_eq!(in_xtask, MutantsVerdict::Met { score: 0.95 });
         let too_many = tally_of("xtask/src/slo/table.rs", counts(8, 0, 2, 0)).verdict();
-        assert_eq!(too_many.exit_code(), EXIT_NOT_MET);
+        assert_eq!(too_many.exit_code(), Exit::Failed);
     }
 
     #[test]
     fn a_failed_baseline_measures_nothing() {
         let mut tally = tally_of("src/execute.rs", counts(10, 0, 0, 0));
         tally.baseline_ok = false;
-        assert_eq!(tally.verdict().exit_code(), EXIT_NOT_RUN);
+        assert_eq!(tally.verdict().exit_code(), Exit::NotRun);
     }
 }

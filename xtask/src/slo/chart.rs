@@ -5,13 +5,13 @@ use std::path::{Path, PathBuf};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::contract::{
+use super::figures::{Estimate, Figures};
+use super::table::format_nanos;
+use globalrt_bench_support::contract::{
     BenchId, CONCURRENT_CPU, CONCURRENT_THREADS, CONCURRENT_WALL, NVG_EXECUTE,
     NVG_FUTURES_BLOCK_ON, NVG_HANDLE_BLOCK_ON, NVG_NAIVE, NVG_POLLSTER_BLOCK_ON,
     NVG_RUNTIME_BLOCK_ON,
 };
-use super::figures::{Estimate, Figures};
-use super::table::format_nanos;
 
 const SIZE: (u32, u32) = (900, 520);
 const FONT: &str = "sans-serif";

@@ -9,7 +9,8 @@ use std::time::SystemTime;
 
 use serde::Deserialize;
 
-use super::contract::{MEMORY_FILE, MEMORY_SCHEMA, MemoryFigures};
+use crate::bench::baseline::Baseline;
+use globalrt_bench_support::contract::{MEMORY_FILE, MEMORY_SCHEMA, MemoryFigures};
 
 /// One criterion estimate, in nanoseconds per iteration.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -190,7 +191,7 @@ fn read_summary(
 
 /// memcheck's summary, read with the type memcheck writes.
 pub(crate) fn parse_memcheck(text: &str) -> anyhow::Result<CheckSummary> {
-    let raw: crate::memcheck::summary::Summary = serde_json::from_str(text)?;
+    let raw: crate::memcheck::summary::MemcheckSummary = serde_json::from_str(text)?;
     if let Some(clean) = raw.clean {
         anyhow::ensure!(
             clean == (raw.errors == 0),
@@ -216,7 +217,7 @@ pub(crate) fn read_memcheck(path: &Path) -> Result<CheckSummary, String> {
 
 /// `cargo xtask loom`'s summary, read with the type loom writes.
 pub(crate) fn parse_race_checks(text: &str) -> anyhow::Result<CheckSummary> {
-    let raw: crate::loom::Summary = serde_json::from_str(text)?;
+    let raw: crate::loom::LoomSummary = serde_json::from_str(text)?;
     let detail = match raw.suites {
         Some(suites) => format!(
             "{} of {} failed: {}",
@@ -239,76 +240,38 @@ pub(crate) fn read_race_checks(path: &Path) -> Result<CheckSummary, String> {
 }
 
 /// Figures of the Valgrind suite's committed baseline, by row label
-/// (`instructions: <bench>` or `heap bytes allocated (DHAT): <bench>`).
-///
-/// Reads `cargo xtask bench`'s schema 1 (`{"benchmarks": {"<bench>": {"metric": "Ir" |
-/// "TotalBytes", "value": n}}}`), the Bencher Metric Format
-/// (`{"<bench>": {"instructions": {"value": n}}}`), and, failing both, any object where a
-/// benchmark carries a numeric `instructions` (or `ir`) field, however deep.
-pub(crate) fn parse_instructions(text: &str) -> anyhow::Result<BTreeMap<String, f64>> {
-    let value: serde_json::Value = serde_json::from_str(text)?;
+/// (`instructions: <bench>` or `heap bytes allocated (DHAT): <bench>`), from the file as
+/// the gate itself reads it ([`Baseline`], which `cargo xtask bench --save` writes).
+pub(crate) fn instruction_figures(baseline: &Baseline) -> BTreeMap<String, f64> {
     let mut found = BTreeMap::new();
-    if let Some(benchmarks) = value.get("benchmarks").and_then(|b| b.as_object()) {
-        for (name, record) in benchmarks {
-            let figure = record.get("value").and_then(serde_json::Value::as_f64);
-            let label = match record.get("metric").and_then(|m| m.as_str()) {
-                Some("Ir") => "instructions",
-                Some("TotalBytes") => "heap bytes allocated (DHAT)",
-                _ => continue,
-            };
-            if let Some(figure) = figure {
-                found.insert(format!("{label}: {name}"), figure);
-            }
-        }
+    for (name, recorded) in &baseline.benchmarks {
+        let label = match recorded.metric.as_str() {
+            "Ir" => "instructions",
+            "TotalBytes" => "heap bytes allocated (DHAT)",
+            _ => continue,
+        };
+        found.insert(format!("{label}: {name}"), recorded.value as f64);
     }
-    if found.is_empty() {
-        collect_instructions(&value, String::new(), &mut found);
-    }
-    anyhow::ensure!(
-        !found.is_empty(),
-        "no `instructions` figure found in it (format not recognised)"
-    );
-    Ok(found)
-}
-
-fn collect_instructions(
-    value: &serde_json::Value,
-    path: String,
-    found: &mut BTreeMap<String, f64>,
-) {
-    let serde_json::Value::Object(map) = value else {
-        return;
-    };
-    for (key, child) in map {
-        let is_instructions = matches!(key.as_str(), "instructions" | "ir" | "Ir");
-        let number = child
-            .as_f64()
-            .or_else(|| child.get("value").and_then(serde_json::Value::as_f64));
-        match (is_instructions, number) {
-            (true, Some(n)) if !path.is_empty() => {
-                found.insert(format!("instructions: {path}"), n);
-            }
-            _ => {
-                let child_path = if path.is_empty() {
-                    key.clone()
-                } else {
-                    format!("{path}/{key}")
-                };
-                collect_instructions(child, child_path, found);
-            }
-        }
-    }
+    found
 }
 
 pub(crate) fn read_instructions(path: &Path) -> Result<BTreeMap<String, f64>, String> {
-    let text = std::fs::read_to_string(path).map_err(|err| match err.kind() {
-        std::io::ErrorKind::NotFound => format!(
+    if !path.exists() {
+        return Err(format!(
             "not available: no {} (the instruction suite, `cargo xtask bench`, writes it)",
             path.display()
-        ),
-        _ => format!("{}: {err}", path.display()),
-    })?;
-    parse_instructions(&text).map_err(|err| format!("{}: {err:#}", path.display()))
+        ));
+    }
+    let found = Baseline::load(path)
+        .map(|baseline| instruction_figures(&baseline))
+        .map_err(|err| format!("{err:#}"))?;
+    if found.is_empty() {
+        return Err(format!(
+            "{}: no `instructions` figure found in it",
+            path.display()
+        ));
+    }
+    Ok(found)
 }
 
 /// Everything the SLO table is computed from.

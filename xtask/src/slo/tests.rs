@@ -8,7 +8,7 @@ mod verdicts;
 use std::path::{Path, PathBuf};
 
 use super::figures::{Estimate, Figures, Paths};
-use super::table::model::{Report, Verdict};
+use super::table::model::{SloReport, SloVerdict};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/slo")
@@ -19,7 +19,7 @@ fn fixture_paths(memcheck: &str) -> Paths {
     Paths {
         criterion: dir.join("criterion"),
         memory: dir.join("memory.json"),
-        instructions: dir.join("baseline-bmf.json"),
+        instructions: dir.join("baseline-gungraun.json"),
         memcheck: dir.join(memcheck),
         race_checks: dir.join("loom-clean.json"),
     }
@@ -41,7 +41,7 @@ fn set_estimate(figures: &mut Figures, id: &str, ns: f64) {
     );
 }
 
-fn verdict_of(report: &Report, name_start: &str) -> Option<Verdict> {
+fn verdict_of(report: &SloReport, name_start: &str) -> Option<SloVerdict> {
     report
         .rows
         .iter()

@@ -84,16 +84,16 @@ mod tests {
     }
 
     /// One named case: the history, what must be found, and the most probes it may take.
-    struct Case {
+    struct SearchCase {
         name: &'static str,
         history: &'static str,
         want: FirstBad,
         most_probes: usize,
     }
 
-    fn case(name: &'static str, history: &'static str, want: [Option<usize>; 2]) -> Case {
+    fn case(name: &'static str, history: &'static str, want: [Option<usize>; 2]) -> SearchCase {
         let [last_good, first_bad] = want;
-        Case {
+        SearchCase {
             name,
             history,
             want: FirstBad {
@@ -112,11 +112,11 @@ mod tests {
             case("the third of five", "ggbbb", [Some(1), Some(2)]),
             case("BAD itself", "ggggb", [Some(3), Some(4)]),
             case("the first commit", "bbbbb", [None, Some(0)]),
-            Case {
+            SearchCase {
                 most_probes: 0,
                 ..case("only BAD", "b", [None, Some(0)])
             },
-            Case {
+            SearchCase {
                 most_probes: 7,
                 ..case(
                     "a long history: a logarithm of probes",

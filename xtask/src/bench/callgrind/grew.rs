@@ -125,7 +125,7 @@ fi=@ROOT/src/execute.rs
 
     /// Head against base (the closure with [`BASE_INLINED`], and [`FINISH`] costing 100),
     /// and what the breakdown should say.
-    struct Case {
+    struct GrewCase {
         name: &'static str,
         /// The lines inlined into the benchmark's closure.
         inlined: &'static str,
@@ -142,8 +142,8 @@ fi=@ROOT/src/execute.rs
 
     const CLOSURE: &str = "instructions::support::counted";
 
-    const INLINED_CASES: &[Case] = &[
-        Case {
+    const INLINED_CASES: &[GrewCase] = &[
+        GrewCase {
             name: "the inlined method grew",
             inlined: "@execute 100\n@Global::execute 700\n",
             finish: "",
@@ -152,7 +152,7 @@ fi=@ROOT/src/execute.rs
                 places: &["src/execute.rs Global::execute (+500)"],
             },
         },
-        Case {
+        GrewCase {
             name: "relative lines count from the previous cost line",
             inlined: "@execute 100\n@Global::execute 200\n* 300\n+1 200\n",
             finish: "",
@@ -161,7 +161,7 @@ fi=@ROOT/src/execute.rs
                 places: &["src/execute.rs Global::execute (+500)"],
             },
         },
-        Case {
+        GrewCase {
             name: "call lines do not move the relative line",
             inlined: "@execute 100\n@Global::execute 200\n\
                       cfn=tokio::runtime::handle::Handle::enter\ncalls=1 +40\n* 1000\n* 500\n",
@@ -171,7 +171,7 @@ fi=@ROOT/src/execute.rs
                 places: &["src/execute.rs Global::execute (+500)"],
             },
         },
-        Case {
+        GrewCase {
             name: "a line outside every fn keeps the bare file",
             inlined: "@execute 100\n@Global::execute 200\n@outside 40\n",
             finish: "",
@@ -180,7 +180,7 @@ fi=@ROOT/src/execute.rs
                 places: &["src/execute.rs (+40)"],
             },
         },
-        Case {
+        GrewCase {
             name: "a one-line method between two others",
             inlined: "@execute 100\n@Global::execute 200\n@Global::running_handle 70\n",
             finish: "",
@@ -189,7 +189,7 @@ fi=@ROOT/src/execute.rs
                 places: &["src/execute.rs Global::running_handle (+70)"],
             },
         },
-        Case {
+        GrewCase {
             name: "a file outside the checkout keeps the bare file",
             inlined: "@execute 100\n@Global::execute 200\n\
                       fi=/root/.cargo/registry/src/index.crates.io-1/tokio-1.54.1/src/runtime/handle.rs\n\
@@ -200,7 +200,7 @@ fi=@ROOT/src/execute.rs
                 places: &["tokio-1.54.1/src/runtime/handle.rs (+60)"],
             },
         },
-        Case {
+        GrewCase {
             name: "a workspace fn that is not inlined keeps its own name",
             inlined: BASE_INLINED,
             finish: "@finish 130\n",

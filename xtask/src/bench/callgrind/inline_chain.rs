@@ -16,16 +16,17 @@
 
 use std::collections::HashMap;
 
-use super::{SourceLine, checkout_relative};
+use super::SourceLine;
+use super::source_path::checkout_relative;
 
 /// The debug info of the objects named in callgrind files, each loaded once.
 #[derive(Default)]
 pub(crate) struct Binaries {
     /// Per object path; `None` if it cannot be read, and then its lines stay as recorded.
-    loaded: HashMap<String, Option<Binary>>,
+    loaded: HashMap<String, Option<BenchBinary>>,
 }
 
-struct Binary {
+struct BenchBinary {
     loader: addr2line::Loader,
     /// Per address, the line its cost belongs to, once resolved.
     resolved: HashMap<u64, Option<SourceLine>>,
@@ -53,10 +54,12 @@ impl Binaries {
             .loaded
             .entry(object.to_owned())
             .or_insert_with(|| {
-                addr2line::Loader::new(object).ok().map(|loader| Binary {
-                    loader,
-                    resolved: HashMap::new(),
-                })
+                addr2line::Loader::new(object)
+                    .ok()
+                    .map(|loader| BenchBinary {
+                        loader,
+                        resolved: HashMap::new(),
+                    })
             })
             .as_mut()?;
         binary
@@ -100,7 +103,7 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     use super::super::fixtures::profile;
-    use super::super::profile::short_file;
+    use super::super::source_path::short_file;
     use super::super::{Place, Profile, read_dir};
     use super::*;
 

@@ -1,6 +1,8 @@
 //! What the table is made of: units, bounds, SLOs, rows and verdicts, and how a measured
 //! value is judged against them. No figures are read and nothing is printed here.
 
+use crate::exit::Exit;
+
 /// Nanoseconds in a microsecond and in a millisecond.
 pub(crate) const NS_PER_US: f64 = 1e3;
 pub(crate) const NS_PER_MS: f64 = 1e6;
@@ -50,13 +52,13 @@ impl Bound {
 /// An SLO: the target to meet, and the condition that is NO-GO. Between the two, the row
 /// misses its target without stopping a release.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) struct Slo {
+pub(crate) struct SloTarget {
     pub(crate) target: Bound,
     pub(crate) no_go: Bound,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Verdict {
+pub(crate) enum SloVerdict {
     Pass,
     /// Misses the target but is not past the NO-GO line.
     Miss,
@@ -94,25 +96,25 @@ impl Measured {
 
 /// One line of the table.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Row {
+pub(crate) struct SloRow {
     pub(crate) name: String,
     /// The benchmark(s) or file the figure comes from.
     pub(crate) source: String,
     /// The unit of the figure and of its bounds (also when it was not measured).
     pub(crate) unit: Unit,
     pub(crate) measured: Result<Measured, String>,
-    pub(crate) slo: Option<Slo>,
+    pub(crate) slo: Option<SloTarget>,
     pub(crate) goal: Option<Bound>,
 }
 
-impl Row {
-    pub(crate) fn verdict(&self) -> Option<Verdict> {
+impl SloRow {
+    pub(crate) fn verdict(&self) -> Option<SloVerdict> {
         let slo = self.slo?;
         Some(match &self.measured {
-            Err(_) => Verdict::NotMeasured,
-            Ok(m) if slo.no_go.holds(m.value) => Verdict::NoGo,
-            Ok(m) if slo.target.holds(m.value) => Verdict::Pass,
-            Ok(_) => Verdict::Miss,
+            Err(_) => SloVerdict::NotMeasured,
+            Ok(m) if slo.no_go.holds(m.value) => SloVerdict::NoGo,
+            Ok(m) if slo.target.holds(m.value) => SloVerdict::Pass,
+            Ok(_) => SloVerdict::Miss,
         })
     }
 
@@ -140,19 +142,19 @@ pub(crate) enum Overall {
 }
 
 impl Overall {
-    pub(crate) fn exit_code(&self) -> u8 {
+    pub(crate) fn exit_code(&self) -> Exit {
         match self {
-            Overall::Go { .. } => 0,
-            Overall::NoGo { .. } => 1,
-            Overall::Incomplete { .. } => 2,
+            Overall::Go { .. } => Exit::Passed,
+            Overall::NoGo { .. } => Exit::Failed,
+            Overall::Incomplete { .. } => Exit::NotRun,
         }
     }
 }
 
 /// The table: SLO rows (with a verdict), then figures shown for context (no verdict).
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Report {
-    pub(crate) rows: Vec<Row>,
-    pub(crate) context: Vec<Row>,
+pub(crate) struct SloReport {
+    pub(crate) rows: Vec<SloRow>,
+    pub(crate) context: Vec<SloRow>,
     pub(crate) overall: Overall,
 }

@@ -4,21 +4,25 @@
 use std::fmt::Write as _;
 
 use super::model::{
-    Bound, GoalStatus, Measured, NS_PER_MS, NS_PER_US, Op, Overall, Report, Row, Unit, Verdict,
+    Bound, GoalStatus, Measured, NS_PER_MS, NS_PER_US, Op, Overall, SloReport, SloRow, SloVerdict,
+    Unit,
 };
 use crate::util::TextTable;
 
-impl Bound {
-    pub(crate) fn display(&self, unit: Unit) -> String {
-        if unit == Unit::Findings {
-            return match (self.op, self.limit) {
-                (Op::Lt, 1.0) | (Op::Le, 0.0) => "0 findings".to_owned(),
-                (Op::Ge, 1.0) | (Op::Gt, 0.0) => "≥ 1 finding".to_owned(),
-                _ => format!("{} {}", op_symbol(self.op), self.limit),
-            };
-        }
-        format!("{} {}", op_symbol(self.op), format_limit(self.limit, unit))
+/// A bound as the table prints it: `< 10 µs`, `≥ 5,000×`, `0 findings`.
+pub(crate) fn bound_text(bound: &Bound, unit: Unit) -> String {
+    if unit == Unit::Findings {
+        return match (bound.op, bound.limit) {
+            (Op::Lt, 1.0) | (Op::Le, 0.0) => "0 findings".to_owned(),
+            (Op::Ge, 1.0) | (Op::Gt, 0.0) => "≥ 1 finding".to_owned(),
+            _ => format!("{} {}", op_symbol(bound.op), bound.limit),
+        };
     }
+    format!(
+        "{} {}",
+        op_symbol(bound.op),
+        format_limit(bound.limit, unit)
+    )
 }
 
 fn op_symbol(op: Op) -> &'static str {
@@ -30,13 +34,13 @@ fn op_symbol(op: Op) -> &'static str {
     }
 }
 
-impl Verdict {
+impl SloVerdict {
     pub(crate) fn label(self) -> &'static str {
         match self {
-            Verdict::Pass => "PASS",
-            Verdict::Miss => "MISS",
-            Verdict::NoGo => "NO-GO",
-            Verdict::NotMeasured => "NOT MEASURED",
+            SloVerdict::Pass => "PASS",
+            SloVerdict::Miss => "MISS",
+            SloVerdict::NoGo => "NO-GO",
+            SloVerdict::NotMeasured => "NOT MEASURED",
         }
     }
 }
@@ -52,37 +56,35 @@ impl GoalStatus {
     }
 }
 
-impl Measured {
-    pub(crate) fn display(&self) -> String {
-        let mut text = format_value(self.value, self.unit);
-        if let Some((lo, hi)) = self.interval {
-            let _ = write!(
-                text,
-                " [{} – {}]",
-                format_value(lo, self.unit),
-                format_value(hi, self.unit)
-            );
-        }
-        if let Some(note) = &self.note {
-            let _ = write!(text, " ({note})");
-        }
-        text
+/// A measured value with its interval and note, as the table prints it.
+pub(crate) fn measured_text(measured: &Measured) -> String {
+    let mut text = format_value(measured.value, measured.unit);
+    if let Some((lo, hi)) = measured.interval {
+        let _ = write!(
+            text,
+            " [{} – {}]",
+            format_value(lo, measured.unit),
+            format_value(hi, measured.unit)
+        );
     }
+    if let Some(note) = &measured.note {
+        let _ = write!(text, " ({note})");
+    }
+    text
 }
 
-impl Overall {
-    pub(crate) fn line(&self) -> String {
-        match self {
-            Overall::Go { misses } if misses.is_empty() => "GO".to_owned(),
-            Overall::Go { misses } => format!(
-                "GO ({} missing its target without reaching NO-GO: {})",
-                plural(misses.len(), "row"),
-                misses.join(", ")
-            ),
-            Overall::NoGo { rows } => format!("NO-GO ({})", rows.join(", ")),
-            Overall::Incomplete { reasons } => {
-                format!("INCOMPLETE, not GO ({})", reasons.join("; "))
-            }
+/// The overall verdict in one line: `GO`, `NO-GO (rows)`, `INCOMPLETE, not GO (reasons)`.
+pub(crate) fn overall_line(overall: &Overall) -> String {
+    match overall {
+        Overall::Go { misses } if misses.is_empty() => "GO".to_owned(),
+        Overall::Go { misses } => format!(
+            "GO ({} missing its target without reaching NO-GO: {})",
+            plural(misses.len(), "row"),
+            misses.join(", ")
+        ),
+        Overall::NoGo { rows } => format!("NO-GO ({})", rows.join(", ")),
+        Overall::Incomplete { reasons } => {
+            format!("INCOMPLETE, not GO ({})", reasons.join("; "))
         }
     }
 }
@@ -95,7 +97,7 @@ pub(crate) fn plural(n: usize, word: &str) -> String {
     }
 }
 
-impl Report {
+impl SloReport {
     /// The rows (SLO or goal-only) whose figure misses this project's own goal.
     pub(crate) fn goals_missed(&self) -> Vec<String> {
         self.rows
@@ -108,7 +110,7 @@ impl Report {
                     "{}: {} (goal {})",
                     row.name,
                     format_value(measured.value, measured.unit),
-                    goal.display(measured.unit)
+                    bound_text(&goal, measured.unit)
                 )
             })
             .collect()
@@ -173,14 +175,14 @@ const SLO_HEADER: [&str; 8] = [
     "from",
 ];
 
-fn slo_cells(row: &Row) -> [String; 8] {
+fn slo_cells(row: &SloRow) -> [String; 8] {
     let unit = row.unit;
     let (target, no_go) = match row.slo {
-        Some(slo) => (slo.target.display(unit), slo.no_go.display(unit)),
+        Some(slo) => (bound_text(&slo.target, unit), bound_text(&slo.no_go, unit)),
         None => ("—".to_owned(), "—".to_owned()),
     };
     let measured = match &row.measured {
-        Ok(m) => m.display(),
+        Ok(m) => measured_text(m),
         Err(reason) if reason.starts_with("not run") => "not run".to_owned(),
         Err(_) => "not measured".to_owned(),
     };
@@ -189,16 +191,18 @@ fn slo_cells(row: &Row) -> [String; 8] {
         measured,
         target,
         no_go,
-        row.verdict().map_or("goal only", Verdict::label).to_owned(),
-        row.goal.map_or(String::new(), |g| g.display(unit)),
+        row.verdict()
+            .map_or("goal only", SloVerdict::label)
+            .to_owned(),
+        row.goal.map_or(String::new(), |g| bound_text(&g, unit)),
         row.goal_status().label().to_owned(),
         row.source.clone(),
     ]
 }
 
-fn context_cells(row: &Row) -> [String; 3] {
+fn context_cells(row: &SloRow) -> [String; 3] {
     let measured = match &row.measured {
-        Ok(m) => m.display(),
+        Ok(m) => measured_text(m),
         Err(reason) if reason.starts_with("not ") => reason.clone(),
         Err(reason) => format!("not measured: {reason}"),
     };
@@ -230,7 +234,7 @@ fn markdown_table(header: &[&str], rows: &[Vec<String>]) -> String {
 
 /// The whole report: `header` lines (machine, command), the SLO table, the overall
 /// verdict, the goals missed, and the context figures.
-pub(crate) fn render(report: &Report, header: &[String], markdown: bool) -> String {
+pub(crate) fn render(report: &SloReport, header: &[String], markdown: bool) -> String {
     let slo_rows: Vec<Vec<String>> = report.rows.iter().map(|r| slo_cells(r).to_vec()).collect();
     let context: Vec<Vec<String>> = report
         .context
@@ -255,7 +259,11 @@ pub(crate) fn render(report: &Report, header: &[String], markdown: bool) -> Stri
     }
     out += "\n";
     out += &table(&SLO_HEADER, &slo_rows);
-    let _ = writeln!(out, "\n{bold}Overall: {}{bold}", report.overall.line());
+    let _ = writeln!(
+        out,
+        "\n{bold}Overall: {}{bold}",
+        overall_line(&report.overall)
+    );
     let _ = writeln!(out, "{gap}Own goals missed: {goals_line}\n");
     let _ = writeln!(out, "Context (no SLO):{gap}");
     out += &table(&["figure", "measured [95% CI]", "from"], &context);

@@ -2,16 +2,17 @@
 //! the overall verdict. Pure functions of [`Figures`]; the tests feed them fixtures.
 
 use super::model::{
-    Bound, Measured, NS_PER_MS, NS_PER_US, Op, Overall, Report, Row, Slo, Unit, Verdict,
+    Bound, Measured, NS_PER_MS, NS_PER_US, Op, Overall, SloReport, SloRow, SloTarget, SloVerdict,
+    Unit,
 };
 use super::render::plural;
-use crate::slo::contract::{
+use crate::slo::figures::{CheckSummary, Estimate, Figures};
+use crate::util::short_commit as short;
+use globalrt_bench_support::contract::{
     BATCH_GLOBAL, BATCH_NAIVE, BenchId, CONCURRENT_CPU, CONCURRENT_THREADS, CONCURRENT_WALL,
     DemoRun, EXECUTE_READY, InProcess, NVG_EXECUTE, NVG_FUTURES_BLOCK_ON, NVG_HANDLE_BLOCK_ON,
     NVG_NAIVE, NVG_POLLSTER_BLOCK_ON, NVG_RUNTIME_BLOCK_ON, STARTUP_FRESH, STARTUP_PROCESS,
 };
-use crate::slo::figures::{CheckSummary, Estimate, Figures};
-use crate::util::short_commit as short;
 
 /// Where the memory rows' figures come from, as the table names it.
 const MEMORY_SOURCE: &str = "memory_pressure (target/slo/memory.json)";
@@ -131,13 +132,13 @@ fn summary_row(
 }
 
 /// Builds the table from the figures: the SLOs the project was founded on and its own goals.
-pub(crate) fn evaluate(figures: &Figures) -> Report {
+pub(crate) fn evaluate(figures: &Figures) -> SloReport {
     let mut rows = call_cost_rows(figures);
     rows.extend(process_rows(figures));
     rows.extend(check_rows(figures));
     let context = context_rows(figures);
     let overall = overall(&rows);
-    Report {
+    SloReport {
         rows,
         context,
         overall,
@@ -153,21 +154,21 @@ fn gt(limit: f64) -> Bound {
 }
 
 /// What one call costs: alone, against tokio's own `block_on`, and among concurrent callers.
-fn call_cost_rows(figures: &Figures) -> Vec<Row> {
+fn call_cost_rows(figures: &Figures) -> Vec<SloRow> {
     let concurrent_cpu = CONCURRENT_CPU.at(SLO_THREADS);
     vec![
-        Row {
+        SloRow {
             name: "execute() overhead, ready future".to_owned(),
             unit: Unit::Nanos,
             source: EXECUTE_READY.full.to_owned(),
             measured: figures.estimate(EXECUTE_READY.full).map(from_estimate),
-            slo: Some(Slo {
+            slo: Some(SloTarget {
                 target: lt(10.0 * NS_PER_US),
                 no_go: gt(100.0 * NS_PER_US),
             }),
             goal: Some(Bound::new(Op::Le, 20.0)),
         },
-        Row {
+        SloRow {
             name: "execute() ÷ plain Runtime::block_on, same run".to_owned(),
             unit: Unit::Ratio,
             source: format!("{} ÷ {}", NVG_EXECUTE.full, NVG_RUNTIME_BLOCK_ON.full),
@@ -175,7 +176,7 @@ fn call_cost_rows(figures: &Figures) -> Vec<Row> {
             slo: None,
             goal: Some(Bound::new(Op::Le, 0.4)),
         },
-        Row {
+        SloRow {
             name: format!("per-call CPU time, {SLO_THREADS} concurrent threads"),
             unit: Unit::Nanos,
             measured: figures.estimate(&concurrent_cpu).map(from_estimate),
@@ -183,7 +184,7 @@ fn call_cost_rows(figures: &Figures) -> Vec<Row> {
             // CPU time, not wall clock: with more threads than cores the wall clock mostly
             // measures the scheduler (the wall-clock figure is in the context table).
             // This SLO has no separate NO-GO line: missing the target is NO-GO.
-            slo: Some(Slo {
+            slo: Some(SloTarget {
                 target: lt(100.0),
                 no_go: Bound::new(Op::Ge, 100.0),
             }),
@@ -193,36 +194,36 @@ fn call_cost_rows(figures: &Figures) -> Vec<Row> {
 }
 
 /// What a program pays for the shared runtime: memory, startup, and the gain over naive.
-fn process_rows(figures: &Figures) -> Vec<Row> {
+fn process_rows(figures: &Figures) -> Vec<SloRow> {
     vec![
-        Row {
+        SloRow {
             name: "peak RSS, 280-command batch (demo process)".to_owned(),
             unit: Unit::Bytes,
             source: format!("{MEMORY_SOURCE}: demo --mode global"),
             measured: demo_peak_rss(figures, true),
-            slo: Some(Slo {
+            slo: Some(SloTarget {
                 target: lt(10e6),
                 no_go: Bound::new(Op::Ge, 10e6),
             }),
             goal: None,
         },
-        Row {
+        SloRow {
             name: "startup: runtime build + first execute".to_owned(),
             unit: Unit::Nanos,
             source: STARTUP_FRESH.full.to_owned(),
             measured: figures.estimate(STARTUP_FRESH.full).map(from_estimate),
-            slo: Some(Slo {
+            slo: Some(SloTarget {
                 target: lt(100.0 * NS_PER_MS),
                 no_go: gt(500.0 * NS_PER_MS),
             }),
             goal: Some(Bound::new(Op::Le, 200.0 * NS_PER_US)),
         },
-        Row {
+        SloRow {
             name: "speedup over naive (ready future)".to_owned(),
             unit: Unit::Ratio,
             source: format!("{} ÷ {}", NVG_NAIVE.full, NVG_EXECUTE.full),
             measured: ratio(figures, NVG_NAIVE, NVG_EXECUTE),
-            slo: Some(Slo {
+            slo: Some(SloTarget {
                 target: gt(1000.0),
                 no_go: lt(100.0),
             }),
@@ -232,13 +233,13 @@ fn process_rows(figures: &Figures) -> Vec<Row> {
 }
 
 /// The checking commands: memcheck, and loom with the stress tests. Zero findings pass.
-fn check_rows(figures: &Figures) -> Vec<Row> {
-    let clean = Some(Slo {
+fn check_rows(figures: &Figures) -> Vec<SloRow> {
+    let clean = Some(SloTarget {
         target: lt(1.0),
         no_go: Bound::new(Op::Ge, 1.0),
     });
     vec![
-        Row {
+        SloRow {
             name: "memcheck clean".to_owned(),
             unit: Unit::Findings,
             source: "cargo xtask memcheck (target/memcheck/summary.json)".to_owned(),
@@ -246,7 +247,7 @@ fn check_rows(figures: &Figures) -> Vec<Row> {
             slo: clean,
             goal: None,
         },
-        Row {
+        SloRow {
             name: "no deadlocks or race conditions".to_owned(),
             unit: Unit::Findings,
             source: "cargo xtask loom: loom models + stress tests (target/loom/summary.json)"
@@ -258,8 +259,8 @@ fn check_rows(figures: &Figures) -> Vec<Row> {
     ]
 }
 
-fn context_row(name: &str, source: &str, measured: Result<Measured, String>) -> Row {
-    Row {
+fn context_row(name: &str, source: &str, measured: Result<Measured, String>) -> SloRow {
+    SloRow {
         name: name.to_owned(),
         source: source.to_owned(),
         unit: measured.as_ref().map_or(Unit::Count, |m| m.unit),
@@ -270,12 +271,12 @@ fn context_row(name: &str, source: &str, measured: Result<Measured, String>) -> 
 }
 
 /// A context row of one criterion estimate.
-fn estimate_row(figures: &Figures, name: &str, id: &str) -> Row {
+fn estimate_row(figures: &Figures, name: &str, id: &str) -> SloRow {
     context_row(name, id, figures.estimate(id).map(from_estimate))
 }
 
 /// Figures shown beside the SLOs, without a verdict.
-fn context_rows(figures: &Figures) -> Vec<Row> {
+fn context_rows(figures: &Figures) -> Vec<SloRow> {
     let mut rows = reference_rows(figures);
     rows.extend(concurrent_rows(figures));
     rows.extend(process_context_rows(figures));
@@ -285,7 +286,7 @@ fn context_rows(figures: &Figures) -> Vec<Row> {
 }
 
 /// The other ways to run the same ready future.
-fn reference_rows(figures: &Figures) -> Vec<Row> {
+fn reference_rows(figures: &Figures) -> Vec<SloRow> {
     [
         (
             "plain Runtime::block_on, ready future",
@@ -311,7 +312,7 @@ fn reference_rows(figures: &Figures) -> Vec<Row> {
 }
 
 /// Every caller count on both clocks, except the CPU time that is an SLO row.
-fn concurrent_rows(figures: &Figures) -> Vec<Row> {
+fn concurrent_rows(figures: &Figures) -> Vec<SloRow> {
     let mut rows = Vec::new();
     for threads in CONCURRENT_THREADS {
         rows.push(estimate_row(
@@ -331,7 +332,7 @@ fn concurrent_rows(figures: &Figures) -> Vec<Row> {
 }
 
 /// Whole demo processes and in-process batches: time, peak RSS, threads.
-fn process_context_rows(figures: &Figures) -> Vec<Row> {
+fn process_context_rows(figures: &Figures) -> Vec<SloRow> {
     vec![
         estimate_row(
             figures,
@@ -372,7 +373,7 @@ fn process_context_rows(figures: &Figures) -> Vec<Row> {
 }
 
 /// The counting allocator's figures.
-fn heap_rows(figures: &Figures) -> Vec<Row> {
+fn heap_rows(figures: &Figures) -> Vec<SloRow> {
     type Pick = fn(&InProcess) -> f64;
     let rows: [(&str, &str, Pick, Unit); 5] = [
         (
@@ -423,7 +424,7 @@ fn heap_rows(figures: &Figures) -> Vec<Row> {
 }
 
 /// The Valgrind suite's committed figures, or why there are none.
-fn instruction_rows(figures: &Figures) -> Vec<Row> {
+fn instruction_rows(figures: &Figures) -> Vec<SloRow> {
     match &figures.instructions {
         Ok(counts) => counts
             .iter()
@@ -448,20 +449,20 @@ fn instruction_rows(figures: &Figures) -> Vec<Row> {
     }
 }
 
-fn overall(rows: &[Row]) -> Overall {
-    let named = |wanted: Verdict| -> Vec<String> {
+fn overall(rows: &[SloRow]) -> Overall {
+    let named = |wanted: SloVerdict| -> Vec<String> {
         rows.iter()
             .filter(|row| row.verdict() == Some(wanted))
             .map(|row| row.name.clone())
             .collect()
     };
-    let no_go = named(Verdict::NoGo);
+    let no_go = named(SloVerdict::NoGo);
     if !no_go.is_empty() {
         return Overall::NoGo { rows: no_go };
     }
     let reasons: Vec<String> = rows
         .iter()
-        .filter(|row| row.verdict() == Some(Verdict::NotMeasured))
+        .filter(|row| row.verdict() == Some(SloVerdict::NotMeasured))
         .map(|row| {
             format!(
                 "{}: {}",
@@ -474,6 +475,6 @@ fn overall(rows: &[Row]) -> Overall {
         return Overall::Incomplete { reasons };
     }
     Overall::Go {
-        misses: named(Verdict::Miss),
+        misses: named(SloVerdict::Miss),
     }
 }

@@ -3,98 +3,98 @@
 use super::{fixture_figures, fixtures, verdict_of};
 use crate::slo::figures;
 use crate::slo::table;
-use crate::slo::table::model::{Measured, Report, Row, Verdict};
+use crate::slo::table::model::{Measured, SloReport, SloRow, SloVerdict};
 
 /// One point of a boundary table: a measured value and the verdict it must get.
-struct Case {
+struct BoundaryCase {
     name: &'static str,
     value: f64,
-    want: Verdict,
+    want: SloVerdict,
 }
 
-const fn case(name: &'static str, value: f64, want: Verdict) -> Case {
-    Case { name, value, want }
+const fn case(name: &'static str, value: f64, want: SloVerdict) -> BoundaryCase {
+    BoundaryCase { name, value, want }
 }
 
 /// Every SLO row's target and NO-GO line, probed just under, exactly at and just past each,
 /// with the comparison `evaluate` defines (strict `<`/`>` or inclusive `≥`).
-const BOUNDARIES: &[(&str, &[Case])] = &[
+const BOUNDARIES: &[(&str, &[BoundaryCase])] = &[
     (
         // target < 10 µs, NO-GO > 100 µs: exactly 100 µs is a miss, not NO-GO.
         "execute() overhead",
         &[
-            case("under the target", 9_999.0, Verdict::Pass),
-            case("at the target", 10_000.0, Verdict::Miss),
-            case("past the target", 10_001.0, Verdict::Miss),
-            case("under the NO-GO line", 99_999.0, Verdict::Miss),
-            case("at the NO-GO line", 100_000.0, Verdict::Miss),
-            case("past the NO-GO line", 100_001.0, Verdict::NoGo),
+            case("under the target", 9_999.0, SloVerdict::Pass),
+            case("at the target", 10_000.0, SloVerdict::Miss),
+            case("past the target", 10_001.0, SloVerdict::Miss),
+            case("under the NO-GO line", 99_999.0, SloVerdict::Miss),
+            case("at the NO-GO line", 100_000.0, SloVerdict::Miss),
+            case("past the NO-GO line", 100_001.0, SloVerdict::NoGo),
         ],
     ),
     (
         // target < 100 ns, NO-GO ≥ 100 ns: the two lines coincide, so missing is NO-GO.
         "per-call CPU time, 10",
         &[
-            case("under the target", 99.9, Verdict::Pass),
-            case("at the target and the NO-GO line", 100.0, Verdict::NoGo),
-            case("past the NO-GO line", 100.1, Verdict::NoGo),
+            case("under the target", 99.9, SloVerdict::Pass),
+            case("at the target and the NO-GO line", 100.0, SloVerdict::NoGo),
+            case("past the NO-GO line", 100.1, SloVerdict::NoGo),
         ],
     ),
     (
         // target < 10 MB, NO-GO ≥ 10 MB (decimal: 10,000,000 bytes).
         "peak RSS",
         &[
-            case("under the target", 9_999_999.0, Verdict::Pass),
-            case("at the target and the NO-GO line", 10e6, Verdict::NoGo),
-            case("past the NO-GO line", 10_000_001.0, Verdict::NoGo),
+            case("under the target", 9_999_999.0, SloVerdict::Pass),
+            case("at the target and the NO-GO line", 10e6, SloVerdict::NoGo),
+            case("past the NO-GO line", 10_000_001.0, SloVerdict::NoGo),
         ],
     ),
     (
         // target < 100 ms, NO-GO > 500 ms.
         "startup",
         &[
-            case("under the target", 100e6 - 1.0, Verdict::Pass),
-            case("at the target", 100e6, Verdict::Miss),
-            case("past the target", 100e6 + 1.0, Verdict::Miss),
-            case("under the NO-GO line", 500e6 - 1.0, Verdict::Miss),
-            case("at the NO-GO line", 500e6, Verdict::Miss),
-            case("past the NO-GO line", 500e6 + 1.0, Verdict::NoGo),
+            case("under the target", 100e6 - 1.0, SloVerdict::Pass),
+            case("at the target", 100e6, SloVerdict::Miss),
+            case("past the target", 100e6 + 1.0, SloVerdict::Miss),
+            case("under the NO-GO line", 500e6 - 1.0, SloVerdict::Miss),
+            case("at the NO-GO line", 500e6, SloVerdict::Miss),
+            case("past the NO-GO line", 500e6 + 1.0, SloVerdict::NoGo),
         ],
     ),
     (
         // Higher is better: target > 1,000×, NO-GO < 100×.
         "speedup",
         &[
-            case("better than the target", 1_000.1, Verdict::Pass),
-            case("at the target", 1_000.0, Verdict::Miss),
-            case("short of the target", 999.9, Verdict::Miss),
-            case("above the NO-GO line", 100.1, Verdict::Miss),
-            case("at the NO-GO line", 100.0, Verdict::Miss),
-            case("past the NO-GO line", 99.9, Verdict::NoGo),
+            case("better than the target", 1_000.1, SloVerdict::Pass),
+            case("at the target", 1_000.0, SloVerdict::Miss),
+            case("short of the target", 999.9, SloVerdict::Miss),
+            case("above the NO-GO line", 100.1, SloVerdict::Miss),
+            case("at the NO-GO line", 100.0, SloVerdict::Miss),
+            case("past the NO-GO line", 99.9, SloVerdict::NoGo),
         ],
     ),
     (
         // target 0 findings (< 1), NO-GO ≥ 1 finding; findings are whole numbers.
         "memcheck",
         &[
-            case("no finding", 0.0, Verdict::Pass),
-            case("one finding", 1.0, Verdict::NoGo),
-            case("two findings", 2.0, Verdict::NoGo),
+            case("no finding", 0.0, SloVerdict::Pass),
+            case("one finding", 1.0, SloVerdict::NoGo),
+            case("two findings", 2.0, SloVerdict::NoGo),
         ],
     ),
     (
         // target 0 failed suites (< 1), NO-GO ≥ 1; suites are whole numbers.
         "no deadlocks or race conditions",
         &[
-            case("every suite passed", 0.0, Verdict::Pass),
-            case("one suite failed", 1.0, Verdict::NoGo),
-            case("two suites failed", 2.0, Verdict::NoGo),
+            case("every suite passed", 0.0, SloVerdict::Pass),
+            case("one suite failed", 1.0, SloVerdict::NoGo),
+            case("two suites failed", 2.0, SloVerdict::NoGo),
         ],
     ),
 ];
 
 /// The row `evaluate` builds whose name starts with `name_start`, measuring `value`.
-fn row_measuring(report: &Report, name_start: &str, value: f64) -> Row {
+fn row_measuring(report: &SloReport, name_start: &str, value: f64) -> SloRow {
     let mut row = report
         .rows
         .iter()
@@ -148,7 +148,7 @@ fn every_slo_row_has_a_boundary_table() {
 fn peak_rss_boundaries_through_the_demo_figures() {
     // The demo reports KiB: 9,765 KiB = 9,999,360 bytes, 9,766 KiB = 10,000,384 bytes.
     let text = std::fs::read_to_string(fixtures().join("memory.json")).unwrap();
-    for (kib, want) in [(9_765, Verdict::Pass), (9_766, Verdict::NoGo)] {
+    for (kib, want) in [(9_765, SloVerdict::Pass), (9_766, SloVerdict::NoGo)] {
         let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
         for run in value["demo_process"]["global"]["runs"]
             .as_array_mut()

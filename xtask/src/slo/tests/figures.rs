@@ -3,8 +3,8 @@
 use std::time::{Duration, SystemTime};
 
 use super::fixtures;
-use crate::slo::contract::{NVG_FUTURES_BLOCK_ON, NVG_POLLSTER_BLOCK_ON};
 use crate::slo::figures::{self, CheckSummary, Estimate};
+use globalrt_bench_support::contract::{NVG_FUTURES_BLOCK_ON, NVG_POLLSTER_BLOCK_ON};
 
 #[test]
 fn estimates_use_the_slope_when_criterion_sampled_linearly() {
@@ -106,12 +106,7 @@ fn memcheck_summaries() {
 }
 
 #[test]
-fn instruction_counts_from_bencher_metric_format_and_nested_json() {
-    let bmf = figures::read_instructions(&fixtures().join("baseline-bmf.json")).unwrap();
-    assert_eq!(
-        bmf.get("instructions: execute_baseline::ready"),
-        Some(&1148.0)
-    );
+fn instruction_counts_from_the_gates_baseline() {
     let xtask_bench =
         figures::read_instructions(&fixtures().join("baseline-gungraun.json")).unwrap();
     assert_eq!(
@@ -124,15 +119,9 @@ fn instruction_counts_from_bencher_metric_format_and_nested_json() {
         Some(&27402.0)
     );
     assert_eq!(xtask_bench.len(), 3);
-    let nested = figures::parse_instructions(
-        r#"{"version": 1, "benchmarks": {"execute/ready": {"ir": 1175, "heap": {"bytes": 0}}}}"#,
-    )
-    .unwrap();
-    assert_eq!(
-        nested.get("instructions: benchmarks/execute/ready"),
-        Some(&1175.0)
-    );
-    assert!(figures::parse_instructions(r#"{"foo": 1}"#).is_err());
+    // Any other file is not the gate's baseline: an error, not a guess.
+    let other = figures::read_instructions(&fixtures().join("memory.json")).unwrap_err();
+    assert!(other.contains("is malformed"), "{other}");
     let absent = figures::read_instructions(&fixtures().join("no-baseline.json")).unwrap_err();
     assert!(absent.starts_with("not available"), "{absent}");
 }

@@ -2,13 +2,13 @@
 
 use super::fixture_figures;
 use crate::slo::chart;
-use crate::slo::contract::{
+use crate::slo::table;
+use crate::slo::table::model::{Bound, Op, Overall, SloReport, SloVerdict, Unit};
+use crate::slo::table::render::{bound_text, format_value, overall_line};
+use globalrt_bench_support::contract::{
     EXECUTE_READY, NVG_FUTURES_BLOCK_ON, NVG_HANDLE_BLOCK_ON, NVG_POLLSTER_BLOCK_ON,
     NVG_RUNTIME_BLOCK_ON, STARTUP_FRESH,
 };
-use crate::slo::table;
-use crate::slo::table::model::{Bound, Op, Overall, Report, Unit, Verdict};
-use crate::slo::table::render::format_value;
 
 #[test]
 fn every_reference_bridge_is_a_context_row_and_a_chart_bar() {
@@ -22,7 +22,7 @@ fn every_reference_bridge_is_a_context_row_and_a_chart_bar() {
     let figures = fixture_figures("no-such-summary.json");
     let report = table::evaluate(&figures);
     let chart = chart::per_call_cost(&figures).unwrap();
-    let row_from = |report: &Report, id: &str| {
+    let row_from = |report: &SloReport, id: &str| {
         report
             .context
             .iter()
@@ -58,14 +58,29 @@ fn bounds_and_formatting() {
     assert!(!Bound::new(Op::Lt, 10.0).holds(10.0));
     assert!(Bound::new(Op::Le, 10.0).holds(10.0));
     assert!(Bound::new(Op::Ge, 5000.0).holds(5000.0));
-    assert_eq!(Bound::new(Op::Lt, 10_000.0).display(Unit::Nanos), "< 10 µs");
-    assert_eq!(Bound::new(Op::Gt, 500e6).display(Unit::Nanos), "> 500 ms");
-    assert_eq!(Bound::new(Op::Le, 20.0).display(Unit::Nanos), "≤ 20 ns");
-    assert_eq!(Bound::new(Op::Ge, 5000.0).display(Unit::Ratio), "≥ 5,000×");
-    assert_eq!(Bound::new(Op::Le, 0.4).display(Unit::Ratio), "≤ 0.4×");
-    assert_eq!(Bound::new(Op::Lt, 10e6).display(Unit::Bytes), "< 10 MB");
     assert_eq!(
-        Bound::new(Op::Lt, 1.0).display(Unit::Findings),
+        bound_text(&Bound::new(Op::Lt, 10_000.0), Unit::Nanos),
+        "< 10 µs"
+    );
+    assert_eq!(
+        bound_text(&Bound::new(Op::Gt, 500e6), Unit::Nanos),
+        "> 500 ms"
+    );
+    assert_eq!(
+        bound_text(&Bound::new(Op::Le, 20.0), Unit::Nanos),
+        "≤ 20 ns"
+    );
+    assert_eq!(
+        bound_text(&Bound::new(Op::Ge, 5000.0), Unit::Ratio),
+        "≥ 5,000×"
+    );
+    assert_eq!(bound_text(&Bound::new(Op::Le, 0.4), Unit::Ratio), "≤ 0.4×");
+    assert_eq!(
+        bound_text(&Bound::new(Op::Lt, 10e6), Unit::Bytes),
+        "< 10 MB"
+    );
+    assert_eq!(
+        bound_text(&Bound::new(Op::Lt, 1.0), Unit::Findings),
         "0 findings"
     );
     assert_eq!(format_value(23.095, Unit::Nanos), "23.1 ns");
@@ -99,21 +114,20 @@ fn text_and_markdown_tables_carry_every_row_and_the_verdict() {
         }
     }
     // Instruction counts, when present, are shown as context with their source.
-    assert!(text.contains("instructions: execute_baseline::ready"));
+    assert!(text.contains("instructions: naive_vs_global::global_execute::global_execute"));
 }
 
 #[test]
 fn labels_of_verdicts_and_the_overall_line() {
-    assert_eq!(Verdict::Pass.label(), "PASS");
-    assert_eq!(Verdict::Miss.label(), "MISS");
-    assert_eq!(Verdict::NoGo.label(), "NO-GO");
-    assert_eq!(Verdict::NotMeasured.label(), "NOT MEASURED");
-    assert_eq!(Overall::Go { misses: vec![] }.line(), "GO");
+    assert_eq!(SloVerdict::Pass.label(), "PASS");
+    assert_eq!(SloVerdict::Miss.label(), "MISS");
+    assert_eq!(SloVerdict::NoGo.label(), "NO-GO");
+    assert_eq!(SloVerdict::NotMeasured.label(), "NOT MEASURED");
+    assert_eq!(overall_line(&Overall::Go { misses: vec![] }), "GO");
     assert_eq!(
-        Overall::Go {
+        overall_line(&Overall::Go {
             misses: vec!["startup".to_owned()]
-        }
-        .line(),
+        }),
         "GO (1 row missing its target without reaching NO-GO: startup)"
     );
 }
@@ -203,22 +217,28 @@ fn values_and_limits_change_unit_exactly_at_each_boundary() {
     for (value, unit, want) in cases {
         assert_eq!(format_value(value, unit), want, "{value} {unit:?}");
     }
-    assert_eq!(Bound::new(Op::Lt, 999.0).display(Unit::Nanos), "< 999 ns");
-    assert_eq!(Bound::new(Op::Lt, 1_000.0).display(Unit::Nanos), "< 1 µs");
-    assert_eq!(Bound::new(Op::Lt, 1e6).display(Unit::Nanos), "< 1 ms");
     assert_eq!(
-        Bound::new(Op::Ge, 1.0).display(Unit::Findings),
+        bound_text(&Bound::new(Op::Lt, 999.0), Unit::Nanos),
+        "< 999 ns"
+    );
+    assert_eq!(
+        bound_text(&Bound::new(Op::Lt, 1_000.0), Unit::Nanos),
+        "< 1 µs"
+    );
+    assert_eq!(bound_text(&Bound::new(Op::Lt, 1e6), Unit::Nanos), "< 1 ms");
+    assert_eq!(
+        bound_text(&Bound::new(Op::Ge, 1.0), Unit::Findings),
         "≥ 1 finding"
     );
     assert_eq!(
-        Bound::new(Op::Gt, 0.0).display(Unit::Findings),
+        bound_text(&Bound::new(Op::Gt, 0.0), Unit::Findings),
         "≥ 1 finding"
     );
     assert_eq!(
-        Bound::new(Op::Le, 0.0).display(Unit::Findings),
+        bound_text(&Bound::new(Op::Le, 0.0), Unit::Findings),
         "0 findings"
     );
-    assert_eq!(Bound::new(Op::Lt, 2.0).display(Unit::Findings), "< 2");
+    assert_eq!(bound_text(&Bound::new(Op::Lt, 2.0), Unit::Findings), "< 2");
 }
 
 #[test]

@@ -1,34 +1,36 @@
 //! The verdicts `evaluate` gives the fixture run and its variations, and the overall line.
 
 use super::{fixture_figures, fixtures, set_estimate, verdict_of};
-use crate::slo::contract::{
-    CONCURRENT_THREADS, EXECUTE_READY, NVG_EXECUTE, NVG_NAIVE, STARTUP_FRESH,
-};
+use crate::exit::Exit;
 use crate::slo::figures::{self, CheckSummary, Estimate};
 use crate::slo::table;
-use crate::slo::table::model::{GoalStatus, Overall, Verdict};
+use crate::slo::table::model::{GoalStatus, Overall, SloVerdict};
+use crate::slo::table::render::overall_line;
+use globalrt_bench_support::contract::{
+    CONCURRENT_THREADS, EXECUTE_READY, NVG_EXECUTE, NVG_NAIVE, STARTUP_FRESH,
+};
 
 #[test]
 fn the_fixture_run_passes_every_slo_but_memcheck_was_not_run() {
     let report = table::evaluate(&fixture_figures("no-such-summary.json"));
     for row in &report.rows {
         if row.name == "memcheck clean" {
-            assert_eq!(row.verdict(), Some(Verdict::NotMeasured));
+            assert_eq!(row.verdict(), Some(SloVerdict::NotMeasured));
         } else if row.slo.is_some() {
-            assert_eq!(row.verdict(), Some(Verdict::Pass), "{row:?}");
+            assert_eq!(row.verdict(), Some(SloVerdict::Pass), "{row:?}");
         }
     }
     // Not run is never a pass: the overall verdict is incomplete, exit 2.
     assert!(matches!(&report.overall, Overall::Incomplete { reasons } if reasons.len() == 1));
-    assert_eq!(report.overall.exit_code(), 2);
-    assert!(report.overall.line().starts_with("INCOMPLETE"));
+    assert_eq!(report.overall.exit_code(), Exit::NotRun);
+    assert!(overall_line(&report.overall).starts_with("INCOMPLETE"));
 }
 
 #[test]
 fn the_fixture_run_with_a_clean_memcheck_is_go_and_names_the_goals_it_misses() {
     let report = table::evaluate(&fixture_figures("memcheck-clean.json"));
     assert_eq!(report.overall, Overall::Go { misses: vec![] });
-    assert_eq!(report.overall.exit_code(), 0);
+    assert_eq!(report.overall.exit_code(), Exit::Passed);
     let missed = report.goals_missed();
     // 23.1 ns > 20 ns; 21.8 / 49.4 = 0.44 > 0.4.
     assert_eq!(missed.len(), 2, "{missed:?}");
@@ -50,14 +52,14 @@ fn the_fixture_run_with_a_clean_memcheck_is_go_and_names_the_goals_it_misses() {
 #[test]
 fn memcheck_findings_are_no_go() {
     let report = table::evaluate(&fixture_figures("memcheck-findings.json"));
-    assert_eq!(verdict_of(&report, "memcheck"), Some(Verdict::NoGo));
+    assert_eq!(verdict_of(&report, "memcheck"), Some(SloVerdict::NoGo));
     assert_eq!(
         report.overall,
         Overall::NoGo {
             rows: vec!["memcheck clean".to_owned()]
         }
     );
-    assert_eq!(report.overall.exit_code(), 1);
+    assert_eq!(report.overall.exit_code(), Exit::Failed);
 }
 
 #[test]
@@ -65,10 +67,13 @@ fn a_memcheck_summary_of_another_commit_is_not_measured() {
     let mut figures = fixture_figures("memcheck-clean.json");
     figures.head_commit = Some("fedcba9876543210fedcba9876543210fedcba98".to_owned());
     let report = table::evaluate(&figures);
-    assert_eq!(verdict_of(&report, "memcheck"), Some(Verdict::NotMeasured));
-    assert_eq!(report.overall.exit_code(), 2);
+    assert_eq!(
+        verdict_of(&report, "memcheck"),
+        Some(SloVerdict::NotMeasured)
+    );
+    assert_eq!(report.overall.exit_code(), Exit::NotRun);
     figures.head_commit = Some("0123456789abcdef0123456789abcdef01234567".to_owned());
-    assert_eq!(table::evaluate(&figures).overall.exit_code(), 0);
+    assert_eq!(table::evaluate(&figures).overall.exit_code(), Exit::Passed);
 }
 
 #[test]
@@ -94,7 +99,7 @@ fn loom_and_stress_results_make_the_race_row() {
     let row = "no deadlocks or race conditions";
     // Clean (the fixture default) passes; the detail names the suites.
     let report = table::evaluate(&fixture_figures("memcheck-clean.json"));
-    assert_eq!(verdict_of(&report, row), Some(Verdict::Pass));
+    assert_eq!(verdict_of(&report, row), Some(SloVerdict::Pass));
     let found = figures::read_race_checks(&dir.join("loom-clean.json")).unwrap();
     assert!(
         matches!(&found, CheckSummary::Ran { findings: 0, detail, .. } if detail.contains("loom models")),
@@ -104,17 +109,17 @@ fn loom_and_stress_results_make_the_race_row() {
     let mut figures = fixture_figures("memcheck-clean.json");
     figures.race_checks = figures::read_race_checks(&dir.join("loom-failed.json"));
     let report = table::evaluate(&figures);
-    assert_eq!(verdict_of(&report, row), Some(Verdict::NoGo));
-    assert_eq!(report.overall.exit_code(), 1);
+    assert_eq!(verdict_of(&report, row), Some(SloVerdict::NoGo));
+    assert_eq!(report.overall.exit_code(), Exit::Failed);
     // Not run, or run at another commit, is never a pass.
     figures.race_checks = figures::read_race_checks(&dir.join("no-such-summary.json"));
     let report = table::evaluate(&figures);
-    assert_eq!(verdict_of(&report, row), Some(Verdict::NotMeasured));
-    assert_eq!(report.overall.exit_code(), 2);
+    assert_eq!(verdict_of(&report, row), Some(SloVerdict::NotMeasured));
+    assert_eq!(report.overall.exit_code(), Exit::NotRun);
     let mut figures = fixture_figures("memcheck-clean.json");
     figures.head_commit = Some("fedcba9876543210fedcba9876543210fedcba98".to_owned());
     let report = table::evaluate(&figures);
-    assert_eq!(verdict_of(&report, row), Some(Verdict::NotMeasured));
+    assert_eq!(verdict_of(&report, row), Some(SloVerdict::NotMeasured));
     assert!(figures::parse_race_checks(r#"{"passed": true}"#).is_err());
 }
 
@@ -128,12 +133,12 @@ fn thresholds_between_target_and_no_go_line_are_a_miss() {
     let report = table::evaluate(&figures);
     assert_eq!(
         verdict_of(&report, "execute() overhead"),
-        Some(Verdict::Miss)
+        Some(SloVerdict::Miss)
     );
-    assert_eq!(verdict_of(&report, "startup"), Some(Verdict::Miss));
+    assert_eq!(verdict_of(&report, "startup"), Some(SloVerdict::Miss));
     assert!(matches!(&report.overall, Overall::Go { misses } if misses.len() == 2));
-    assert_eq!(report.overall.exit_code(), 0);
-    assert!(report.overall.line().contains("2 rows missing"));
+    assert_eq!(report.overall.exit_code(), Exit::Passed);
+    assert!(overall_line(&report.overall).contains("2 rows missing"));
 }
 
 #[test]
@@ -149,12 +154,12 @@ fn no_go_lines() {
     let report = table::evaluate(&figures);
     assert_eq!(
         verdict_of(&report, "per-call CPU time, 10"),
-        Some(Verdict::NoGo)
+        Some(SloVerdict::NoGo)
     );
-    assert_eq!(verdict_of(&report, "speedup"), Some(Verdict::NoGo));
+    assert_eq!(verdict_of(&report, "speedup"), Some(SloVerdict::NoGo));
     // NO-GO wins over a figure that was not measured (memcheck here).
     assert!(matches!(&report.overall, Overall::NoGo { rows } if rows.len() == 2));
-    assert_eq!(report.overall.exit_code(), 1);
+    assert_eq!(report.overall.exit_code(), Exit::Failed);
 }
 
 #[test]
@@ -163,8 +168,14 @@ fn a_missing_benchmark_is_not_measured_with_its_reason() {
     figures.criterion.remove(STARTUP_FRESH.full);
     figures.memory = Err("target/slo/memory.json: not found".to_owned());
     let report = table::evaluate(&figures);
-    assert_eq!(verdict_of(&report, "startup"), Some(Verdict::NotMeasured));
-    assert_eq!(verdict_of(&report, "peak RSS"), Some(Verdict::NotMeasured));
+    assert_eq!(
+        verdict_of(&report, "startup"),
+        Some(SloVerdict::NotMeasured)
+    );
+    assert_eq!(
+        verdict_of(&report, "peak RSS"),
+        Some(SloVerdict::NotMeasured)
+    );
     let Overall::Incomplete { reasons } = &report.overall else {
         panic!("{:?}", report.overall);
     };

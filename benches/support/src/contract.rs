@@ -3,23 +3,23 @@
 //! The criterion ids the SLO table looks results up by, the caller counts of
 //! `execute_concurrent`, the environment variables xtask passes to the suite, and the typed
 //! figures of `memory.json`. `benches/runtime_overhead.rs`, `benches/memory.rs` and
-//! `xtask/src/slo.rs` include this file by path, so a benchmark renamed or a figure added
-//! on one side cannot go unnoticed on the other: it stops compiling.
+//! `xtask/src/slo.rs` all use this module, so a benchmark renamed or a figure added on one
+//! side cannot go unnoticed on the other: it stops compiling.
 
 use serde::{Deserialize, Serialize};
 
 /// A criterion benchmark: the group it is registered in and its id there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct BenchId {
-    pub(crate) group: &'static str,
-    pub(crate) name: &'static str,
+pub struct BenchId {
+    pub group: &'static str,
+    pub name: &'static str,
     /// `group/name`, criterion's full id, by which the SLO table finds the result.
-    pub(crate) full: &'static str,
+    pub full: &'static str,
 }
 
 impl BenchId {
     /// The full id of one point of a parameter sweep (`BenchmarkId::new(name, parameter)`).
-    pub(crate) fn at(&self, parameter: impl std::fmt::Display) -> String {
+    pub fn at(&self, parameter: impl std::fmt::Display) -> String {
         format!("{}/{parameter}", self.full)
     }
 }
@@ -30,10 +30,10 @@ macro_rules! group {
         $( $(#[$id_doc:meta])* $id:ident = $name:literal, )*
     }) => {
         $(#[$doc])*
-        pub(crate) const $group: &str = $group_name;
+        pub const $group: &str = $group_name;
         $(
             $(#[$id_doc])*
-            pub(crate) const $id: BenchId = BenchId {
+            pub const $id: BenchId = BenchId {
                 group: $group_name,
                 name: $name,
                 full: concat!($group_name, "/", $name),
@@ -61,7 +61,7 @@ group! {
 }
 
 /// The caller counts `execute_concurrent` sweeps.
-pub(crate) const CONCURRENT_THREADS: [u32; 5] = [1, 2, 4, 10, 16];
+pub const CONCURRENT_THREADS: [u32; 5] = [1, 2, 4, 10, 16];
 
 group! {
     /// The same ready future through `execute` and through each other way to run it.
@@ -94,74 +94,74 @@ group! {
 }
 
 /// The demo's two modes (`examples/batch.rs --mode`).
-pub(crate) const DEMO_MODES: [&str; 2] = ["global", "naive"];
+pub const DEMO_MODES: [&str; 2] = ["global", "naive"];
 
 /// Where the suite writes `memory.json`; `cargo xtask slo` passes its `target/slo`.
-pub(crate) const SLO_DIR_ENV: &str = "GLOBALRT_SLO_DIR";
+pub const SLO_DIR_ENV: &str = "GLOBALRT_SLO_DIR";
 /// The demo binary `cargo xtask slo` built, so the suite need not build it again.
-pub(crate) const BATCH_BIN_ENV: &str = "GLOBALRT_BATCH_BIN";
+pub const BATCH_BIN_ENV: &str = "GLOBALRT_BATCH_BIN";
 /// The memory figures' file name in that directory.
-pub(crate) const MEMORY_FILE: &str = "memory.json";
+pub const MEMORY_FILE: &str = "memory.json";
 /// The `schema` of [`MemoryFigures`] this code writes and reads.
-pub(crate) const MEMORY_SCHEMA: u32 = 1;
+pub const MEMORY_SCHEMA: u32 = 1;
 
 /// `memory.json`: heap figures from a counting allocator and the demo process's own figures.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub(crate) struct MemoryFigures {
-    pub(crate) schema: u32,
+pub struct MemoryFigures {
+    pub schema: u32,
     /// The code that measured them.
-    pub(crate) source: String,
-    pub(crate) cpus: usize,
-    pub(crate) in_process: InProcess,
-    pub(crate) demo_process: DemoProcess,
+    pub source: String,
+    pub cpus: usize,
+    pub in_process: InProcess,
+    pub demo_process: DemoProcess,
 }
 
 /// Heap figures measured inside the benchmark process.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub(crate) struct InProcess {
-    pub(crate) execute_ready: PerCall,
-    pub(crate) one_command_global: PerCall,
-    pub(crate) one_command_naive: PerCall,
-    pub(crate) batch_global: BatchHeap,
-    pub(crate) batch_naive: BatchHeap,
+pub struct InProcess {
+    pub execute_ready: PerCall,
+    pub one_command_global: PerCall,
+    pub one_command_naive: PerCall,
+    pub batch_global: BatchHeap,
+    pub batch_naive: BatchHeap,
 }
 
 /// Per-call heap figures of one in-process case.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub(crate) struct PerCall {
-    pub(crate) calls: u64,
-    pub(crate) bytes_per_call: f64,
-    pub(crate) allocations_per_call: f64,
+pub struct PerCall {
+    pub calls: u64,
+    pub bytes_per_call: f64,
+    pub allocations_per_call: f64,
     /// Highest live heap above the live heap at the start.
-    pub(crate) peak_live_bytes: u64,
+    pub peak_live_bytes: u64,
 }
 
 /// Heap figures of an in-process batch of demo commands.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub(crate) struct BatchHeap {
-    pub(crate) commands: u32,
-    pub(crate) bytes_allocated: u64,
-    pub(crate) allocations: u64,
-    pub(crate) peak_live_bytes: u64,
+pub struct BatchHeap {
+    pub commands: u32,
+    pub bytes_allocated: u64,
+    pub allocations: u64,
+    pub peak_live_bytes: u64,
 }
 
 /// The demo process in each mode.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub(crate) struct DemoProcess {
-    pub(crate) global: DemoMode,
-    pub(crate) naive: DemoMode,
+pub struct DemoProcess {
+    pub global: DemoMode,
+    pub naive: DemoMode,
 }
 
 /// The demo runs of one mode, or why there are none.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(untagged)]
-pub(crate) enum DemoMode {
+pub enum DemoMode {
     Runs { commands: u32, runs: Vec<DemoRun> },
     Unavailable { unavailable: String },
 }
 
 impl DemoMode {
-    pub(crate) fn runs(&self) -> Result<&[DemoRun], String> {
+    pub fn runs(&self) -> Result<&[DemoRun], String> {
         match self {
             DemoMode::Runs { runs, .. } if runs.is_empty() => {
                 Err("no demo run recorded".to_owned())
@@ -174,12 +174,12 @@ impl DemoMode {
 
 /// One run of the demo process: the line `examples/batch.rs --json` prints.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub(crate) struct DemoRun {
-    pub(crate) mode: String,
-    pub(crate) commands: u32,
-    pub(crate) total_ms: f64,
-    pub(crate) mean_us: f64,
-    pub(crate) threads_created: u64,
+pub struct DemoRun {
+    pub mode: String,
+    pub commands: u32,
+    pub total_ms: f64,
+    pub mean_us: f64,
+    pub threads_created: u64,
     /// `null` where /proc has no `VmHWM`.
-    pub(crate) peak_rss_kib: Option<u64>,
+    pub peak_rss_kib: Option<u64>,
 }

@@ -1,13 +1,13 @@
 //! Writing a file so that a reader never sees it half written.
 //!
-//! Shared by path: xtask's `util::write_atomic` (every report it writes) and the benchmark
+//! Shared by xtask's `util::write_atomic` (every report it writes) and the benchmark
 //! targets (`memory.json`), so there is one copy of the temporary-file-and-rename dance.
 
 use std::path::Path;
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename,
 /// creating the directory first. The temporary file is removed if the write fails.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

@@ -1,6 +1,10 @@
-//! What head is compared with: the baseline file's figures, a revision named with `--base`,
-//! or, when this machine's environment differs from the one that recorded the file, the
-//! commit that recorded it, measured here.
+//! What head is compared with: the reference. Three words, three things:
+//!
+//! - the baseline: `benches/baseline.json`, the committed figures ([`Baseline`]);
+//! - the reference: what one gate run compares head with, the baseline's figures or a
+//!   revision measured here ([`Reference::choose`]);
+//! - the base: that revision (`--base REV`, or the baseline's commit when this machine's
+//!   environment differs from the one that recorded the file), measured beside head.
 
 use std::path::Path;
 
@@ -10,8 +14,8 @@ use super::BASELINE;
 use super::baseline::{Baseline, Environment};
 use crate::util::{git, short_commit};
 
-/// The base of one gate run.
-pub(crate) struct Base {
+/// What head is compared with in one gate run.
+pub(crate) struct Reference {
     /// The revision to measure here as the base; `None` when the file's figures are it.
     pub(crate) rev: Option<String>,
     /// What head is compared with, in words, for the report.
@@ -20,7 +24,7 @@ pub(crate) struct Base {
     pub(crate) note: Option<String>,
 }
 
-impl Base {
+impl Reference {
     /// An explicit revision, else the baseline's commit when the environment differs, else
     /// the file's figures.
     pub(crate) fn choose(
@@ -28,9 +32,9 @@ impl Base {
         baseline: &Baseline,
         explicit: Option<String>,
         environment: &Environment,
-    ) -> anyhow::Result<Base> {
+    ) -> anyhow::Result<Reference> {
         if let Some(rev) = explicit {
-            return Ok(Base {
+            return Ok(Reference {
                 compared_against: format!("{rev} measured on this machine"),
                 rev: Some(rev),
                 note: None,
@@ -38,7 +42,7 @@ impl Base {
         }
         let differences = baseline.environment.differences(environment);
         if differences.is_empty() {
-            return Ok(Base {
+            return Ok(Reference {
                 rev: None,
                 compared_against: the_file(baseline),
                 note: None,
@@ -58,7 +62,7 @@ impl Base {
                  re-record with `cargo xtask bench --save`"
             )
         })?;
-        Ok(Base {
+        Ok(Reference {
             compared_against: recording_commit_measured_here(&rev),
             rev: Some(rev),
             note: Some(note),
