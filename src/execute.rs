@@ -9,65 +9,39 @@ use tokio::runtime::{Handle, RuntimeFlavor};
 
 use crate::error::{Error, ErrorKind};
 use crate::global::{GLOBAL, Global, in_flight_shut_down_error};
-use crate::lifecycle::{context_is_gone, no_context_local_error, retry_without_context};
 use crate::parker::ThisThread;
 use crate::trace::{self, Caller, Strategy};
 
-impl Global {
-    /// Runs `future` to completion on this thread, inside the shared runtime's context.
-    ///
-    /// Fast path: one poll with a no-op waker inside `Handle::enter`. A future that is
-    /// ready then returns without a waker, an allocation or a thread switch.
-    #[inline(always)]
-    pub(crate) fn execute<F>(
-        &self,
-        future: &mut Option<F>,
-        caller: Caller,
-    ) -> Result<F::Output, Error>
-    where
-        F: Future + Send,
-        F::Output: Send,
+/// The fast path of `execute` and `execute_local`: runs `future` to completion on this
+/// thread, inside the shared runtime's context; `finish` drives a future that was pending.
+///
+/// One poll with a no-op waker inside `Handle::enter`. A future that is ready then returns
+/// without a waker, an allocation or a thread switch.
+///
+/// The future is taken out of `slot` only once `Handle::enter` has succeeded: where
+/// this thread's tokio context is gone (thread exit, `atexit`), `enter` panics and the
+/// caller finds the future, never polled, still in `slot` (`retry_without_context`).
+#[inline(always)]
+fn poll_first<F: Future>(
+    global: &Global,
+    slot: &mut Option<F>,
+    caller: Caller,
+    finish: impl FnOnce(&Global, &Handle, Pin<&mut F>, Caller) -> Result<F::Output, Error>,
+) -> Result<F::Output, Error> {
+    let handle = global.handle()?;
+    let context = handle.enter();
+    let Some(future) = slot.take() else {
+        unreachable!("globalrt: a future is executed once")
+    };
+    let mut future = pin!(future);
+    if let Poll::Ready(output) = future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
     {
-        self.poll_first(future, caller, finish)
+        return Ok(output);
     }
-
-    /// [`Global::execute`] for a future that may not leave this thread.
-    #[inline(always)]
-    pub(crate) fn execute_local<F: Future>(
-        &self,
-        future: &mut Option<F>,
-        caller: Caller,
-    ) -> Result<F::Output, Error> {
-        self.poll_first(future, caller, finish_local)
-    }
-
-    /// The fast path both share; `finish` drives a future that was pending.
-    ///
-    /// The future is taken out of `slot` only once `Handle::enter` has succeeded: where
-    /// this thread's tokio context is gone (thread exit, `atexit`), `enter` panics and the
-    /// caller finds the future, never polled, still in `slot` (`retry_without_context`).
-    #[inline(always)]
-    fn poll_first<F: Future>(
-        &self,
-        slot: &mut Option<F>,
-        caller: Caller,
-        finish: impl FnOnce(&Global, &Handle, Pin<&mut F>, Caller) -> Result<F::Output, Error>,
-    ) -> Result<F::Output, Error> {
-        let handle = self.handle()?;
-        let context = handle.enter();
-        let Some(future) = slot.take() else {
-            unreachable!("globalrt: a future is executed once")
-        };
-        let mut future = pin!(future);
-        if let Poll::Ready(output) = future
-            .as_mut()
-            .poll(&mut Context::from_waker(Waker::noop()))
-        {
-            return Ok(output);
-        }
-        drop(context);
-        finish(self, handle, future, caller)
-    }
+    drop(context);
+    finish(global, handle, future, caller)
 }
 
 /// Drives a `Send` future that was pending at its first poll, choosing how to block by context.
@@ -99,7 +73,7 @@ where
 }
 
 /// Drives `future` on a scoped helper thread, which has a tokio context of its own.
-pub(crate) fn on_helper_thread<F>(
+fn on_helper_thread<F>(
     global: &Global,
     handle: &Handle,
     future: Pin<&mut F>,
@@ -273,7 +247,7 @@ where
     // that says why (`retry_without_context`).
     let mut slot = Some(future);
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        GLOBAL.execute(&mut slot, caller)
+        poll_first(&GLOBAL, &mut slot, caller, finish)
     })) {
         Ok(Ok(output)) => output,
         Ok(Err(err)) => fail(err),
@@ -353,7 +327,7 @@ where
     // Outside the call for `retry_without_context`, as in `execute`.
     let mut slot = Some(future);
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        GLOBAL.execute(&mut slot, caller)
+        poll_first(&GLOBAL, &mut slot, caller, finish)
     })) {
         Ok(result) => result,
         Err(payload) => {
@@ -435,7 +409,7 @@ pub fn execute_local<F: Future>(future: F) -> F::Output {
     let caller = trace::caller();
     let mut slot = Some(future);
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        GLOBAL.execute_local(&mut slot, caller)
+        poll_first(&GLOBAL, &mut slot, caller, finish_local)
     })) {
         Ok(Ok(output)) => output,
         Ok(Err(err)) => fail(err),
@@ -481,9 +455,57 @@ pub fn try_execute_local<F: Future>(future: F) -> Result<F::Output, Error> {
     let caller = trace::caller();
     let mut slot = Some(future);
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        GLOBAL.execute_local(&mut slot, caller)
+        poll_first(&GLOBAL, &mut slot, caller, finish_local)
     })) {
         Ok(result) => result,
         Err(payload) => Err(caught_panic(payload)),
     }
+}
+
+// Threads whose tokio context is gone: a thread-local destructor that runs after tokio's
+// own, or an `atexit` handler.
+
+/// Whether this thread's tokio context is gone: a thread-local destructor that runs after
+/// tokio's own, or an `atexit` handler (glibc destroys the main thread's thread-locals
+/// before it runs them). `Handle::enter` panics there.
+pub(crate) fn context_is_gone() -> bool {
+    matches!(Handle::try_current(), Err(err) if err.is_thread_local_destroyed())
+}
+
+/// Drives a `Send` future whose call panicked, if the panic was `Handle::enter`'s where
+/// this thread's tokio context is gone: the future was not polled, and a fresh helper
+/// thread, which has thread-locals of its own, drives it instead. `None` for any other
+/// panic. Recognised after the panic, because checking first would cost every call.
+#[cold]
+#[inline(never)]
+pub(crate) fn retry_without_context<F>(
+    slot: Option<F>,
+    caller: Caller,
+) -> Option<Result<F::Output, Error>>
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    // The future is still in its slot only if the call panicked before its first poll.
+    let future = slot.filter(|_| context_is_gone())?;
+    let future = pin!(future);
+    let handle = match GLOBAL.handle() {
+        Ok(handle) => handle,
+        Err(err) => return Some(Err(err)),
+    };
+    Some(trace::waited(Strategy::HelperThread, caller, || {
+        on_helper_thread(&GLOBAL, handle, future)
+    }))
+}
+
+/// `execute_local`'s error where this thread's tokio context is gone: a `!Send` future
+/// cannot move to a helper thread.
+pub(crate) fn no_context_local_error() -> Error {
+    Error::new(
+        ErrorKind::UnsupportedContext,
+        "globalrt: execute_local was called where this thread's tokio context is gone (a \
+         thread-local destructor that runs after tokio's own, or an atexit handler), and a \
+         !Send future cannot move to a helper thread; use execute with a Send future there, \
+         or run the future before the thread exits",
+    )
 }

@@ -1,7 +1,9 @@
 //! The process-wide state behind the free functions: the runtime, its handle,
 //! the state word and the count of tasks spawned through [`crate::spawn`].
 //!
-//! Everything is a method on [`Global`]; the public API uses the one `static GLOBAL`.
+//! The state's logic is methods on [`Global`], all in this file (`fork.rs`, a child
+//! module, holds the fork handlers and a forked child's record); the public API uses the
+//! one `static GLOBAL`, and `execute.rs` reads it through [`Global::handle`].
 //! Behaviour that depends on this state being fresh (init, the environment variable,
 //! shutdown, fork, adoption) is tested in child processes by `tests/it/process.rs` and
 //! `tests/it/lifecycle.rs`.
@@ -16,8 +18,10 @@ use tokio::task::JoinHandle;
 
 use crate::config::Config;
 use crate::error::{Error, ErrorKind};
-use crate::lifecycle::{Forked, watch_forks};
 use crate::parker::{ParkedCallers, Parker};
+use fork::{Forked, watch_forks};
+
+mod fork;
 
 pub(crate) static GLOBAL: Global = Global::new();
 
@@ -219,7 +223,7 @@ impl Global {
     }
 
     /// Takes the locks a forked child would otherwise find held forever, for the fork
-    /// handlers (`crate::lifecycle`): another thread may be counting a task or recording
+    /// handlers (`global/fork.rs`): another thread may be counting a task or recording
     /// a runtime at the moment of `fork`, and only the forking thread exists in the child.
     /// In the order [`Global::forked_handle`] takes them.
     pub(crate) fn lock_for_fork(&'static self) -> HeldAcrossFork {

@@ -29,23 +29,22 @@ impl fmt::Display for Strategy {
     }
 }
 
-/// Where the public function was called: the `#[track_caller]` location.
-#[cfg(feature = "tracing")]
-pub(crate) type Caller = &'static std::panic::Location<'static>;
-
-/// Where the public function was called: nothing to carry without the `tracing` feature.
-#[cfg(not(feature = "tracing"))]
+/// Where the public function was called: the `#[track_caller]` location with the
+/// `tracing` feature, nothing (a zero-sized value) without it.
 #[derive(Clone, Copy)]
-pub(crate) struct Caller;
+pub(crate) struct Caller {
+    #[cfg(feature = "tracing")]
+    location: &'static std::panic::Location<'static>,
+}
 
 /// The location of the call to the `#[track_caller]` public function that calls this.
 #[inline(always)]
 #[cfg_attr(feature = "tracing", track_caller)]
 pub(crate) fn caller() -> Caller {
-    #[cfg(feature = "tracing")]
-    return std::panic::Location::caller();
-    #[cfg(not(feature = "tracing"))]
-    Caller
+    Caller {
+        #[cfg(feature = "tracing")]
+        location: std::panic::Location::caller(),
+    }
 }
 
 /// Runs `wait`, the blocking part of a slow-path call, and reports it with the `tracing`
@@ -59,7 +58,7 @@ pub(crate) fn waited<T>(strategy: Strategy, caller: Caller, wait: impl FnOnce() 
         tracing::debug!(
             target: "globalrt",
             strategy = %strategy,
-            caller = %format_args!("{}:{}", caller.file(), caller.line()),
+            caller = %format_args!("{}:{}", caller.location.file(), caller.location.line()),
             waited = ?started.elapsed(),
             "globalrt: a call was pending at its first poll"
         );
