@@ -177,6 +177,8 @@ mod fork_handler_tests {
 
 #[cfg(test)]
 mod forked_tests {
+    use std::sync::Mutex;
+
     use super::*;
 
     fn runtime() -> Runtime {
@@ -185,11 +187,20 @@ mod forked_tests {
             .expect("a current_thread runtime builds")
     }
 
+    /// A `Forked` in a static, as `Global` keeps it: the handles `install` leaks stay
+    /// reachable, so memcheck does not report them lost when the test ends.
+    fn in_a_static(record: &'static Mutex<Forked>) -> std::sync::MutexGuard<'static, Forked> {
+        record
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// A grandchild (fork count 2) must not reuse the runtime its parent built (count 1):
     /// that runtime's threads do not exist in the grandchild, so a call on it would hang.
     #[test]
     fn current_is_only_the_runtime_of_the_same_fork_count() {
-        let mut forked = Forked::new();
+        static RECORD: Mutex<Forked> = Mutex::new(Forked::new());
+        let mut forked = in_a_static(&RECORD);
         assert!(forked.current(1).is_none(), "no runtime installed yet");
         let installed: *const Handle = forked.install(1, runtime());
         let current = forked.current(1).expect("the child's own runtime");
@@ -204,7 +215,8 @@ mod forked_tests {
     /// and never one an ancestor built.
     #[test]
     fn take_current_takes_only_this_process_runtime_once() {
-        let mut forked = Forked::new();
+        static RECORD: Mutex<Forked> = Mutex::new(Forked::new());
+        let mut forked = in_a_static(&RECORD);
         assert!(forked.take_current(0).is_none(), "no runtime installed yet");
         forked.install(1, runtime());
         assert!(
