@@ -100,6 +100,14 @@ fn crate_files(dir: &str) -> Vec<SourceFile> {
 /// library. Each is checked on its own: a name is declared once within a crate.
 const CRATES: [&str; 3] = ["xtask/src", "benches/support/src", "src"];
 
+/// What `check` finds in each crate of [`CRATES`], each crate on its own.
+fn in_every_crate(check: fn(&[SourceFile]) -> Vec<String>) -> Vec<String> {
+    CRATES
+        .iter()
+        .flat_map(|dir| check(&crate_files(dir)))
+        .collect()
+}
+
 /// Fails with `advice` and each of `found`, one a line, unless `found` is empty.
 fn assert_none_found(found: &[String], advice: &str) {
     assert!(found.is_empty(), "{advice}:\n{}", found.join("\n"));
@@ -107,10 +115,7 @@ fn assert_none_found(found: &[String], advice: &str) {
 
 #[test]
 fn each_type_name_is_declared_once() {
-    let found: Vec<String> = CRATES
-        .iter()
-        .flat_map(|dir| structure::duplicate_type_names(&crate_files(dir)))
-        .collect();
+    let found = in_every_crate(structure::duplicate_type_names);
     assert_none_found(
         &found,
         "one name, one concept; qualify these by what they are",
@@ -119,19 +124,13 @@ fn each_type_name_is_declared_once() {
 
 #[test]
 fn each_inherent_impl_lives_in_one_file() {
-    let found: Vec<String> = CRATES
-        .iter()
-        .flat_map(|dir| structure::split_impls(&crate_files(dir)))
-        .collect();
+    let found = in_every_crate(structure::split_impls);
     assert_none_found(&found, "each type's inherent impl in one file");
 }
 
 #[test]
 fn no_two_files_import_each_other() {
-    let found: Vec<String> = CRATES
-        .iter()
-        .flat_map(|dir| structure::import_cycles(&crate_files(dir)))
-        .collect();
+    let found = in_every_crate(structure::import_cycles);
     assert_none_found(
         &found,
         "import cycles; move what both need into a module of its own",
