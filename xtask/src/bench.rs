@@ -23,6 +23,7 @@
 
 pub(crate) mod baseline;
 pub(crate) mod bisect;
+pub(crate) mod build_dir;
 pub(crate) mod callgrind;
 pub(crate) mod compare;
 pub(crate) mod flamegraph;

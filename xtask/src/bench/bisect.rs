@@ -26,6 +26,7 @@ use super::baseline::Baseline;
 use super::callgrind;
 use super::compare::{self, FunctionDelta, GateRow, GateVerdict, Rules};
 use super::gate::TOP_FUNCTIONS;
+use super::runs::Runs;
 use super::runs::{self, Run};
 use super::suite::{Build, Side, Suite};
 use super::worktree::{Worktree, commit_of};
@@ -298,7 +299,10 @@ impl<'a> Bisection<'a> {
                 Build::Built => {
                     let label = format!("bisect-{}", short_commit(&commit.hash));
                     let dir = &self.worktree.dir;
-                    Some(self.suite.runs(dir, &label, Side::Base, self.runs)?)
+                    Some(
+                        self.suite
+                            .runs(dir, &label, Side::Base, Runs::MedianOf(self.runs))?,
+                    )
                 }
             };
             self.measured.insert(commit.hash.clone(), runs);

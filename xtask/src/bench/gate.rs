@@ -14,6 +14,7 @@ use super::flamegraph;
 use super::pinning;
 use super::reference::{self, Reference};
 use super::report::GateReport;
+use super::runs::Runs;
 use super::runs::{self, Median, Run};
 use super::suite::{Build, Side, Suite};
 use super::worktree::Worktree;
@@ -52,8 +53,13 @@ impl<'a> Gate<'a> {
         let runs = baseline.settings.runs;
         let base = Reference::choose(root, baseline, explicit, &suite.environment)?;
         let mut notes = vec![format!(
-            "each side's figure is the median of {runs} run(s) of the suite; Valgrind's threads \
-             ran {}",
+            "each side's figure is the median of {runs} run(s) of the suite{}; Valgrind's \
+             threads ran {}",
+            if suite.pinning.cpu.is_ok() && runs > 1 {
+                ", and a benchmark is not run again once a majority of them gave one value"
+            } else {
+                ""
+            },
             match &suite.pinning.cpu {
                 Ok(cpu) => format!("{} (CPU {cpu})", pinning::PINNED),
                 Err(why) => format!("unpinned: {why}"),
@@ -75,7 +81,7 @@ impl<'a> Gate<'a> {
             gate.measure_base_beside_head_build(&rev)
                 .map_err(|err| anyhow::anyhow!("cannot measure {rev}: {err:#}"))?;
         }
-        gate.head_runs = suite.measure_runs(root, "head", Side::Head, runs)?;
+        gate.head_runs = suite.measure_runs(root, "head", Side::Head, Runs::MedianOf(runs))?;
         Ok(gate)
     }
 
@@ -118,14 +124,14 @@ impl<'a> Gate<'a> {
             worktree,
         });
         let head = self.suite.start_build(&self.suite.root, Side::Head)?;
-        let measured = self.measure_base(rev, "base");
+        let measured = self.measure_base(rev, "base", Runs::MedianOf(self.baseline.settings.runs));
         let _ = head.wait()?;
         measured
     }
 
-    /// Measures `rev` (checked out once per gate run) `settings.runs` more times, leaving
+    /// Measures `rev` (checked out once per gate run) `runs` more times, leaving
     /// gungraun's files under `target/xtask-bench/<label>-<i>`.
-    fn measure_base(&mut self, rev: &str, label: &str) -> anyhow::Result<()> {
+    fn measure_base(&mut self, rev: &str, label: &str, runs: Runs) -> anyhow::Result<()> {
         if self.measured_base.is_none() {
             let worktree = Worktree::add(&self.suite.root, rev)?;
             let rev = rev.to_owned();
@@ -133,7 +139,6 @@ impl<'a> Gate<'a> {
         }
         let measured = self.measured_base.as_ref().expect("checked out above");
         let checkout = &measured.worktree.dir;
-        let runs = self.baseline.settings.runs;
         let runs = self.suite.measure_runs(checkout, label, Side::Base, runs)?;
         self.base_runs.extend(runs);
         Ok(())
@@ -170,7 +175,7 @@ impl<'a> Gate<'a> {
         eprintln!("xtask bench: regression suspected; measuring base and head again to confirm");
         self.measure_base_again();
         let root = &self.suite.root;
-        let runs = self.baseline.settings.runs;
+        let runs = Runs::Exactly(self.baseline.settings.runs);
         let again = self
             .suite
             .measure_runs(root, "head-again", Side::Head, runs)?;
@@ -192,7 +197,14 @@ impl<'a> Gate<'a> {
             Some(measured) => Ok(measured.rev.clone()),
             None => reference::baseline_commit(&self.suite.root, self.baseline),
         };
-        match rev.and_then(|rev| self.measure_base(&rev, "base-again").map(|()| rev)) {
+        match rev.and_then(|rev| {
+            self.measure_base(
+                &rev,
+                "base-again",
+                Runs::Exactly(self.baseline.settings.runs),
+            )
+            .map(|()| rev)
+        }) {
             Ok(rev) if from_file => {
                 self.notes.push(format!(
                     "regressions against {BASELINE} were confirmed against its commit {} \

@@ -24,6 +24,25 @@ impl Run {
     }
 }
 
+/// How many runs of the suite a side takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Runs {
+    /// Exactly this many: `--save`'s recording, a confirmation.
+    Exactly(usize),
+    /// As many as the median of this many needs. Pinned, a majority of runs that agree on
+    /// every benchmark settles it ([`unsettled`]), so the rest are not run; unpinned,
+    /// every run is (their full spread is the noise).
+    MedianOf(usize),
+}
+
+impl Runs {
+    pub(crate) fn total(self) -> usize {
+        match self {
+            Runs::Exactly(n) | Runs::MedianOf(n) => n,
+        }
+    }
+}
+
 /// A side's figure for one benchmark: the run whose value is the median of the side's runs.
 #[derive(Clone, Debug)]
 pub(crate) struct Median<'a> {
@@ -78,6 +97,24 @@ pub(crate) fn noise(
         }
     }
     noise
+}
+
+/// The benchmarks whose median of `of` runs `runs` do not settle yet: those without a value
+/// that a majority of `of` runs gave. Such a value is the median whatever the other runs
+/// give, and pinned, a median's noise ignores as many runs on each side as the majority
+/// leaves out (`baseline::noise_of_median`), so the other runs change neither.
+pub(crate) fn unsettled(runs: &[Run], of: usize) -> Vec<String> {
+    let mut counts: BTreeMap<&str, BTreeMap<u64, usize>> = BTreeMap::new();
+    for run in runs {
+        for m in &run.measurements {
+            *counts.entry(&m.id).or_default().entry(m.value).or_default() += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .filter(|(_, values)| values.values().all(|&n| 2 * n <= of))
+        .map(|(id, _)| id.to_owned())
+        .collect()
 }
 
 /// The medians as single-run records, the shape the verdict rules compare.
@@ -135,5 +172,42 @@ mod tests {
             noise(&baseline, &[], 3)["execute_baseline::timer::timer_x10"],
             1.116
         );
+    }
+
+    #[test]
+    fn a_value_from_a_majority_of_runs_settles_the_median_and_nothing_less_does() {
+        let run = |values: &[(&str, u64)]| Run {
+            measurements: values
+                .iter()
+                .map(|&(id, v)| measurement(id, v, vec![v]))
+                .collect(),
+            checkout: PathBuf::from("/checkout"),
+        };
+        let a = run(&[("a", 10), ("b", 20)]);
+        let b21 = run(&[("a", 10), ("b", 21)]);
+        assert!(unsettled(&[a.clone(), a.clone()], 3).is_empty());
+        assert!(unsettled(std::slice::from_ref(&a), 1).is_empty());
+        // Too few runs for a majority, or two that differ by one instruction.
+        assert_eq!(unsettled(std::slice::from_ref(&a), 3), ["a", "b"]);
+        assert_eq!(unsettled(&[a.clone(), a.clone()], 5), ["a", "b"]);
+        assert_eq!(unsettled(&[a.clone(), b21.clone()], 3), ["b"]);
+        assert!(unsettled(&[a.clone(), b21.clone(), a.clone()], 3).is_empty());
+        // Three of five agree, whichever runs they are; a partial run counts for its ids.
+        let b = run(&[("b", 20)]);
+        assert_eq!(unsettled(&[a.clone(), b21.clone(), a.clone()], 5), ["b"]);
+        assert!(unsettled(&[a.clone(), b21.clone(), a.clone(), b], 5).is_empty());
+        assert!(unsettled(&[], 3).is_empty());
+
+        // What it promises: the median of all runs and its noise, whatever the rest give.
+        let text = include_str!("../../tests/fixtures/bench/baseline.json");
+        let baseline = Baseline::parse(text, Path::new("b.json")).unwrap();
+        for third in [0, 10, 11, u64::MAX] {
+            let all = [a.clone(), a.clone(), run(&[("a", third), ("b", third)])];
+            let m = medians(&all);
+            assert_eq!(m["a"].measurement.value, 10);
+            assert_eq!(m["b"].measurement.value, 20);
+            assert_eq!(noise(&baseline, &[&m], 3)["a"], 0.0);
+            assert_eq!(noise(&baseline, &[&medians(&all[..2])], 3)["a"], 0.0);
+        }
     }
 }

@@ -11,6 +11,7 @@ use anyhow::bail;
 use super::BASELINE;
 use super::baseline::{self, Baseline, GateSettings, Override, Recorded};
 use super::runs::Run;
+use super::runs::Runs;
 use super::suite::{Side, Suite};
 use crate::exit::Exit;
 use crate::flags;
@@ -38,7 +39,7 @@ pub(crate) fn record(flags: &flags::Bench, suite: &Suite) -> anyhow::Result<Exit
     let path = root.join(BASELINE);
     let kept = hand_written(&path);
     let runs = flags.save_runs.max(1);
-    let all = suite.measure_runs(root, "save", Side::Head, runs)?;
+    let all = suite.measure_runs(root, "save", Side::Head, Runs::Exactly(runs))?;
     let benchmarks = recorded(&all, runs, kept.settings.runs)?;
     let tree = WorkingTree::at(root);
     let baseline = Baseline {

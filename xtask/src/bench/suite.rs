@@ -9,8 +9,9 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, bail};
 
 use super::baseline::Environment;
+use super::build_dir;
 use super::pinning::Pinning;
-use super::runs::Run;
+use super::runs::{self, Run, Runs};
 use super::summary::{self, Measurement};
 use crate::tools::{PendingInstall, PinnedTool};
 use crate::{cargo, host, project_root, util};
@@ -19,12 +20,20 @@ use crate::{cargo, host, project_root, util};
 const PACKAGE: &str = "globalrt";
 const BENCH: &str = "instructions";
 
-/// How `cargo install` builds gungraun-runner: unoptimised (`--debug`). The runner only
-/// starts Valgrind and reads its output files, so Valgrind's time dwarfs its own: a suite
-/// run took 18.5–23.0 s with it against 19.2–22.5 s with an `opt-level = 1` runner, the same
-/// figures, while its install took 190 CPU-seconds (user + system) against 350, the largest
+/// What the suite's build and runs give cargo: `--cfg globalrt_instructions`, which leaves
+/// out the dev-dependencies the instruction suite does not use (Cargo.toml), as
+/// `--config` rather than `RUSTFLAGS`, so that the benchmark's environment, whose size
+/// moves its counts, stays as it was. A `RUSTFLAGS` of the caller's own overrides it, and
+/// the suite then builds with every dev-dependency, as before.
+const SUITE_CONFIG: &str = r#"build.rustflags=["--cfg", "globalrt_instructions"]"#;
+
+/// How `cargo install` builds gungraun-runner: unoptimised (`--debug`) and without debug
+/// information. The runner only starts Valgrind and reads its output files, so Valgrind's
+/// time dwarfs its own: a suite run took 18.5–23.0 s with a `--debug` runner against
+/// 19.2–22.5 s with an `opt-level = 1` one, the same figures, while its install took 190
+/// CPU-seconds (user + system) against 350, and 153 without debug information, the largest
 /// phase of a fresh clone's first gate run (docs/gate.md, "A fresh clone").
-const RUNNER_INSTALL_ARGS: &[&str] = &["--debug"];
+const RUNNER_INSTALL_ARGS: &[&str] = &["--debug", "--config", "profile.dev.debug=0"];
 
 /// How this machine runs the suite: the tools, the scheduling, the filter.
 pub(crate) struct Suite {
@@ -154,7 +163,7 @@ impl Suite {
         checkout: &Path,
         label: &str,
         side: Side,
-        runs: usize,
+        runs: Runs,
     ) -> anyhow::Result<Vec<Run>> {
         if self.build(checkout, side)? == Build::Failed {
             bail!(
@@ -165,26 +174,73 @@ impl Suite {
         self.runs(checkout, label, side, runs)
     }
 
-    /// Runs the suite `runs` times in `checkout`, as [`Suite::build`] left it.
+    /// Runs the suite in `checkout`, as [`Suite::build`] left it, `runs` times.
     pub(crate) fn runs(
         &self,
         checkout: &Path,
         label: &str,
         side: Side,
-        runs: usize,
+        runs: Runs,
     ) -> anyhow::Result<Vec<Run>> {
         let target_dir = self.build_dir(side)?;
         let runner_dir = self.runner_dir()?;
-        (1..=runs)
-            .map(|i| {
-                eprintln!("xtask bench: {label} run {i} of {runs}");
-                let home = self.home(&format!("{label}-{i}"));
-                Ok(Run {
-                    measurements: self.measure(checkout, &home, &target_dir, &runner_dir)?,
+        let total = runs.total();
+        let may_settle = matches!(runs, Runs::MedianOf(_)) && self.pinning.cpu.is_ok();
+        let mut done: Vec<Run> = Vec::with_capacity(total);
+        for i in 1..=total {
+            let home = self.home(&format!("{label}-{i}"));
+            let left = if may_settle && i > total.div_ceil(2) {
+                runs::unsettled(&done, total)
+            } else {
+                Vec::new()
+            };
+            if left.is_empty() {
+                eprintln!("xtask bench: {label} run {i} of {total}");
+                let pattern = self.filter.as_ref().map(|f| format!("*{f}*"));
+                let measurements =
+                    self.measure(checkout, &home, &target_dir, &runner_dir, pattern)?;
+                done.push(Run {
+                    measurements,
                     checkout: checkout.to_owned(),
-                })
-            })
-            .collect()
+                });
+            } else {
+                // The others' medians are settled: only these run again, each on its own.
+                eprintln!(
+                    "xtask bench: {label} run {i} of {total}, of the {} benchmark(s) whose \
+                     earlier runs differ (the others' medians are settled): {}",
+                    left.len(),
+                    left.join(", ")
+                );
+                let mut measurements = Vec::new();
+                for (j, id) in left.iter().enumerate() {
+                    let home = home.with_extension(j.to_string());
+                    let pattern = Some(format!("*::{id}"));
+                    measurements.extend(self.measure(
+                        checkout,
+                        &home,
+                        &target_dir,
+                        &runner_dir,
+                        pattern,
+                    )?);
+                }
+                done.push(Run {
+                    measurements,
+                    checkout: checkout.to_owned(),
+                });
+            }
+            if may_settle
+                && i >= total.div_ceil(2)
+                && i < total
+                && runs::unsettled(&done, total).is_empty()
+            {
+                eprintln!(
+                    "xtask bench: {label}: every benchmark gave one value in {i} of {total} \
+                     runs, which is its median, so the other runs are not needed"
+                );
+                break;
+            }
+        }
+        Ok(done)
     }
 
     /// Compiles the suite in `checkout` (`cargo bench --no-run`) into `side`'s build
@@ -234,40 +290,9 @@ impl Suite {
         Ok(dir)
     }
 
-    /// Where one side's suite is built, reached through a path of the same length for
-    /// every checkout on every machine: `/tmp/globalrt-bench-<16 hex digits>/<side>`, a
-    /// symlink (named by a hash of this checkout's path) to `target/xtask-bench-build`.
-    ///
-    /// The benchmark binary's path is its `argv[0]`, whose length shifts the process's
-    /// initial stack, and stack alignment changes instruction counts: the naive runtime
-    /// counted 32 instructions fewer when built in a longer target directory. A separate
-    /// directory per side also keeps the base's artifacts from replacing head's: cargo's
-    /// artifact names do not depend on the checkout's path.
-    ///
-    /// A side's directory that does not exist yet starts as a copy of the other side's, so
-    /// the dependencies compile once; cargo's fingerprints hold paths relative to the
-    /// target directory, so only the workspace's own crate builds again.
+    /// Where `side`'s suite is built: [`build_dir::path`].
     fn build_dir(&self, side: Side) -> anyhow::Result<PathBuf> {
-        let real = self.root.join("target").join("xtask-bench-build");
-        std::fs::create_dir_all(&real)
-            .with_context(|| format!("cannot create {}", real.display()))?;
-        seed(&real.join(side.other().name()), &real.join(side.name()))?;
-        #[cfg(unix)]
-        {
-            let link = PathBuf::from(format!(
-                "/tmp/globalrt-bench-{:016x}",
-                fnv1a(self.root.to_string_lossy().as_bytes())
-            ));
-            if std::fs::read_link(&link).ok().as_deref() != Some(real.as_path()) {
-                let _ = std::fs::remove_file(&link);
-                std::os::unix::fs::symlink(&real, &link).with_context(|| {
-                    format!("cannot link {} to {}", link.display(), real.display())
-                })?;
-            }
-            Ok(link.join(side.name()))
-        }
-        #[cfg(not(unix))]
-        Ok(real.join(side.name()))
+        build_dir::path(&self.root, side.name(), side.other().name(), PACKAGE)
     }
 
     /// Runs the suite once in `checkout` (this workspace or a worktree) and reads its summaries.
@@ -277,12 +302,13 @@ impl Suite {
         home: &Path,
         target_dir: &Path,
         runner_dir: &Path,
+        pattern: Option<String>,
     ) -> anyhow::Result<Vec<Measurement>> {
         if home.exists() {
             std::fs::remove_dir_all(home)
                 .with_context(|| format!("cannot clear {}", home.display()))?;
         }
-        let mut cmd = self.command(checkout, home, target_dir, runner_dir);
+        let mut cmd = self.command(checkout, home, target_dir, runner_dir, pattern.as_deref());
         let started = std::time::Instant::now();
         let output = cmd
             .output()
@@ -300,9 +326,7 @@ impl Suite {
             bail!(
                 "the benchmark suite in {} reported no benchmark{}",
                 checkout.display(),
-                self.filter
-                    .as_ref()
-                    .map_or(String::new(), |f| format!(" matching *{f}*"))
+                pattern.map_or(String::new(), |p| format!(" matching {p}"))
             );
         }
         eprintln!(
@@ -322,6 +346,7 @@ impl Suite {
         home: &Path,
         target_dir: &Path,
         runner_dir: &Path,
+        pattern: Option<&str>,
     ) -> Command {
         let mut path = OsString::from(runner_dir.as_os_str());
         if let Some(old) = std::env::var_os("PATH") {
@@ -338,8 +363,8 @@ impl Suite {
             .args(self.pinning.runner_args())
             .env("PATH", path)
             .stdout(Stdio::piped());
-        if let Some(filter) = &self.filter {
-            cmd.arg(format!("*{filter}*"));
+        if let Some(pattern) = pattern {
+            cmd.arg(pattern);
         }
         cmd
     }
@@ -351,76 +376,13 @@ fn cargo_bench(checkout: &Path, target_dir: &Path) -> Command {
     let mut cmd = Command::new(cargo());
     cmd.current_dir(checkout)
         .args(["bench", "--package", PACKAGE, "--bench", BENCH])
+        .args(["--config", SUITE_CONFIG])
         .env("CARGO_TARGET_DIR", target_dir)
         // Read at compile time by gungraun's `main!`: cargo rebuilds when it changes.
         .env_remove("GUNGRAUN_RUNNER")
         .stdin(Stdio::null())
         .stderr(Stdio::inherit());
     cmd
-}
-
-/// Creates the build directory `dir` as a copy of `from` (`cp -a`, through a temporary
-/// name and a rename, so a killed copy is never taken for a build directory); nothing to
-/// do when `dir` exists or `from` does not.
-fn seed(from: &Path, dir: &Path) -> anyhow::Result<()> {
-    if dir.exists() || !from.is_dir() {
-        return Ok(());
-    }
-    let partial = dir.with_extension("partial");
-    let _ = std::fs::remove_dir_all(&partial);
-    eprintln!(
-        "xtask bench: copying {} to {}, so the dependencies compile once",
-        from.display(),
-        dir.display()
-    );
-    let status = Command::new("cp")
-        .args(["-a", "--reflink=auto"])
-        .arg(from)
-        .arg(&partial)
-        .stdin(Stdio::null())
-        .status()
-        .context("cannot run cp")?;
-    if !status.success() {
-        let _ = std::fs::remove_dir_all(&partial);
-        bail!(
-            "cannot copy {} to {} ({status})",
-            from.display(),
-            partial.display()
-        );
-    }
-    forget_workspace_units(&partial)?;
-    std::fs::rename(&partial, dir)
-        .with_context(|| format!("cannot rename {} to {}", partial.display(), dir.display()))
-}
-
-/// Removes the workspace package's fingerprints from a copied build directory, so that
-/// cargo builds it again from this side's sources. Cargo judges a package in a path by
-/// the modification times of its files against its outputs: the other side's outputs,
-/// newer than this side's untouched files, would pass for this side's build.
-fn forget_workspace_units(target_dir: &Path) -> anyhow::Result<()> {
-    let prefix = format!("{PACKAGE}-");
-    for profile in std::fs::read_dir(target_dir)? {
-        let fingerprints = profile?.path().join(".fingerprint");
-        let Ok(units) = std::fs::read_dir(&fingerprints) else {
-            continue;
-        };
-        for unit in units {
-            let unit = unit?.path();
-            let name = unit.file_name().map(|n| n.to_string_lossy().into_owned());
-            if name.is_some_and(|n| n.starts_with(&prefix)) {
-                std::fs::remove_dir_all(&unit)
-                    .with_context(|| format!("cannot remove {}", unit.display()))?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// 64-bit FNV-1a: a stable, dependency-free hash for naming a directory after a path.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
-        (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 /// `gungraun-runner` of exactly `version`: found on PATH, in cargo's bin directory or in
@@ -455,40 +417,4 @@ fn capture_environment(
         glibc: host::glibc_version(),
         scheduling,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_copied_build_directory_forgets_the_workspace_package_only() {
-        let dir = std::env::temp_dir().join(format!("xtask-seed-{}", std::process::id()));
-        let units = [
-            "globalrt-0123",
-            "globalrt-4567",
-            "tokio-89ab",
-            "globalrt_macros-cdef",
-        ];
-        for unit in units {
-            std::fs::create_dir_all(dir.join("release").join(".fingerprint").join(unit)).unwrap();
-        }
-        std::fs::create_dir_all(dir.join("release").join("deps")).unwrap();
-        forget_workspace_units(&dir).unwrap();
-        let mut left: Vec<String> = std::fs::read_dir(dir.join("release").join(".fingerprint"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        left.sort();
-        assert_eq!(left, ["globalrt_macros-cdef", "tokio-89ab"]);
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn fnv1a_matches_the_reference_values() {
-        // From the FNV reference test suite.
-        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
-        assert_eq!(fnv1a(b"foobar"), 0x8594_4171_f739_67e8);
-    }
 }
