@@ -136,7 +136,7 @@
 //! <!--fig runtime_block_on-->410<!--/fig--> for `Runtime::block_on`; a future pending at
 //! its first poll costs <!--fig global_execute_yield_once-->480<!--/fig--> against
 //! <!--fig runtime_block_on_yield_once-->550<!--/fig--> for `Runtime::block_on`;
-//! [`naive::execute`] costs <!--fig naive_execute-->52,323<!--/fig-->.
+//! [`naive::execute`] costs <!--fig naive_execute-->52,289<!--/fig-->.
 //! Neither path allocates: a thread keeps its parker and waker between calls. The
 //! repository's `docs/measurements.md` has the wall-clock figures and the commands that
 //! reproduce them all; `cargo xtask docs` rewrites the figures above from
