@@ -112,7 +112,9 @@ impl<'a> Gate<'a> {
     }
 
     /// Builds `rev`, then measures it while head's suite builds beside it: the runs are
-    /// pinned to one CPU, so the build mostly uses the other. Head's build is left to
+    /// pinned to one CPU, so the build mostly uses the other. Head's build starts once the
+    /// runner is installed, so that a first run's install, which the base's runs wait for,
+    /// has both CPUs to itself once the base's build is done. Head's build is left to
     /// [`Suite::measure_runs`] to report when it fails.
     fn measure_base_beside_head_build(&mut self, rev: &str) -> anyhow::Result<()> {
         let worktree = Worktree::add(&self.suite.root, rev)?;
@@ -123,6 +125,7 @@ impl<'a> Gate<'a> {
             rev: rev.to_owned(),
             worktree,
         });
+        self.suite.runner_dir()?;
         let head = self.suite.start_build(&self.suite.root, Side::Head)?;
         let measured = self.measure_base(rev, "base", Runs::MedianOf(self.baseline.settings.runs));
         let _ = head.wait()?;

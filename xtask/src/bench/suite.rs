@@ -270,7 +270,7 @@ impl Suite {
     }
 
     /// gungraun-runner's directory, waiting for its install if it is still running.
-    fn runner_dir(&self) -> anyhow::Result<PathBuf> {
+    pub(crate) fn runner_dir(&self) -> anyhow::Result<PathBuf> {
         let mut runner = self.runner.borrow_mut();
         if let Runner::Ready(dir) = &*runner {
             return Ok(dir.clone());
