@@ -87,12 +87,13 @@ pub(crate) enum Command {
     /// (gungraun) and compare every benchmark with `benches/baseline.json`.
     ///
     /// Checks that Valgrind is installed and that `gungraun-runner` of the version locked in
-    /// Cargo.lock is available (installs it under `target/tools/` once if not, at opt-level 1
+    /// Cargo.lock is available (installs it under `target/tools/` once if not, unoptimised
     /// and in the background while the suite compiles). Valgrind runs under `chrt --fifo 1`
     /// on one CPU with ASLR off, so that work spanning threads
     /// interleaves the same way in every run (root or RLIMIT_RTPRIO >= 1 is needed; without
     /// it the suite runs unpinned and says so). Each side's figure is the median of
-    /// `settings.runs` (3) runs of the suite. When this machine's environment (rustc,
+    /// `settings.runs` (3) runs of the suite; pinned, a benchmark is not run again once a
+    /// majority of them gave one value, which is then the median. When this machine's environment (rustc,
     /// Valgrind, gungraun, target, CPU model, glibc, scheduling) differs from the baseline's,
     /// the commit that recorded the baseline is measured here in a git worktree and compared
     /// instead, so an environment change is never reported as a regression. A suspected
