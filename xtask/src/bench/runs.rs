@@ -190,6 +190,8 @@ mod tests {
         // Too few runs for a majority, or two that differ by one instruction.
         assert_eq!(unsettled(std::slice::from_ref(&a), 3), ["a", "b"]);
         assert_eq!(unsettled(&[a.clone(), a.clone()], 5), ["a", "b"]);
+        // Half is not a majority.
+        assert_eq!(unsettled(&[a.clone(), a.clone()], 4), ["a", "b"]);
         assert_eq!(unsettled(&[a.clone(), b21.clone()], 3), ["b"]);
         assert!(unsettled(&[a.clone(), b21.clone(), a.clone()], 3).is_empty());
         // Three of five agree, whichever runs they are; a partial run counts for its ids.
