@@ -194,23 +194,18 @@ impl Suite {
             } else {
                 Vec::new()
             };
-            if left.is_empty() {
+            let measurements = if left.is_empty() {
                 eprintln!("xtask bench: {label} run {i} of {total}");
                 let pattern = self.filter.as_ref().map(|f| format!("*{f}*"));
-                let measurements =
-                    self.measure(checkout, &home, &target_dir, &runner_dir, pattern)?;
-                done.push(Run {
-                    measurements,
-                    checkout: checkout.to_owned(),
-                });
+                self.measure(checkout, &home, &target_dir, &runner_dir, pattern)?
             } else {
-                // The others' medians are settled: only these run again, each on its own.
                 eprintln!(
                     "xtask bench: {label} run {i} of {total}, of the {} benchmark(s) whose \
                      earlier runs differ (the others' medians are settled): {}",
                     left.len(),
                     left.join(", ")
                 );
+                // gungraun takes one filter pattern, so each runs on its own.
                 let mut measurements = Vec::new();
                 for (j, id) in left.iter().enumerate() {
                     let home = home.with_extension(j.to_string());
@@ -223,11 +218,12 @@ impl Suite {
                         pattern,
                     )?);
                 }
-                done.push(Run {
-                    measurements,
-                    checkout: checkout.to_owned(),
-                });
-            }
+                measurements
+            };
+            done.push(Run {
+                measurements,
+                checkout: checkout.to_owned(),
+            });
             if may_settle
                 && i >= total.div_ceil(2)
                 && i < total
