@@ -105,21 +105,27 @@ pub(crate) fn succeeds(argv: &[&str]) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// The first CPU this process may run on, from `/proc/self/status`, or why it is unknown.
-pub(crate) fn first_allowed_cpu() -> Result<usize, String> {
+/// The CPUs this process may run on, in order, from `/proc/self/status`, or why they are
+/// unknown.
+pub(crate) fn allowed_cpus() -> Result<Vec<usize>, String> {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|status| parse_first_allowed_cpu(&status))
+        .and_then(|status| parse_allowed_cpus(&status))
         .ok_or_else(|| "cannot read Cpus_allowed_list from /proc/self/status".to_owned())
 }
 
-/// The first CPU of the `Cpus_allowed_list` line of `/proc/self/status` (`0-1`, `2,5-7`).
-fn parse_first_allowed_cpu(status: &str) -> Option<usize> {
+/// The CPUs of the `Cpus_allowed_list` line of `/proc/self/status` (`0-1`, `2,5-7`).
+fn parse_allowed_cpus(status: &str) -> Option<Vec<usize>> {
     let list = status
         .lines()
         .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))?;
-    let first = list.trim().split([',', '-']).next()?;
-    first.trim().parse().ok()
+    let mut cpus = Vec::new();
+    for range in list.trim().split(',') {
+        let (first, last) = range.split_once('-').unwrap_or((range, range));
+        let (first, last): (usize, usize) = (first.trim().parse().ok()?, last.trim().parse().ok()?);
+        cpus.extend(first..=last);
+    }
+    (!cpus.is_empty()).then_some(cpus)
 }
 
 /// `/proc/cpuinfo`, or an empty string where there is none.
@@ -163,15 +169,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_the_first_allowed_cpu() {
-        let cases = [
-            ("Name:\tx\nCpus_allowed_list:\t0-1\n", Some(0)),
-            ("Cpus_allowed_list:\t2,5-7\n", Some(2)),
-            ("Cpus_allowed_list:\t3\n", Some(3)),
+    fn reads_the_allowed_cpus() {
+        let cases: [(&str, Option<Vec<usize>>); 5] = [
+            ("Name:\tx\nCpus_allowed_list:\t0-1\n", Some(vec![0, 1])),
+            ("Cpus_allowed_list:\t2,5-7\n", Some(vec![2, 5, 6, 7])),
+            ("Cpus_allowed_list:\t3\n", Some(vec![3])),
+            ("Cpus_allowed_list:\tx\n", None),
             ("Cpus_allowed:\tff\n", None),
         ];
         for (status, want) in cases {
-            assert_eq!(parse_first_allowed_cpu(status), want, "{status:?}");
+            assert_eq!(parse_allowed_cpus(status), want, "{status:?}");
         }
     }
 

@@ -61,6 +61,11 @@ impl<'a> Gate<'a> {
                 ""
             },
             match &suite.pinning.cpu {
+                Ok(_) if suite.pinning.width() > 1 => format!(
+                    "{} (CPUs {}, a run on each at the same time)",
+                    pinning::PINNED,
+                    suite.pinning.cpus()
+                ),
                 Ok(cpu) => format!("{} (CPU {cpu})", pinning::PINNED),
                 Err(why) => format!("unpinned: {why}"),
             }

@@ -29,13 +29,19 @@ pub(crate) const ENABLE_PINNING: &str = "sudo prlimit --rtprio=1:1 --pid $$";
 pub(crate) struct Pinning {
     /// The CPU the suite runs on, or why it cannot be pinned.
     pub(crate) cpu: Result<usize, String>,
+    /// A second CPU this process may run on, where a second run of the suite can run at the
+    /// same time, each Valgrind process pinned to its own CPU.
+    pub(crate) second: Option<usize>,
 }
 
 impl Pinning {
-    /// Pins to the first CPU this process may run on when `chrt`, `taskset` and `setarch`
+    /// Pins to the first CPU this process may run on, with the second beside it for a second
+    /// run at the same time, when `chrt`, `taskset` and `setarch`
     /// all work here; otherwise says which did not.
     pub(crate) fn detect() -> Self {
-        let cpu = crate::host::first_allowed_cpu().and_then(|cpu| {
+        let allowed = crate::host::allowed_cpus();
+        let second = allowed.as_ref().ok().and_then(|cpus| cpus.get(1).copied());
+        let cpu = allowed.map(|cpus| cpus[0]).and_then(|cpu| {
             let arch = std::env::consts::ARCH;
             let probes: [&[&str]; 4] = [
                 &["env", "--unset=GUNGRAUN_TR_HOME", "true"],
@@ -52,7 +58,25 @@ impl Pinning {
                 )),
             }
         });
-        Pinning { cpu }
+        let second = second.filter(|_| cpu.is_ok());
+        Pinning { cpu, second }
+    }
+
+    /// How many runs of the suite can go at once: one per CPU it is pinned to.
+    pub(crate) fn width(&self) -> usize {
+        match (&self.cpu, self.second) {
+            (Ok(_), Some(_)) => 2,
+            _ => 1,
+        }
+    }
+
+    /// The CPUs the suite runs on, for the report: `0`, or `0 and 1`.
+    pub(crate) fn cpus(&self) -> String {
+        match (&self.cpu, self.second) {
+            (Ok(cpu), Some(second)) => format!("{cpu} and {second}"),
+            (Ok(cpu), None) => cpu.to_string(),
+            (Err(_), _) => "none".to_owned(),
+        }
     }
 
     /// How many runs a median spans when this run's repeats widen the noise. Unpinned, a
@@ -80,9 +104,15 @@ impl Pinning {
     /// they would reach the benchmark process, and their values (output paths, the
     /// checkout's root) change the size of its initial stack, which moved the naive
     /// runtime's count by up to 75 instructions between checkouts.
-    pub(crate) fn runner_args(&self) -> Vec<String> {
-        let Ok(cpu) = &self.cpu else {
+    ///
+    /// `slot` 0 is the first CPU, 1 the second (the first where there is none).
+    pub(crate) fn runner_args(&self, slot: usize) -> Vec<String> {
+        let Ok(first) = &self.cpu else {
             return Vec::new();
+        };
+        let cpu = match (slot, self.second) {
+            (1, Some(second)) => second,
+            _ => *first,
         };
         let wrapper = [
             "--unset=GUNGRAUN_TR_DEST_DIR",
@@ -112,8 +142,11 @@ mod tests {
 
     #[test]
     fn pinned_runs_wrap_valgrind_one_token_at_a_time() {
-        let pinned = Pinning { cpu: Ok(1) };
-        let args = pinned.runner_args();
+        let pinned = Pinning {
+            cpu: Ok(1),
+            second: Some(3),
+        };
+        let args = pinned.runner_args(0);
         assert_eq!(args[0], "--tool-runner=env");
         let tokens: Vec<&str> = args[1..]
             .iter()
@@ -138,10 +171,31 @@ mod tests {
             ]
         );
         assert_eq!(pinned.fingerprint(), PINNED);
+        // The second slot runs on the second CPU, and only there.
+        let second = pinned.runner_args(1);
+        assert_eq!(second.len(), args.len());
+        let differ: Vec<(&String, &String)> =
+            args.iter().zip(&second).filter(|(a, b)| a != b).collect();
+        assert_eq!(
+            differ,
+            [(
+                &"--tool-runner-args=1".to_owned(),
+                &"--tool-runner-args=3".to_owned()
+            )]
+        );
+        assert_eq!((pinned.width(), pinned.cpus()), (2, "1 and 3".to_owned()));
+        let one = Pinning {
+            cpu: Ok(1),
+            second: None,
+        };
+        assert_eq!(one.runner_args(1), one.runner_args(0));
+        assert_eq!((one.width(), one.cpus()), (1, "1".to_owned()));
         let unpinned = Pinning {
             cpu: Err("no chrt".to_owned()),
+            second: None,
         };
-        assert!(unpinned.runner_args().is_empty());
+        assert!(unpinned.runner_args(0).is_empty());
+        assert_eq!(unpinned.width(), 1);
         assert_ne!(unpinned.fingerprint(), PINNED);
     }
 }

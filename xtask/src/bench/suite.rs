@@ -1,10 +1,11 @@
 //! How this machine runs the gungraun suite: the tools it needs, the environment that
 //! decides its counts, the build directory of each side, and one run of the suite.
 
-use std::cell::RefCell;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
 
@@ -38,7 +39,10 @@ const RUNNER_INSTALL_ARGS: &[&str] = &["--debug", "--config", "profile.dev.debug
 /// How this machine runs the suite: the tools, the scheduling, the filter.
 pub(crate) struct Suite {
     pub(crate) root: PathBuf,
-    runner: RefCell<Runner>,
+    runner: Mutex<Runner>,
+    /// How many of [`Suite::start_build`]'s builds are still compiling: while one is, the
+    /// suite's runs go one at a time and leave it a CPU.
+    building: Arc<AtomicUsize>,
     filter: Option<String>,
     pub(crate) pinning: Pinning,
     /// What decides instruction counts here besides the code (its fingerprint).
@@ -51,6 +55,13 @@ enum Runner {
     Installing(PendingInstall),
     /// Taken out while waiting; a failed install leaves it so.
     Unavailable,
+}
+
+/// Where a side's runs happen: its checkout, build directory and runner.
+struct At<'a> {
+    checkout: &'a Path,
+    target_dir: &'a Path,
+    runner_dir: &'a Path,
 }
 
 /// Which side of the comparison a build is for.
@@ -144,7 +155,8 @@ impl Suite {
         let environment = capture_environment(valgrind, gungraun, pinning.fingerprint())?;
         Ok(Suite {
             root,
-            runner: RefCell::new(runner),
+            runner: Mutex::new(runner),
+            building: Arc::new(AtomicUsize::new(0)),
             filter,
             pinning,
             environment,
@@ -174,7 +186,8 @@ impl Suite {
         self.runs(checkout, label, side, runs)
     }
 
-    /// Runs the suite in `checkout`, as [`Suite::build`] left it, `runs` times.
+    /// Runs the suite in `checkout`, as [`Suite::build`] left it, `runs` times: pinned to
+    /// two CPUs and with no build compiling beside them, two full runs at a time.
     pub(crate) fn runs(
         &self,
         checkout: &Path,
@@ -182,52 +195,40 @@ impl Suite {
         side: Side,
         runs: Runs,
     ) -> anyhow::Result<Vec<Run>> {
-        let target_dir = self.build_dir(side)?;
-        let runner_dir = self.runner_dir()?;
+        let at = At {
+            checkout,
+            target_dir: &self.build_dir(side)?,
+            runner_dir: &self.runner_dir()?,
+        };
         let total = runs.total();
         let may_settle = matches!(runs, Runs::MedianOf(_)) && self.pinning.cpu.is_ok();
+        let majority = total.div_ceil(2);
         let mut done: Vec<Run> = Vec::with_capacity(total);
-        for i in 1..=total {
-            let home = self.home(&format!("{label}-{i}"));
-            let left = if may_settle && i > total.div_ceil(2) {
+        while done.len() < total {
+            let left = if may_settle && done.len() >= majority {
                 runs::unsettled(&done, total)
             } else {
                 Vec::new()
             };
-            let measurements = if left.is_empty() {
-                eprintln!("xtask bench: {label} run {i} of {total}");
-                let pattern = self.filter.as_ref().map(|f| format!("*{f}*"));
-                self.measure(checkout, &home, &target_dir, &runner_dir, pattern)?
+            if left.is_empty() {
+                let until = if may_settle && done.len() < majority {
+                    majority
+                } else {
+                    total
+                };
+                let width = match self.building.load(Ordering::SeqCst) {
+                    0 => self.pinning.width(),
+                    _ => 1,
+                };
+                let first = done.len() + 1;
+                let last = (done.len() + width).min(until);
+                done.extend(self.full_runs(&at, label, first..=last, total)?);
             } else {
-                eprintln!(
-                    "xtask bench: {label} run {i} of {total}, of the {} benchmark(s) whose \
-                     earlier runs differ (the others' medians are settled): {}",
-                    left.len(),
-                    left.join(", ")
-                );
-                // gungraun takes one filter pattern, so each runs on its own.
-                let mut measurements = Vec::new();
-                for (j, id) in left.iter().enumerate() {
-                    let home = home.with_extension(j.to_string());
-                    let pattern = Some(format!("*::{id}"));
-                    measurements.extend(self.measure(
-                        checkout,
-                        &home,
-                        &target_dir,
-                        &runner_dir,
-                        pattern,
-                    )?);
-                }
-                measurements
-            };
-            done.push(Run {
-                measurements,
-                checkout: checkout.to_owned(),
-            });
-            if may_settle
-                && i >= total.div_ceil(2)
-                && i < total
-                && runs::unsettled(&done, total).is_empty()
+                let i = done.len() + 1;
+                done.push(self.unsettled_run(&at, label, i, total, &left)?);
+            }
+            let i = done.len();
+            if may_settle && i >= majority && i < total && runs::unsettled(&done, total).is_empty()
             {
                 eprintln!(
                     "xtask bench: {label}: every benchmark gave one value in {i} of {total} \
@@ -237,6 +238,76 @@ impl Suite {
             }
         }
         Ok(done)
+    }
+
+    /// Full runs `which` of `total`, at the same time, each on its own CPU.
+    fn full_runs(
+        &self,
+        at: &At<'_>,
+        label: &str,
+        which: std::ops::RangeInclusive<usize>,
+        total: usize,
+    ) -> anyhow::Result<Vec<Run>> {
+        let pattern = self.filter.as_ref().map(|f| format!("*{f}*"));
+        let (first, last) = (*which.start(), *which.end());
+        if first == last {
+            eprintln!("xtask bench: {label} run {first} of {total}");
+        } else {
+            eprintln!(
+                "xtask bench: {label} runs {first} to {last} of {total}, at the same time, \
+                 each pinned to its own CPU"
+            );
+        }
+        let one = |(slot, i): (usize, usize)| {
+            let home = self.home(&format!("{label}-{i}"));
+            let measurements = self.measure(at, &home, pattern.clone(), slot)?;
+            Ok(Run {
+                measurements,
+                checkout: at.checkout.to_owned(),
+            })
+        };
+        std::thread::scope(|scope| {
+            let threads: Vec<_> = which
+                .clone()
+                .enumerate()
+                .map(|job| scope.spawn(move || one(job)))
+                .collect();
+            threads
+                .into_iter()
+                .map(|t| {
+                    t.join()
+                        .map_err(|_| anyhow::anyhow!("a thread running the suite panicked"))?
+                })
+                .collect()
+        })
+    }
+
+    /// Run `i` of `total` of only the benchmarks in `left`, each on its own: gungraun
+    /// takes one filter pattern.
+    fn unsettled_run(
+        &self,
+        at: &At<'_>,
+        label: &str,
+        i: usize,
+        total: usize,
+        left: &[String],
+    ) -> anyhow::Result<Run> {
+        eprintln!(
+            "xtask bench: {label} run {i} of {total}, of the {} benchmark(s) whose earlier \
+             runs differ (the others' medians are settled): {}",
+            left.len(),
+            left.join(", ")
+        );
+        let home = self.home(&format!("{label}-{i}"));
+        let mut measurements = Vec::new();
+        for (j, id) in left.iter().enumerate() {
+            let home = home.with_extension(j.to_string());
+            measurements.extend(self.measure(at, &home, Some(format!("*::{id}")), 0)?);
+        }
+        Ok(Run {
+            measurements,
+            checkout: at.checkout.to_owned(),
+        })
     }
 
     /// Compiles the suite in `checkout` (`cargo bench --no-run`) into `side`'s build
@@ -255,9 +326,12 @@ impl Suite {
             .stdout(Stdio::null())
             .spawn()
             .with_context(|| format!("cannot run {:?}", cmd.get_program()))?;
+        let building = Arc::clone(&self.building);
+        building.fetch_add(1, Ordering::SeqCst);
         let waiter = std::thread::spawn(move || {
-            let status = child.wait()?;
-            Ok((status, started.elapsed()))
+            let status = child.wait();
+            building.fetch_sub(1, Ordering::SeqCst);
+            Ok((status?, started.elapsed()))
         });
         Ok(PendingBuild {
             waiter,
@@ -267,7 +341,10 @@ impl Suite {
 
     /// gungraun-runner's directory, waiting for its install if it is still running.
     pub(crate) fn runner_dir(&self) -> anyhow::Result<PathBuf> {
-        let mut runner = self.runner.borrow_mut();
+        let mut runner = self
+            .runner
+            .lock()
+            .map_err(|_| anyhow::anyhow!("a thread panicked while installing the runner"))?;
         if let Runner::Ready(dir) = &*runner {
             return Ok(dir.clone());
         }
@@ -294,17 +371,17 @@ impl Suite {
     /// Runs the suite once in `checkout` (this workspace or a worktree) and reads its summaries.
     fn measure(
         &self,
-        checkout: &Path,
+        at: &At<'_>,
         home: &Path,
-        target_dir: &Path,
-        runner_dir: &Path,
         pattern: Option<String>,
+        slot: usize,
     ) -> anyhow::Result<Vec<Measurement>> {
+        let checkout = at.checkout;
         if home.exists() {
             std::fs::remove_dir_all(home)
                 .with_context(|| format!("cannot clear {}", home.display()))?;
         }
-        let mut cmd = self.command(checkout, home, target_dir, runner_dir, pattern.as_deref());
+        let mut cmd = self.command(at, home, pattern.as_deref(), slot);
         let started = std::time::Instant::now();
         let output = cmd
             .output()
@@ -336,27 +413,20 @@ impl Suite {
 
     /// `cargo bench` of the gungraun target in `checkout`, its JSON summaries on stdout and
     /// its files under `home`, with this machine's runner and scheduling.
-    fn command(
-        &self,
-        checkout: &Path,
-        home: &Path,
-        target_dir: &Path,
-        runner_dir: &Path,
-        pattern: Option<&str>,
-    ) -> Command {
-        let mut path = OsString::from(runner_dir.as_os_str());
+    fn command(&self, at: &At<'_>, home: &Path, pattern: Option<&str>, slot: usize) -> Command {
+        let mut path = OsString::from(at.runner_dir.as_os_str());
         if let Some(old) = std::env::var_os("PATH") {
             path.push(":");
             path.push(old);
         }
-        let mut cmd = cargo_bench(checkout, target_dir);
+        let mut cmd = cargo_bench(at.checkout, at.target_dir);
         cmd.arg("--")
             .arg("--output-format=json")
             .arg(format!("--home={}", home.display()))
             // Instruction addresses on cost lines, so the breakdown can read inline chains;
             // the counts themselves do not change.
             .arg("--callgrind-args=--dump-instr=yes")
-            .args(self.pinning.runner_args())
+            .args(self.pinning.runner_args(slot))
             .env("PATH", path)
             .stdout(Stdio::piped());
         if let Some(pattern) = pattern {
