@@ -204,12 +204,9 @@ impl Suite {
         let may_settle = matches!(runs, Runs::MedianOf(_)) && self.pinning.cpu.is_ok();
         let majority = total.div_ceil(2);
         let mut done: Vec<Run> = Vec::with_capacity(total);
+        // Pinned, once a majority of runs is in: the benchmarks whose median is not settled.
+        let mut left: Vec<String> = Vec::new();
         while done.len() < total {
-            let left = if may_settle && done.len() >= majority {
-                runs::unsettled(&done, total)
-            } else {
-                Vec::new()
-            };
             if left.is_empty() {
                 let until = if may_settle && done.len() < majority {
                     majority
@@ -228,13 +225,15 @@ impl Suite {
                 done.push(self.unsettled_run(&at, label, i, total, &left)?);
             }
             let i = done.len();
-            if may_settle && i >= majority && i < total && runs::unsettled(&done, total).is_empty()
-            {
-                eprintln!(
-                    "xtask bench: {label}: every benchmark gave one value in {i} of {total} \
-                     runs, which is its median, so the other runs are not needed"
-                );
-                break;
+            if may_settle && i >= majority && i < total {
+                left = runs::unsettled(&done, total);
+                if left.is_empty() {
+                    eprintln!(
+                        "xtask bench: {label}: every benchmark gave one value in {i} of {total} \
+                         runs, which is its median, so the other runs are not needed"
+                    );
+                    break;
+                }
             }
         }
         Ok(done)
