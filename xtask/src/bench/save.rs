@@ -10,8 +10,7 @@ use anyhow::bail;
 
 use super::BASELINE;
 use super::baseline::{self, Baseline, GateSettings, Override, Recorded};
-use super::runs::Run;
-use super::runs::Runs;
+use super::runs::{Run, Runs};
 use super::suite::{Side, Suite};
 use crate::exit::Exit;
 use crate::flags;
