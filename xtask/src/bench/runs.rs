@@ -29,9 +29,9 @@ impl Run {
 pub(crate) enum Runs {
     /// Exactly this many: `--save`'s recording, a confirmation.
     Exactly(usize),
-    /// As many as the median of this many needs. Pinned, a majority of runs that agree on
-    /// every benchmark settles it ([`unsettled`]), so the rest are not run; unpinned,
-    /// every run is (their full spread is the noise).
+    /// As many as the median of this many needs. Pinned, a benchmark is not run again once
+    /// a majority of this many gave one value, its median ([`unsettled`]); unpinned, every
+    /// run is taken (their full spread is the noise).
     MedianOf(usize),
 }
 
