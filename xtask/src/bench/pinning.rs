@@ -14,6 +14,9 @@
 //! still differ. Measured over 10 runs: global_one_command 35.7% → 0.08%, FIFO on two CPUs
 //! or one CPU without FIFO helped far less (docs/gate-determinism.md has the table).
 //!
+//! With two CPUs allowed, two runs of the suite go at once, each Valgrind process alone on
+//! its own CPU; 20 such runs counted the same as one at a time (docs/gate-determinism.md).
+//!
 //! Setting a real-time policy needs root or `RLIMIT_RTPRIO` ≥ 1; without it the suite runs
 //! unpinned, the environment fingerprint says so, and the gate never compares a pinned
 //! figure with an unpinned one.
@@ -35,9 +38,9 @@ pub(crate) struct Pinning {
 }
 
 impl Pinning {
-    /// Pins to the first CPU this process may run on, with the second beside it for a second
-    /// run at the same time, when `chrt`, `taskset` and `setarch`
-    /// all work here; otherwise says which did not.
+    /// Pins to the first CPU this process may run on, with the second for a second run at
+    /// the same time, when `chrt`, `taskset` and `setarch` all work here; otherwise says
+    /// which did not.
     pub(crate) fn detect() -> Self {
         let allowed = crate::host::allowed_cpus();
         let second = allowed.as_ref().ok().and_then(|cpus| cpus.get(1).copied());
