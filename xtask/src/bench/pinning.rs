@@ -15,7 +15,8 @@
 //! or one CPU without FIFO helped far less (docs/gate-determinism.md has the table).
 //!
 //! With two CPUs allowed, two runs of the suite go at once, each Valgrind process alone on
-//! its own CPU; 20 such runs counted the same as one at a time (docs/gate-determinism.md).
+//! its own CPU; in 20 such runs 26 of 28 rows counted the same every time and the other two
+//! stayed within their recorded spread (docs/gate-determinism.md).
 //!
 //! Setting a real-time policy needs root or `RLIMIT_RTPRIO` ≥ 1; without it the suite runs
 //! unpinned, the environment fingerprint says so, and the gate never compares a pinned
