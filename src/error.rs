@@ -18,6 +18,8 @@ use std::fmt;
 pub struct Error {
     kind: ErrorKind,
     message: String,
+    /// The lower-level error this one wraps, e.g. the OS error behind [`ErrorKind::Build`].
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
 /// What kind of failure an [`Error`] is.
@@ -28,9 +30,10 @@ pub struct Error {
 pub enum ErrorKind {
     /// [`init`](crate::init) was called after the shared runtime was configured or built.
     AlreadyInitialized,
-    /// A [`Config`](crate::Config) value is out of range, or
+    /// A [`Config`](crate::Config) value is out of range or one tokio would refuse (a
+    /// thread count of 0 or above its bound, a thread name with a NUL byte), or
     /// [`init_with_handle`](crate::init_with_handle) was given a runtime globalrt cannot
-    /// share (a current_thread one).
+    /// share (a current_thread one). Nothing was built.
     InvalidConfig,
     /// An environment variable that globalrt reads holds a value it cannot use.
     InvalidEnv {
@@ -39,7 +42,10 @@ pub enum ErrorKind {
         /// The value it held.
         value: String,
     },
-    /// The operating system refused to build the runtime (e.g. threads could not be spawned).
+    /// The runtime could not be started: the operating system refused its threads or its
+    /// I/O driver ([`source`](std::error::Error::source) gives the OS error), or a
+    /// [`Config`](crate::Config) callback panicked while the runtime started (the message
+    /// names the callback and the panic). Nothing stays running; a later call may try again.
     Build,
     /// [`shutdown`](crate::shutdown) was called, before or during the call; the shared
     /// runtime no longer runs futures.
@@ -69,6 +75,21 @@ impl Error {
         Error {
             kind,
             message: message.into(),
+            source: None,
+        }
+    }
+
+    /// An error that keeps the lower-level error it reports, for
+    /// [`source`](std::error::Error::source); the message still says it all in one line.
+    pub(crate) fn with_source(
+        kind: ErrorKind,
+        message: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+            source: Some(source.into()),
         }
     }
 
@@ -90,4 +111,58 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|source| source as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// The text of a caught panic's payload: the message of `panic!("...")`, formatted or not.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string panic payload".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn source_is_the_wrapped_error() {
+        let io = std::io::Error::new(std::io::ErrorKind::OutOfMemory, "no room for a stack");
+        let err = Error::with_source(ErrorKind::Build, "globalrt: cannot build", io);
+        assert_eq!(err.to_string(), "globalrt: cannot build");
+        let source = err.source().expect("the io::Error is kept");
+        let io = source
+            .downcast_ref::<std::io::Error>()
+            .expect("an io::Error");
+        assert_eq!(io.kind(), std::io::ErrorKind::OutOfMemory);
+        assert_eq!(io.to_string(), "no room for a stack");
+        assert!(format!("{err:?}").contains("no room for a stack"));
+    }
+
+    #[test]
+    fn panic_messages() {
+        let cases: [(&str, Box<dyn std::any::Any + Send>, &str); 3] = [
+            ("literal", Box::new("boom"), "boom"),
+            ("formatted", Box::new(format!("boom {}", 7)), "boom 7"),
+            ("other", Box::new(7_u8), "a non-string panic payload"),
+        ];
+        for (case, payload, text) in cases {
+            assert_eq!(panic_message(&*payload), text, "{case}");
+        }
+    }
+
+    #[test]
+    fn new_has_no_source() {
+        let err = Error::new(ErrorKind::InvalidConfig, "globalrt: bad");
+        assert!(err.source().is_none());
+        assert_eq!(err.to_string(), "globalrt: bad");
+    }
+}

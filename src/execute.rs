@@ -1,50 +1,98 @@
 //! `execute` and its slow path: the strategy for each calling context.
+//!
+//! The future lives in one pinned slot for its whole life, made by the public function
+//! (boxed first when it is large, as tokio's `block_on` does), so it is never moved after
+//! the first poll. Whatever polls it also drops it in place, inside the shared runtime's
+//! context, on the thread that polled it last: once done, after a panic, at a deadline,
+//! when `shutdown` stops the call, as `Runtime::block_on` does.
 
 use std::future::Future;
 use std::pin::{Pin, pin};
 use std::task::{Context, Poll, Waker};
-use std::thread;
 
-use tokio::runtime::{Handle, RuntimeFlavor};
+use tokio::runtime::Handle;
 
-use crate::error::{Error, ErrorKind};
+use crate::context::{self, Here, Shared};
+use crate::error::{Error, ErrorKind, panic_message};
 use crate::global::{GLOBAL, Global, in_flight_shut_down_error};
 use crate::parker::ThisThread;
 use crate::trace::{self, Caller, Strategy};
 
-/// The fast path of `execute` and `execute_local`: runs `future` to completion on this
-/// thread, inside the shared runtime's context; `finish` drives a future that was pending.
+/// The future's one slot: `Some` until it is dropped in place.
+type Slot<'a, F> = Pin<&'a mut Option<F>>;
+
+/// A future larger than this is boxed at the entry, so that the calls below it move a
+/// pointer, not the future: tokio's own `block_on` threshold (2 KiB in debug builds,
+/// 16 KiB in release), so `execute` uses no more stack than `Runtime::block_on` for any
+/// future, and a future below it costs what it did.
+const BOX_THRESHOLD: usize = if cfg!(debug_assertions) { 2048 } else { 16384 };
+
+/// Whether a future of type `F` is boxed at the entry; known when compiling.
+const fn boxed<F>() -> bool {
+    std::mem::size_of::<F>() > BOX_THRESHOLD
+}
+
+/// Drops the slot's future in place when dropped: made right after `Handle::enter`, so on
+/// every way out, unwinding included, the future is dropped inside the runtime's context
+/// and on the thread that polled it. `std::mem::forget` hands the future on instead.
+struct DropInPlace<'a, 'b, F>(&'a mut Slot<'b, F>);
+
+impl<F> Drop for DropInPlace<'_, '_, F> {
+    fn drop(&mut self) {
+        self.0.set(None);
+    }
+}
+
+impl<F: Future> DropInPlace<'_, '_, F> {
+    fn future(&mut self) -> Pin<&mut F> {
+        match self.0.as_mut().as_pin_mut() {
+            Some(future) => future,
+            None => unreachable!("globalrt: a future is polled after it was dropped"),
+        }
+    }
+}
+
+/// The fast path of `execute` and `execute_local`: runs the slot's future to completion
+/// on this thread, inside the shared runtime's context; `finish` drives a future that was
+/// pending.
 ///
 /// One poll with a no-op waker inside `Handle::enter`. A future that is ready then returns
-/// without a waker, an allocation or a thread switch.
-///
-/// The future is taken out of `slot` only once `Handle::enter` has succeeded: where
-/// this thread's tokio context is gone (thread exit, `atexit`), `enter` panics and the
-/// caller finds the future, never polled, still in `slot` (`retry_without_context`).
+/// (and is dropped, in the context) without a waker, an allocation or a thread switch.
+/// Where this thread's tokio context is gone (thread exit, `atexit`), `enter` panics
+/// before the future is touched, and the caller finds it still in its slot
+/// (`retry_without_context`).
 #[inline(always)]
 fn poll_first<F: Future>(
     global: &Global,
-    slot: &mut Option<F>,
+    mut slot: Slot<'_, F>,
     caller: Caller,
-    finish: impl FnOnce(&Global, &Handle, Pin<&mut F>, Caller) -> Result<F::Output, Error>,
+    finish: impl FnOnce(&Global, &Handle, Slot<'_, F>, Caller) -> Result<F::Output, Error>,
 ) -> Result<F::Output, Error> {
     let handle = global.handle()?;
     let context = handle.enter();
-    let Some(future) = slot.take() else {
-        unreachable!("globalrt: a future is executed once")
-    };
-    let mut future = pin!(future);
-    if let Poll::Ready(output) = future
-        .as_mut()
+    let mut in_place = DropInPlace(&mut slot);
+    if let Poll::Ready(output) = in_place
+        .future()
         .poll(&mut Context::from_waker(Waker::noop()))
     {
+        drop(in_place);
         return Ok(output);
     }
+    std::mem::forget(in_place);
     drop(context);
-    finish(global, handle, future, caller)
+    finish(global, handle, slot, caller)
 }
 
-/// Drives a `Send` future that was pending at its first poll, choosing how to block by context.
+/// The shared runtime as [`context::here`] needs it.
+fn shared<'a>(global: &Global, handle: &'a Handle) -> Shared<'a> {
+    Shared {
+        handle: Some(handle),
+        adopted: global.is_adopted(),
+    }
+}
+
+/// Drives a `Send` future that was pending at its first poll, choosing how to block by
+/// where this thread is ([`Here`]).
 ///
 /// The first poll's wake-up went to a no-op waker, so the loop in `block_on` polls once
 /// more before it parks: futures register the waker of their latest poll.
@@ -53,45 +101,53 @@ fn poll_first<F: Future>(
 fn finish<F>(
     global: &Global,
     handle: &Handle,
-    mut future: Pin<&mut F>,
+    slot: Slot<'_, F>,
     caller: Caller,
 ) -> Result<F::Output, Error>
 where
     F: Future + Send,
     F::Output: Send,
 {
-    if let Some(result) = block_here(global, handle, future.as_mut(), caller) {
-        return result;
+    match context::here(shared(global, handle)) {
+        Here::Driver => {
+            // The thread that drives a current_thread runtime (`#[tokio::test]`, `flavor =
+            // "current_thread"`, a `LocalSet` there): tokio defers wake-ups to it, so
+            // blocking it could deadlock. Drive the future on a scoped helper thread
+            // instead. This is why `execute` needs `F: Send`.
+            trace::waited(Strategy::HelperThread, caller, || {
+                helper_thread_drives(global, Some(handle), slot, true)
+            })
+        }
+        here => block_here(global, handle, slot, caller, here),
     }
-    // The thread that drives a current_thread runtime (`#[tokio::test]`, `flavor =
-    // "current_thread"`, a `LocalSet` there), or one of a flavour this version does not
-    // know: tokio defers wake-ups to it, so blocking it could deadlock. Drive the future
-    // on a scoped helper thread instead. This is why `execute` needs `F: Send`.
-    trace::waited(Strategy::HelperThread, caller, || {
-        on_helper_thread(global, handle, future)
-    })
 }
 
-/// Drives `future` on a scoped helper thread, which has a tokio context of its own.
-fn on_helper_thread<F>(
+/// Drives the slot's future on a scoped helper thread, which has a tokio context of its
+/// own, and resumes its panic here. Without `handle` (where this thread's tokio context
+/// is gone), the helper also gets the shared runtime, building it if this is the
+/// process's first call. `watch`: say once if the wait is long (see
+/// `context::on_helper_thread`).
+fn helper_thread_drives<F>(
     global: &Global,
-    handle: &Handle,
-    future: Pin<&mut F>,
+    handle: Option<&Handle>,
+    slot: Slot<'_, F>,
+    watch: bool,
 ) -> Result<F::Output, Error>
 where
     F: Future + Send,
     F::Output: Send,
 {
-    thread::scope(|scope| {
-        thread::Builder::new()
-            .name("globalrt-scoped".to_owned())
-            .spawn_scoped(scope, || {
-                block_on(global, handle, future, ThisThread::take())
-            })
-            .expect("globalrt: cannot spawn a helper thread to wait on a current_thread runtime")
-            .join()
-    })
-    .unwrap_or_else(|payload| std::panic::resume_unwind(payload))
+    let joined = context::on_helper_thread(
+        move || {
+            let handle = match handle {
+                Some(handle) => handle,
+                None => global.handle()?,
+            };
+            block_on(global, handle, slot, ThisThread::take(), false)
+        },
+        watch,
+    )?;
+    joined.unwrap_or_else(|payload| std::panic::resume_unwind(payload))
 }
 
 /// Drives a future that must stay on this thread and was pending at its first poll.
@@ -100,71 +156,65 @@ where
 fn finish_local<F: Future>(
     global: &Global,
     handle: &Handle,
-    mut future: Pin<&mut F>,
+    mut slot: Slot<'_, F>,
     caller: Caller,
 ) -> Result<F::Output, Error> {
-    if let Some(result) = block_here(global, handle, future.as_mut(), caller) {
-        return result;
+    match context::here(shared(global, handle)) {
+        Here::Driver => {
+            // The future cannot move to a helper thread, and parking this one would never
+            // finish. Refuse, dropping the future here, in the shared runtime's context.
+            let _context = handle.enter();
+            slot.set(None);
+            Err(Error::new(
+                ErrorKind::UnsupportedContext,
+                "globalrt: execute_local cannot wait for a !Send future on the thread that \
+                 drives a current_thread runtime (#[tokio::test], flavor = \
+                 \"current_thread\", a LocalSet there): blocking it would deadlock and the \
+                 future cannot move to another thread; use execute with a Send future \
+                 there, or a multi_thread runtime",
+            ))
+        }
+        here => block_here(global, handle, slot, caller, here),
     }
-    // The thread that drives a current_thread runtime: the future cannot move to a helper
-    // thread, and parking this one would never finish. Refuse instead.
-    Err(Error::new(
-        ErrorKind::UnsupportedContext,
-        "globalrt: execute_local cannot wait for a !Send future on the thread that drives \
-             a current_thread runtime (#[tokio::test], flavor = \"current_thread\", a LocalSet \
-             there): blocking it would deadlock and the future cannot move to another thread; \
-             use execute with a Send future there, or a multi_thread runtime",
-    ))
 }
 
-/// Blocks on `future` on this thread when that is safe whatever the future is: no runtime
-/// here, a multi-thread runtime's thread, or a thread that holds a current_thread
-/// runtime's context without driving it. `None` on the thread that drives a current_thread
-/// runtime (or one of a flavour this version does not know).
+/// Blocks on the slot's future on this thread, where that is safe whatever the future
+/// is: not the thread that drives a current_thread runtime.
+///
+/// On a plain thread nothing else runs, so it parks. On a multi-thread worker that holds
+/// its core, blocking would stall that core's queue: `block_in_place` hands it to another
+/// thread first. Any other runtime thread (a multi-thread `block_on` thread, a `LocalSet`
+/// there, a worker already inside `block_in_place`, `spawn_blocking`, after
+/// `Runtime::enter`) has no queue to hand off, and `block_in_place` would panic inside a
+/// `LocalSet`, so it parks directly, outside the coop budget of the task or `block_on` it
+/// is in (as `block_in_place` would): a spent budget would make every tokio resource
+/// return `Pending` forever.
 fn block_here<F: Future>(
     global: &Global,
     handle: &Handle,
-    future: Pin<&mut F>,
+    slot: Slot<'_, F>,
     caller: Caller,
-) -> Option<Result<F::Output, Error>> {
-    match Handle::try_current().map(|outer| outer.runtime_flavor()) {
-        // A plain thread, outside any runtime: nothing else runs here, so park it.
-        Err(_) => Some(trace::waited(Strategy::Park, caller, || {
-            block_on(global, handle, future, ThisThread::take())
-        })),
-        // A runtime's thread. Where tokio defers wake-ups to this thread's scheduler,
-        // blocking it would stall that scheduler: a multi-thread worker that holds its core
-        // hands its queue to another thread first (`block_in_place`, which cannot panic
-        // there), and the thread that drives a current_thread runtime (its `block_on`, a
-        // `LocalSet` there) must not block at all. Any other thread (a multi-thread
-        // `block_on` thread, a `LocalSet` driven there, a worker already inside
-        // `block_in_place`, a current_thread runtime's `spawn_blocking` or `Runtime::enter`)
-        // has no queue to hand off, and `block_in_place` would panic inside a `LocalSet`, so
-        // park it directly, outside the coop budget of the task or `block_on` it is in (as
-        // `block_in_place` would): a spent budget would make every tokio resource return
-        // `Pending` forever.
-        Ok(flavor) => {
-            let this = ThisThread::take();
-            if !defers_wake_ups(&this) {
-                let future = pin!(tokio::task::coop::unconstrained(future));
-                Some(trace::waited(Strategy::Park, caller, || {
-                    block_on(global, handle, future, this)
-                }))
-            } else if flavor == RuntimeFlavor::MultiThread {
-                Some(trace::waited(Strategy::BlockInPlace, caller, || {
-                    tokio::task::block_in_place(|| block_on(global, handle, future, this))
-                }))
-            } else {
-                this.put_back();
-                None
-            }
-        }
+    here: Here,
+) -> Result<F::Output, Error> {
+    let this = ThisThread::take();
+    match here {
+        Here::Worker => trace::waited(Strategy::BlockInPlace, caller, || {
+            tokio::task::block_in_place(|| block_on(global, handle, slot, this, true))
+        }),
+        Here::Outside => trace::waited(Strategy::Park, caller, || {
+            block_on(global, handle, slot, this, false)
+        }),
+        _ => trace::waited(Strategy::Park, caller, || {
+            block_on(global, handle, slot, this, true)
+        }),
     }
 }
 
-/// A minimal executor: poll, park until woken, repeat. Timers and I/O are driven by the
-/// shared runtime's workers; `Handle::enter` makes `tokio::spawn` and friends find it.
+/// A minimal executor: poll, park until woken, repeat, then drop the future in place,
+/// inside the shared runtime's context (on every way out). Timers and I/O are driven by
+/// the shared runtime's workers; `Handle::enter` makes `tokio::spawn` and friends find it.
 /// `this` must have been taken on this thread; it is given back when the future is done.
+/// `unconstrained`: poll outside the coop budget of a task or `block_on` this thread is in.
 ///
 /// Once [`shutdown`](crate::shutdown) has begun, the call stops polling and fails with
 /// [`ErrorKind::ShutDown`]: the runtime's timers, I/O and tasks are going away, so the
@@ -173,13 +223,21 @@ fn block_here<F: Future>(
 fn block_on<F: Future>(
     global: &Global,
     handle: &Handle,
-    mut future: Pin<&mut F>,
+    mut slot: Slot<'_, F>,
     this: ThisThread,
+    unconstrained: bool,
 ) -> Result<F::Output, Error> {
-    let _context = handle.enter();
+    let context = handle.enter();
+    let mut in_place = DropInPlace(&mut slot);
     let mut cx = Context::from_waker(&this.waker);
     let result = loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+        let future = in_place.future();
+        let polled = if unconstrained {
+            pin!(tokio::task::coop::unconstrained(future)).poll(&mut cx)
+        } else {
+            future.poll(&mut cx)
+        };
+        if let Poll::Ready(output) = polled {
             break Ok(output);
         }
         if global.is_shut_down() {
@@ -187,23 +245,10 @@ fn block_on<F: Future>(
         }
         global.park(&this.parker);
     };
+    drop(in_place);
+    drop(context);
     this.put_back();
     result
-}
-
-/// Whether this thread is driving a tokio scheduler that defers wake-ups: a multi-thread
-/// worker holding its core (the one case where `block_in_place` is needed, and cannot
-/// panic) or a current_thread runtime's `block_on` thread.
-///
-/// tokio has no public query for this, but `yield_now` shows it: such a thread defers the
-/// wake-up to its scheduler, and everywhere else (a thread in a multi-thread `block_on` or
-/// in a `LocalSet` there, a worker inside `block_in_place`, a plain thread) it wakes at
-/// once. A deferred wake-up reaches the parker later and costs at most one spare poll.
-/// `this` was just taken, so it holds no earlier wake-up.
-fn defers_wake_ups(this: &ThisThread) -> bool {
-    let mut probe = pin!(tokio::task::yield_now());
-    let _ = probe.as_mut().poll(&mut Context::from_waker(&this.waker));
-    !this.parker.take_notification()
 }
 
 /// Runs a future to completion from synchronous code on the shared runtime, and returns its output.
@@ -243,11 +288,32 @@ where
     F::Output: Send,
 {
     let caller = trace::caller();
-    // Outside the call, so that a future the call could not even poll outlives the panic
-    // that says why (`retry_without_context`).
-    let mut slot = Some(future);
+    if const { boxed::<F>() } {
+        execute_in_slot(pin!(Some(Box::pin(future))), caller)
+    } else {
+        execute_in_slot(pin!(Some(future)), caller)
+    }
+}
+
+/// [`execute`] once the future is in its slot.
+#[inline(always)]
+#[track_caller]
+fn execute_in_slot<F>(mut slot: Slot<'_, F>, caller: Caller) -> F::Output
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    // A `panic = "abort"` build cannot catch `Handle::enter`'s panic where tokio's
+    // thread-locals are gone, so it looks first (one `Handle::try_current` a call).
+    #[cfg(panic = "abort")]
+    if let Some(result) = retry_without_context(slot.as_mut(), caller) {
+        return match result {
+            Ok(output) => output,
+            Err(err) => fail(err),
+        };
+    }
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        poll_first(&GLOBAL, &mut slot, caller, finish)
+        poll_first(&GLOBAL, slot.as_mut(), caller, finish)
     })) {
         Ok(Ok(output)) => output,
         Ok(Err(err)) => fail(err),
@@ -259,32 +325,16 @@ where
     }
 }
 
+/// Resumes a panic caught from the future, unless it is the runtime going away under it
+/// (see [`runtime_gone_error`]), which is reported as globalrt's own error.
 #[cold]
 #[inline(never)]
 #[track_caller]
 fn fail_or_resume(payload: Box<dyn std::any::Any + Send>) -> ! {
-    if let Some(err) = context_error() {
+    if let Some(err) = runtime_gone_error(&panic_message(&*payload)) {
         panic!("{err}")
     }
     std::panic::resume_unwind(payload)
-}
-
-/// The error for a panic caught from a call that globalrt itself explains: `shutdown`
-/// stopped the runtime during the call, or (for `execute_local`, which cannot move its
-/// future to a helper thread) tokio's thread-local context was gone.
-fn context_error() -> Option<Error> {
-    // A panic while `shutdown` runs is the runtime going away under the future
-    // (tokio's "being shutdown" panics), so it is reported as what it is.
-    if GLOBAL.is_shut_down() {
-        return Some(in_flight_shut_down_error());
-    }
-    // Where the thread's tokio context is gone, `Handle::enter` panicked before the
-    // future was polled. Checking for it on every call would cost the fast path, so it is
-    // recognised here, after the panic.
-    if context_is_gone() {
-        return Some(no_context_local_error());
-    }
-    None
 }
 
 #[cold]
@@ -324,10 +374,26 @@ where
     F::Output: Send,
 {
     let caller = trace::caller();
-    // Outside the call for `retry_without_context`, as in `execute`.
-    let mut slot = Some(future);
+    if const { boxed::<F>() } {
+        try_execute_in_slot(pin!(Some(Box::pin(future))), caller)
+    } else {
+        try_execute_in_slot(pin!(Some(future)), caller)
+    }
+}
+
+/// [`try_execute`] once the future is in its slot.
+#[inline(always)]
+fn try_execute_in_slot<F>(mut slot: Slot<'_, F>, caller: Caller) -> Result<F::Output, Error>
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    #[cfg(panic = "abort")]
+    if let Some(result) = retry_without_context(slot.as_mut(), caller) {
+        return result;
+    }
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        poll_first(&GLOBAL, &mut slot, caller, finish)
+        poll_first(&GLOBAL, slot.as_mut(), caller, finish)
     })) {
         Ok(result) => result,
         Err(payload) => {
@@ -336,29 +402,46 @@ where
             }));
             match retried {
                 Ok(Some(result)) => result,
-                Ok(None) => Err(caught_panic(payload)),
-                Err(payload) => Err(caught_panic(payload)),
+                Ok(None) => Err(panic_error(&*payload)),
+                Err(payload) => Err(panic_error(&*payload)),
             }
         }
     }
 }
 
-/// The error for a panic caught from the future.
+/// The error for a panic caught from the future: [`ErrorKind::Panicked`] with the
+/// payload's message, unless it is the runtime going away under the future.
 #[cold]
 #[inline(never)]
-fn caught_panic(payload: Box<dyn std::any::Any + Send>) -> Error {
-    if let Some(err) = context_error() {
+fn panic_error(payload: &(dyn std::any::Any + Send)) -> Error {
+    let message = panic_message(payload);
+    if let Some(err) = runtime_gone_error(&message) {
         return err;
     }
-    let message = payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a non-string panic payload".to_owned());
     Error::new(
         ErrorKind::Panicked,
         format!("globalrt: the future panicked: {message}"),
     )
+}
+
+/// globalrt's error for a panic that the shared runtime's going away caused inside the
+/// future, told by its message: tokio's "being shutdown" (a timer or I/O resource of a
+/// runtime that is shutting down), or an unwrapped `JoinError::Cancelled` (a task the
+/// shutdown cancelled). It is [`ErrorKind::ShutDown`] only while that is so: after
+/// [`shutdown`](crate::shutdown), or where the runtime adopted by
+/// [`init_with_handle`](crate::init_with_handle) has been shut down by its owner. Any
+/// other panic, even during a shutdown, is the user's, and stays [`ErrorKind::Panicked`].
+fn runtime_gone_error(message: &str) -> Option<Error> {
+    if !(message.contains("is being shutdown") || message.contains("Cancelled")) {
+        return None;
+    }
+    if GLOBAL.is_shut_down() {
+        return Some(in_flight_shut_down_error());
+    }
+    if GLOBAL.adopted_runtime_is_gone() {
+        return Some(crate::global::adopted_runtime_gone_error());
+    }
+    None
 }
 
 /// Like [`execute`], for a future that is not `Send`: one holding an `Rc`, a `RefCell`
@@ -407,13 +490,15 @@ fn caught_panic(payload: Box<dyn std::any::Any + Send>) -> Error {
 #[track_caller]
 pub fn execute_local<F: Future>(future: F) -> F::Output {
     let caller = trace::caller();
-    let mut slot = Some(future);
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        poll_first(&GLOBAL, &mut slot, caller, finish_local)
-    })) {
-        Ok(Ok(output)) => output,
-        Ok(Err(err)) => fail(err),
-        Err(payload) => fail_or_resume(payload),
+    let result = if const { boxed::<F>() } {
+        try_local_in_slot(pin!(Some(Box::pin(future))), caller)
+    } else {
+        try_local_in_slot(pin!(Some(future)), caller)
+    };
+    match result {
+        Ok(output) => output,
+        Err(LocalFailure::Error(err)) => fail(err),
+        Err(LocalFailure::Panic(payload)) => fail_or_resume(payload),
     }
 }
 
@@ -453,54 +538,69 @@ pub fn execute_local<F: Future>(future: F) -> F::Output {
 #[cfg_attr(feature = "tracing", track_caller)]
 pub fn try_execute_local<F: Future>(future: F) -> Result<F::Output, Error> {
     let caller = trace::caller();
-    let mut slot = Some(future);
+    let result = if const { boxed::<F>() } {
+        try_local_in_slot(pin!(Some(Box::pin(future))), caller)
+    } else {
+        try_local_in_slot(pin!(Some(future)), caller)
+    };
+    result.map_err(|failure| match failure {
+        LocalFailure::Error(err) => err,
+        LocalFailure::Panic(payload) => panic_error(&*payload),
+    })
+}
+
+/// How a call through `execute_local` failed: globalrt's error, or the future's panic.
+enum LocalFailure {
+    Error(Error),
+    Panic(Box<dyn std::any::Any + Send>),
+}
+
+/// [`execute_local`] and [`try_execute_local`] once the future is in its slot.
+#[inline(always)]
+fn try_local_in_slot<F: Future>(
+    mut slot: Slot<'_, F>,
+    caller: Caller,
+) -> Result<F::Output, LocalFailure> {
+    #[cfg(panic = "abort")]
+    if context::is_gone() {
+        return Err(LocalFailure::Error(no_context_local_error()));
+    }
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        poll_first(&GLOBAL, &mut slot, caller, finish_local)
+        poll_first(&GLOBAL, slot.as_mut(), caller, finish_local)
     })) {
-        Ok(result) => result,
-        Err(payload) => Err(caught_panic(payload)),
+        Ok(result) => result.map_err(LocalFailure::Error),
+        // `Handle::enter` panicked before the future was touched: the context is gone.
+        Err(_) if slot.is_some() && context::is_gone() => {
+            Err(LocalFailure::Error(no_context_local_error()))
+        }
+        Err(payload) => Err(LocalFailure::Panic(payload)),
     }
 }
 
-// Threads whose tokio context is gone: a thread-local destructor that runs after tokio's
-// own, or an `atexit` handler.
-
-/// Whether this thread's tokio context is gone: a thread-local destructor that runs after
-/// tokio's own, or an `atexit` handler (glibc destroys the main thread's thread-locals
-/// before it runs them). `Handle::enter` panics there.
-pub(crate) fn context_is_gone() -> bool {
-    matches!(Handle::try_current(), Err(err) if err.is_thread_local_destroyed())
-}
-
-/// Drives a `Send` future whose call panicked, if the panic was `Handle::enter`'s where
-/// this thread's tokio context is gone: the future was not polled, and a fresh helper
-/// thread, which has thread-locals of its own, drives it instead. `None` for any other
-/// panic. Recognised after the panic, because checking first would cost every call.
+/// Drives a `Send` future whose call could not even begin because this thread's tokio
+/// context is gone (a thread-local destructor that runs after tokio's own, an `atexit`
+/// handler): the future was not polled, and a fresh helper thread, which has
+/// thread-locals of its own, gets the shared runtime (building it, for a process's first
+/// call) and drives it instead. `None` where the context is there, or the future was
+/// already polled (its panic is the caller's to handle).
 #[cold]
 #[inline(never)]
-pub(crate) fn retry_without_context<F>(
-    slot: Option<F>,
-    caller: Caller,
-) -> Option<Result<F::Output, Error>>
+fn retry_without_context<F>(slot: Slot<'_, F>, caller: Caller) -> Option<Result<F::Output, Error>>
 where
     F: Future + Send,
     F::Output: Send,
 {
-    // The future is still in its slot only if the call panicked before its first poll.
-    let future = slot.filter(|_| context_is_gone())?;
-    let future = pin!(future);
-    let handle = match GLOBAL.handle() {
-        Ok(handle) => handle,
-        Err(err) => return Some(Err(err)),
-    };
+    if slot.is_none() || !context::is_gone() {
+        return None;
+    }
     Some(trace::waited(Strategy::HelperThread, caller, || {
-        on_helper_thread(&GLOBAL, handle, future)
+        helper_thread_drives(&GLOBAL, None, slot, false)
     }))
 }
 
 /// `execute_local`'s error where this thread's tokio context is gone: a `!Send` future
 /// cannot move to a helper thread.
-pub(crate) fn no_context_local_error() -> Error {
+fn no_context_local_error() -> Error {
     Error::new(
         ErrorKind::UnsupportedContext,
         "globalrt: execute_local was called where this thread's tokio context is gone (a \

@@ -17,6 +17,7 @@ use tokio::runtime::{Handle, Runtime, RuntimeFlavor};
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
+use crate::context::{self, Shared};
 use crate::error::{Error, ErrorKind};
 use crate::parker::{ParkedCallers, Parker};
 use fork::{Forked, watch_forks};
@@ -109,6 +110,8 @@ impl Global {
             return Ok(handle);
         }
         let config = Config::new();
+        // Before the build: a fork during it gives the child this configuration.
+        lock(&self.forked).remember(config.clone());
         let built = config.build_runtime()?;
         let handle = built.handle().clone();
         Ok(self.install(&mut runtime, Some(built), handle, config))
@@ -147,6 +150,14 @@ impl Global {
                  globalrt build its own",
             ));
         }
+        if is_closed(&handle) {
+            return Err(Error::new(
+                ErrorKind::InvalidConfig,
+                "globalrt: init_with_handle was given the handle of a runtime that has been \
+                 shut down (or dropped), which can run no future; pass the handle of a \
+                 running runtime, or let globalrt build its own",
+            ));
+        }
         self.initialize(Config::new(), Some(handle))
     }
 
@@ -161,6 +172,8 @@ impl Global {
         let (handle, built) = match adopted {
             Some(handle) => (handle, None),
             None => {
+                // Before the build: a fork during it gives the child this configuration.
+                lock(&self.forked).remember(config.clone());
                 let built = config.build_runtime()?;
                 (built.handle().clone(), Some(built))
             }
@@ -234,6 +247,18 @@ impl Global {
         }
     }
 
+    /// Whether the shared runtime is an application's, adopted by `init_with_handle`.
+    pub(crate) fn is_adopted(&self) -> bool {
+        !self.is_forked() && self.adopted.load(Ordering::Relaxed)
+    }
+
+    /// Whether the runtime adopted by `init_with_handle` has been shut down by its owner.
+    /// Spawns a task on it, so only on a path that is failing already.
+    #[cold]
+    pub(crate) fn adopted_runtime_is_gone(&self) -> bool {
+        self.is_adopted() && self.handle.get().is_some_and(is_closed)
+    }
+
     fn is_forked(&self) -> bool {
         self.state.load(Ordering::Acquire) & FORKED != 0
     }
@@ -252,7 +277,12 @@ impl Global {
         let guard = self.task_started();
         handle.spawn(async move {
             let _guard = guard;
-            future.await
+            let mut future = std::pin::pin!(future);
+            std::future::poll_fn(|cx| {
+                let _polling = TrackedPoll::begin();
+                future.as_mut().poll(cx)
+            })
+            .await
         })
     }
 
@@ -261,10 +291,11 @@ impl Global {
         TaskGuard { global: self }
     }
 
-    /// Waits until no tracked task is left or `deadline` passes; returns how many are left.
-    fn wait_for_tasks(&self, deadline: Instant) -> usize {
+    /// Waits until no more than `own` tracked tasks are left (the caller's own) or
+    /// `deadline` passes; returns how many are left.
+    fn wait_for_tasks(&self, deadline: Instant, own: usize) -> usize {
         let mut count = lock(&self.tasks);
-        while *count > 0 {
+        while *count > own {
             let now = Instant::now();
             if now >= deadline {
                 break;
@@ -278,46 +309,61 @@ impl Global {
         *count
     }
 
+    /// See [`crate::shutdown`]. Its waiting and the runtime's teardown block, so they run
+    /// where blocking is allowed (`context::run_blocking`): on this thread outside any
+    /// runtime, else on a helper thread (after `block_in_place` on a worker).
     pub(crate) fn shutdown(&self, timeout: Duration) -> Result<(), Error> {
+        // The calling task, if it is one `spawn` tracks, is not waited for: it is waiting.
+        let own_task = usize::from(TrackedPoll::is_polling());
+        // On a thread of the shared runtime itself, its teardown cannot wait for its
+        // threads, this one among them.
+        let on_runtime_thread = context::on_shared_runtime_thread();
+        let shared = Shared {
+            handle: self.handle.get(),
+            adopted: self.is_adopted(),
+        };
+        context::run_blocking(shared, || {
+            self.stop_after_tasks(timeout, own_task, on_runtime_thread)
+        })?
+    }
+
+    /// [`Global::shutdown`]'s blocking part: waits up to `timeout` for the tracked tasks
+    /// other than the caller's own (`own_task`), then stops the runtime.
+    fn stop_after_tasks(
+        &self,
+        timeout: Duration,
+        own_task: usize,
+        on_runtime_thread: bool,
+    ) -> Result<(), Error> {
         let deadline = Instant::now().checked_add(timeout);
         if self.in_use() && !self.is_shut_down() {
             let far = Instant::now() + Duration::from_secs(60 * 60 * 24 * 365);
-            let unfinished = self.wait_for_tasks(deadline.unwrap_or(far));
+            let unfinished = self
+                .wait_for_tasks(deadline.unwrap_or(far), own_task)
+                .saturating_sub(own_task);
             // An adopted runtime (`init_with_handle`) is not globalrt's to stop: only
             // globalrt's use of it ends here.
-            let adopted = !self.is_forked() && self.adopted.load(Ordering::Relaxed);
+            let adopted = self.is_adopted();
             let runtime = self.stop();
             self.parked.wake_all();
             if let Some(runtime) = runtime {
-                let left = deadline.map_or(Duration::MAX, |d| {
-                    d.saturating_duration_since(Instant::now())
-                });
-                runtime.shutdown_timeout(left);
+                if on_runtime_thread {
+                    runtime.shutdown_background();
+                } else {
+                    let left = deadline.map_or(Duration::MAX, |d| {
+                        d.saturating_duration_since(Instant::now())
+                    });
+                    runtime.shutdown_timeout(left);
+                }
             }
             if unfinished > 0 {
-                let fate = if adopted {
-                    "are left running on the runtime given to init_with_handle"
-                } else {
-                    "were cancelled"
-                };
-                return Err(Error::new(
-                    ErrorKind::ShutdownTimedOut {
-                        unfinished_tasks: unfinished,
-                    },
-                    format!(
-                        "globalrt: {unfinished} spawned task(s) were still running after {timeout:?} \
-                         and {fate}; give shutdown a longer timeout or await the tasks' \
-                         JoinHandles before calling it"
-                    ),
-                ));
+                return Err(shutdown_timed_out(unfinished, timeout, adopted));
             }
         } else {
             let runtime = self.stop();
             // A first call may have built the runtime since `in_use` looked, and parked.
             self.parked.wake_all();
             if let Some(runtime) = runtime {
-                // Stopped without waiting, as dropping it here could panic inside an
-                // async context.
                 runtime.shutdown_background();
             }
         }
@@ -360,6 +406,77 @@ impl Global {
     }
 }
 
+fn shutdown_timed_out(unfinished: usize, timeout: Duration, adopted: bool) -> Error {
+    let fate = if adopted {
+        "are left running on the runtime given to init_with_handle"
+    } else {
+        "were cancelled"
+    };
+    Error::new(
+        ErrorKind::ShutdownTimedOut {
+            unfinished_tasks: unfinished,
+        },
+        format!(
+            "globalrt: {unfinished} spawned task(s) were still running after {timeout:?} \
+             and {fate}; give shutdown a longer timeout or await the tasks' JoinHandles \
+             before calling it"
+        ),
+    )
+}
+
+/// Whether the runtime behind `handle` has been shut down: a task spawned on it then is
+/// cancelled at once, before any worker sees it. The probe task never finishes by itself
+/// and is aborted.
+fn is_closed(handle: &Handle) -> bool {
+    let probe = handle.spawn(std::future::pending::<()>());
+    let closed = probe.is_finished();
+    probe.abort();
+    closed
+}
+
+/// The error of a call whose adopted runtime its owner has shut down.
+pub(crate) fn adopted_runtime_gone_error() -> Error {
+    Error::new(
+        ErrorKind::ShutDown,
+        "globalrt: the runtime given to init_with_handle has been shut down (or dropped) \
+         by the application, so no future can run on it any more; keep that runtime \
+         alive for as long as globalrt is used",
+    )
+}
+
+std::thread_local! {
+    /// Whether this thread is polling a task that [`Global::spawn`] tracks.
+    static POLLING_TRACKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks the polls of a tracked task, so that `shutdown` called from one does not wait
+/// for that task.
+struct TrackedPoll {
+    was: bool,
+}
+
+impl TrackedPoll {
+    fn begin() -> Self {
+        TrackedPoll {
+            was: POLLING_TRACKED
+                .try_with(|polling| polling.replace(true))
+                .unwrap_or(false),
+        }
+    }
+
+    fn is_polling() -> bool {
+        POLLING_TRACKED
+            .try_with(std::cell::Cell::get)
+            .unwrap_or(false)
+    }
+}
+
+impl Drop for TrackedPoll {
+    fn drop(&mut self) {
+        let _ = POLLING_TRACKED.try_with(|polling| polling.set(self.was));
+    }
+}
+
 fn already_initialized() -> Error {
     Error::new(
         ErrorKind::AlreadyInitialized,
@@ -386,7 +503,8 @@ impl Drop for TaskGuard {
     fn drop(&mut self) {
         let mut count = lock(&self.global.tasks);
         *count -= 1;
-        if *count == 0 {
+        // A `shutdown` called from a tracked task waits for the count to reach 1.
+        if *count <= 1 {
             self.global.tasks_idle.notify_all();
         }
     }

@@ -91,7 +91,7 @@
 //! inherited runtime is kept and never dropped, since dropping it would wait for threads
 //! that do not exist. A grandchild does the same. A process that never forks pays
 //! nothing. In the child, [`shutdown`] stops the child's runtime only. The fork handlers
-//! also hold globalrt's two short-held locks (the count of [`spawn`]ed tasks, the record
+//! also hold globalrt's three short-held locks (the count of [`spawn`]ed tasks, the record
 //! of forked runtimes) across the `fork`, so no child finds one held by a thread it does
 //! not have.
 //!
@@ -145,6 +145,7 @@
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 mod config;
+mod context;
 mod error;
 mod execute;
 mod global;

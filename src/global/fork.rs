@@ -22,9 +22,26 @@ use crate::config::Config;
 ///
 /// Called before globalrt first builds or adopts a runtime, so a fork at any later point,
 /// even during that build, is seen by the child.
+///
+/// In a forked child the handler is registered already (the child inherits it), and the
+/// registration's `Once` may have been inherited mid-call from a parent thread that does
+/// not exist here, where `call_once` would block for ever: a child never touches it.
 pub(crate) fn watch_forks() {
     static REGISTER: Once = Once::new();
+    if forked() {
+        return;
+    }
     REGISTER.call_once(register_fork_handler);
+}
+
+#[cfg(unix)]
+fn forked() -> bool {
+    GLOBAL.state.load(Ordering::Acquire) & FORKED != 0
+}
+
+#[cfg(not(unix))]
+fn forked() -> bool {
+    false
 }
 
 #[cfg(unix)]
@@ -35,7 +52,7 @@ fn register_fork_handler() {
     // POSIX runs `before_fork` and `after_fork_in_parent` in the forking thread of the
     // parent, where anything is allowed, and `after_fork_in_child` in the child right after
     // `fork`, where only async-signal-safe work is: it does two lock-free atomic
-    // read-modify-writes on a static and releases the two mutexes `before_fork` took (an
+    // read-modify-writes on a static and releases the three mutexes `before_fork` took (an
     // atomic swap and at most a futex wake each), nothing else (no allocation, no panic).
     let status = unsafe {
         libc::pthread_atfork(
