@@ -11,6 +11,7 @@ use std::pin::{Pin, pin};
 use std::task::{Context, Poll, Waker};
 
 use tokio::runtime::Handle;
+use tokio::task::LocalSet;
 
 use crate::context::{self, Here, Shared};
 use crate::error::{Error, ErrorKind, panic_message};
@@ -118,7 +119,7 @@ where
                 helper_thread_drives(global, Some(handle), slot, true)
             })
         }
-        here => block_here(global, handle, slot, caller, here),
+        here => block_here(global, handle, slot, caller, here, None),
     }
 }
 
@@ -143,7 +144,7 @@ where
                 Some(handle) => handle,
                 None => global.handle()?,
             };
-            block_on(global, handle, slot, ThisThread::take(), false)
+            block_on(global, handle, slot, ThisThread::take(), false, None)
         },
         watch,
     )?;
@@ -174,8 +175,22 @@ fn finish_local<F: Future>(
                  there, or a multi_thread runtime",
             ))
         }
-        here => block_here(global, handle, slot, caller, here),
+        // `spawn_local` in the future goes to the thread's own `LocalSet`
+        // (`try_local_in_slot`), which the wait drives beside the future.
+        here => match LOCAL_TASKS.try_with(|local| {
+            block_here(global, handle, slot.as_mut(), caller, here, Some(local))
+        }) {
+            Ok(result) => result,
+            Err(_) => block_here(global, handle, slot, caller, here, None),
+        },
     }
+}
+
+std::thread_local! {
+    /// The `LocalSet` `execute_local` enters for its future, one per thread, so that
+    /// `tokio::task::spawn_local` in the future spawns there, never on a `LocalSet` of the
+    /// caller's that the blocked caller could not run; a call that waits drives it.
+    static LOCAL_TASKS: LocalSet = LocalSet::new();
 }
 
 /// Blocks on the slot's future on this thread, where that is safe whatever the future
@@ -195,17 +210,18 @@ fn block_here<F: Future>(
     slot: Slot<'_, F>,
     caller: Caller,
     here: Here,
+    local: Option<&LocalSet>,
 ) -> Result<F::Output, Error> {
     let this = ThisThread::take();
     match here {
         Here::Worker => trace::waited(Strategy::BlockInPlace, caller, || {
-            tokio::task::block_in_place(|| block_on(global, handle, slot, this, true))
+            tokio::task::block_in_place(|| block_on(global, handle, slot, this, true, local))
         }),
         Here::Outside => trace::waited(Strategy::Park, caller, || {
-            block_on(global, handle, slot, this, false)
+            block_on(global, handle, slot, this, false, local)
         }),
         _ => trace::waited(Strategy::Park, caller, || {
-            block_on(global, handle, slot, this, true)
+            block_on(global, handle, slot, this, true, local)
         }),
     }
 }
@@ -226,29 +242,48 @@ fn block_on<F: Future>(
     mut slot: Slot<'_, F>,
     this: ThisThread,
     unconstrained: bool,
+    local: Option<&LocalSet>,
 ) -> Result<F::Output, Error> {
     let context = handle.enter();
     let mut in_place = DropInPlace(&mut slot);
-    let mut cx = Context::from_waker(&this.waker);
-    let result = loop {
-        let future = in_place.future();
-        let polled = if unconstrained {
-            pin!(tokio::task::coop::unconstrained(future)).poll(&mut cx)
-        } else {
-            future.poll(&mut cx)
-        };
-        if let Poll::Ready(output) = polled {
-            break Ok(output);
-        }
-        if global.is_shut_down() {
-            break Err(in_flight_shut_down_error());
-        }
-        global.park(&this.parker);
+    let result = match local {
+        None => drive(global, &this, in_place.future(), unconstrained),
+        Some(local) => drive(
+            global,
+            &this,
+            pin!(local.run_until(in_place.future())),
+            unconstrained,
+        ),
     };
     drop(in_place);
     drop(context);
     this.put_back();
     result
+}
+
+/// [`block_on`]'s loop: polls `future` with `this` thread's waker until it is ready or
+/// `shutdown` has begun, parking in between.
+fn drive<T: Future>(
+    global: &Global,
+    this: &ThisThread,
+    mut future: Pin<&mut T>,
+    unconstrained: bool,
+) -> Result<T::Output, Error> {
+    let mut cx = Context::from_waker(&this.waker);
+    loop {
+        let polled = if unconstrained {
+            pin!(tokio::task::coop::unconstrained(future.as_mut())).poll(&mut cx)
+        } else {
+            future.as_mut().poll(&mut cx)
+        };
+        if let Poll::Ready(output) = polled {
+            return Ok(output);
+        }
+        if global.is_shut_down() {
+            return Err(in_flight_shut_down_error());
+        }
+        global.park(&this.parker);
+    }
 }
 
 /// Runs a future to completion from synchronous code on the shared runtime, and returns its output.
@@ -566,6 +601,8 @@ fn try_local_in_slot<F: Future>(
         return Err(LocalFailure::Error(no_context_local_error()));
     }
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // The thread's `LocalSet` (`LOCAL_TASKS`), entered for the first poll too.
+        let _local = LOCAL_TASKS.try_with(LocalSet::enter);
         poll_first(&GLOBAL, slot.as_mut(), caller, finish_local)
     })) {
         Ok(result) => result.map_err(LocalFailure::Error),
