@@ -177,9 +177,9 @@ fn finish_local<F: Future>(
         }
         // `spawn_local` in the future goes to the thread's own `LocalSet`
         // (`try_local_in_slot`), which the wait drives beside the future.
-        here => match LOCAL_TASKS.try_with(|local| {
-            block_here(global, handle, slot.as_mut(), caller, here, Some(local))
-        }) {
+        here => match LOCAL_TASKS
+            .try_with(|local| block_here(global, handle, slot.as_mut(), caller, here, Some(local)))
+        {
             Ok(result) => result,
             Err(_) => block_here(global, handle, slot, caller, here, None),
         },
@@ -485,9 +485,10 @@ fn runtime_gone_error(message: &str) -> Option<Error> {
 /// The future is polled only on the calling thread, so it can be served wherever that
 /// thread may block: a plain thread, `spawn_blocking`, a multi-thread runtime
 /// (`#[tokio::main]`, its tasks, a `LocalSet` there), nested in another call. Its
-/// `tokio::spawn`, timers and I/O use the shared runtime, as with `execute`; a task it
-/// spawns must still be `Send`, but [`tokio::task::spawn_local`] inside it is not
-/// available (no `LocalSet` is running on the shared runtime).
+/// `tokio::spawn`, timers and I/O use the shared runtime, as with `execute`.
+/// [`tokio::task::spawn_local`] inside it spawns onto a `LocalSet` that globalrt keeps for
+/// the calling thread (never onto a caller's `LocalSet`, which the blocked caller could
+/// not run); a call drives those tasks while it waits, so await them inside the future.
 ///
 /// Two contexts cannot be served. The thread that drives a current_thread runtime
 /// (`#[tokio::test]`, `flavor = "current_thread"`, a `LocalSet` there): `execute` moves

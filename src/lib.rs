@@ -38,51 +38,65 @@
 //!
 //! # Calling contexts
 //!
-//! `execute` never panics because of where it is called and never blocks a runtime's
+//! `execute` works wherever synchronous code can call it, and never blocks a runtime's
 //! only thread. It first polls the future once on the calling thread, inside the shared
 //! runtime's context (`Handle::enter`) with a no-op waker. A future that is ready at that
 //! poll returns at once: no waker, no allocation, no thread switch. Resources the future
 //! touches in that poll (timers, `tokio::spawn`, I/O) belong to the shared runtime.
-//! A future that is still pending is driven to completion according to the context:
+//! A future that is still pending is driven to completion according to what the calling
+//! thread drives:
 //!
 //! | calling context | strategy when pending | extra cost over a plain `block_on` |
 //! |---|---|---|
 //! | plain thread, `spawn_blocking`, after `Runtime::enter` (of either flavour) | park the calling thread until woken | the first no-op poll |
 //! | multi-thread runtime worker: a task, `#[tokio::main]`'s spawned tasks | `tokio::task::block_in_place`, then park | one `yield_now` poll to recognise the worker; its queue is handed to another thread |
 //! | multi-thread runtime, other threads: the `#[tokio::main]` body (`Runtime::block_on`, `Handle::block_on`), a `LocalSet` there (`run_until`, `spawn_local`), a worker inside `block_in_place` | park the calling thread, outside the caller's coop budget | one `yield_now` poll to tell it from a worker |
-//! | the thread that drives a current_thread runtime: `#[tokio::test]`, `flavor = "current_thread"`, a `LocalSet` there | drive it on a scoped helper thread | one thread spawn and join |
+//! | the thread that drives a current_thread runtime: `#[tokio::test]`, `flavor = "current_thread"`, a `LocalSet` there, its tasks | drive it on a scoped helper thread | one thread spawn and join |
 //! | nested inside another `execute`; a `Drop` run while a runtime shuts down; `Handle::block_on` inside `block_in_place` | as for the thread it runs on | none beyond the above |
-//! | a thread-local destructor that runs after tokio's own (thread exit), an `atexit` handler | drive it on a scoped helper thread (tokio's context is gone on this thread) | tokio's panic in `Handle::enter`, caught (its panic hook message is printed), then one thread spawn and join |
+//! | a thread-local destructor that runs after tokio's own (thread exit), an `atexit` handler | drive it on a scoped helper thread, which also builds the shared runtime if this is the process's first call (tokio's context is gone on this thread) | tokio's panic in `Handle::enter`, caught (its panic hook message is printed; a `panic = "abort"` build checks first instead), then one thread spawn and join |
 //! | a forked child (`fork` after globalrt was used: daemonizing, `multiprocessing`'s fork start method) | as for the thread it runs on, on a runtime built for the child | the first call builds the child's runtime; every later call takes a lock before the fast path |
+//!
+//! tokio has no public query for the scheduler a thread drives, so `execute` reads what
+//! tokio does expose, on the slow path only: the entered handle (`Handle::try_current`),
+//! whether a `yield_now` wake-up is deferred (a worker that holds its core, or a
+//! current_thread driver), the worker's index and whether a task is running. A call
+//! nested inside another call's first poll sees the shared runtime's handle entered,
+//! whatever the thread drives; there, and where user code has entered another runtime's
+//! handle, one case stays ambiguous: worker 0 of a multi-thread runtime, inside a task,
+//! looks like a current_thread runtime's task. `execute` then takes the side that cannot
+//! panic (the helper thread, with the worker's core kept) unless the entered handle is the
+//! shared runtime and the thread is one of that runtime's own (or it is an adopted
+//! runtime, whose worker it is taken to be).
 //!
 //! [`execute_local`] uses the same strategies, except on the thread that drives a
 //! current_thread runtime (`#[tokio::test]`, its `LocalSet`): there a future still pending
 //! after its first poll fails with [`ErrorKind::UnsupportedContext`], since a `!Send`
-//! future cannot move to a helper thread and blocking that thread would never finish. It costs
-//! what `execute` costs: the instruction suite (`cargo xtask bench`) counts one
-//! instruction less per ready call through `execute_local` and six less for a future that
-//! yields once.
-//!
-//! tokio's `block_in_place` panics inside a `LocalSet`, so `execute` calls it only on a
-//! worker that holds its run queue, which it recognises by tokio deferring a `yield_now`
-//! wake-up there (tokio has no public query for it).
+//! future cannot move to a helper thread and blocking that thread would never finish. Its
+//! future runs inside a `LocalSet` each thread keeps for it, so
+//! [`tokio::task::spawn_local`] in the future spawns there and the call drives those
+//! tasks while it waits.
 //!
 //! The future sees the caller's `tokio::task_local!` values where it runs on the calling
 //! thread; on the helper thread (under a current_thread runtime) they are not set, so
 //! read them with `try_with`, or pass the values into the future.
 //!
 //! Create tokio resources inside the future: `execute(async { sleep(d).await })`, not
-//! `execute(sleep(d))`. Functions such as `tokio::time::sleep` and `tokio::spawn` need a
-//! runtime when they are *called*, and an argument is evaluated before `execute` runs,
-//! so on a plain thread the second form panics with tokio's "there is no reactor running".
+//! `execute(sleep(d))`. A resource belongs to the runtime whose context is current when
+//! it is *created*, and an argument is evaluated before `execute` runs. On a plain thread
+//! the second form panics with tokio's "there is no reactor running"; on the thread that
+//! drives a current_thread runtime (`#[tokio::test]`) the `Sleep` belongs to that runtime,
+//! which cannot run while its only thread waits for the helper, so the call never
+//! finishes. globalrt cannot see where a resource was made; after 5 seconds of such a
+//! wait it says so once per process on stderr (a WARN event with the `tracing` feature).
 //!
 //! Where tokio's own thread-locals are gone — a thread-local destructor that runs after
 //! tokio's at thread exit, or an `atexit` handler (glibc destroys the exiting thread's
 //! thread-locals before it runs them) — tokio's `Handle::enter` panics. globalrt catches
 //! that panic before the future was polled and drives the future on a fresh helper
 //! thread, which has thread-locals of its own; the panic hook has already printed
-//! tokio's message by then. Checking beforehand would cost every call. `execute_local`
-//! cannot move its `!Send` future there and returns [`ErrorKind::UnsupportedContext`].
+//! tokio's message by then. Checking beforehand would cost every call; a `panic =
+//! "abort"` build, which cannot catch it, pays that check instead. `execute_local` cannot
+//! move its `!Send` future there and returns [`ErrorKind::UnsupportedContext`].
 //!
 //! After `fork`, only the forking thread exists in the child: the shared runtime's workers,
 //! timer and I/O threads do not, so that runtime can never finish a future there. A
@@ -92,20 +106,31 @@
 //! that do not exist. A grandchild does the same. A process that never forks pays
 //! nothing. In the child, [`shutdown`] stops the child's runtime only. The fork handlers
 //! also hold globalrt's three short-held locks (the count of [`spawn`]ed tasks, the record
-//! of forked runtimes) across the `fork`, so no child finds one held by a thread it does
-//! not have.
+//! of forked runtimes, the list of parked calls) across the `fork`, so no child finds one
+//! held by a thread it does not have. A `JoinHandle` or [`Handle`] taken in the parent
+//! belongs to the parent's runtime: awaiting or using it in the child never finishes.
 //!
 //! `execute` blocks its calling thread, like any synchronous call. A future that waits
 //! for work only that thread would do — a task of the current_thread runtime or of the
-//! `LocalSet` `execute` is called from, e.g. awaiting a `spawn_local` task's `JoinHandle`
-//! — can never finish: that is a deadlock of the caller's design, not a context
-//! `execute` can serve. Spawn such work on the shared runtime ([`spawn`]) instead.
+//! `LocalSet` `execute` is called from — can never finish: that is a deadlock of the
+//! caller's design, not a context `execute` can serve. Spawn such work on the shared
+//! runtime ([`spawn`]) instead.
 //!
 //! The future runs on the calling thread (or the helper) while the shared runtime's
 //! workers drive its timers and I/O, so it needs no `'static` bound and may borrow
 //! from the caller. `F: Send` is required for the current_thread case alone, where the
 //! future must move to the helper thread: tokio may defer wake-ups to the runtime's only
 //! thread, so blocking that thread could deadlock. [`execute_local`] has no `Send` bound.
+//!
+//! # The future's life
+//!
+//! `execute` keeps what `Runtime::block_on` promises for the future. It is pinned once,
+//! at the call, and never moved; a future larger than tokio's own threshold (2 KiB in a
+//! debug build, 16 KiB in release) is boxed there first, as `block_on` does, so a large
+//! future uses no more stack than it does through `block_on`. It is dropped on the thread
+//! that polled it last, inside the shared runtime's context, however the call ends: done,
+//! panicked, at [`try_execute_timeout`]'s deadline, stopped by [`shutdown`], or refused
+//! by `execute_local`; a `Drop` that spawns cleanup with `tokio::spawn` works.
 //!
 //! # Panics and shutdown
 //!
@@ -122,10 +147,21 @@
 //! `execute`) do the same: a call that is waiting stops polling its future and fails with
 //! [`ErrorKind::ShutDown`] at once: `shutdown` wakes every parked call itself, so a call
 //! waits without any timed re-check and still never outlives shutdown; a
-//! panic the runtime's teardown causes inside the future (tokio's "being shutdown") is
-//! reported as [`ErrorKind::ShutDown`] too, never as [`ErrorKind::Panicked`] or with
-//! tokio's message. A future that finishes before that returns its output as usual.
-//! `shutdown` does not wait for such calls: it waits for [`spawn`]ed tasks only.
+//! panic the runtime's teardown causes inside the future (tokio's "being shutdown", an
+//! unwrapped `JoinError` of a cancelled task) is reported as [`ErrorKind::ShutDown`] too,
+//! never as [`ErrorKind::Panicked`] or with tokio's message. Any other panic stays the
+//! future's own, [`ErrorKind::Panicked`], even during a shutdown. A future that finishes
+//! before that returns its output as usual. `shutdown` does not wait for such calls: it
+//! waits for [`spawn`]ed tasks only. The same holds when the application shuts down or
+//! drops a runtime adopted with [`init_with_handle`]: calls then fail with
+//! [`ErrorKind::ShutDown`], whose message names that runtime.
+//!
+//! [`shutdown`] and [`shutdown_guard`] work from any context, the end of a
+//! `#[tokio::main]` or `#[tokio::test]` body and a task included: their waiting runs on a
+//! helper thread there (after `block_in_place` on a worker), since tokio forbids stopping
+//! a runtime inside an async context. Called from a task started with [`spawn`], it does
+//! not wait for that task (which is waiting for it), and, on a thread of the shared
+//! runtime itself, stops the runtime without waiting for its threads.
 //!
 //! # Cost
 //!
@@ -177,9 +213,12 @@ pub use tokio::task::JoinHandle;
 /// - [`ErrorKind::AlreadyInitialized`] when the runtime was already built or adopted, by an
 ///   earlier `init`, [`init_with_handle`] or by first use (in a forked child: by the
 ///   parent, or by the child's first use). The running runtime is left as it is.
-/// - [`ErrorKind::InvalidConfig`] for a zero thread count; [`ErrorKind::InvalidEnv`] for a
-///   bad [`WORKER_THREADS_ENV`] value; [`ErrorKind::Build`] when the OS refuses the threads.
-///   Nothing is built, so `init` may be called again with a corrected setting.
+/// - [`ErrorKind::InvalidConfig`] for a thread count out of range or a thread name with a
+///   NUL byte ([`Config::validate`]); [`ErrorKind::InvalidEnv`] for a bad
+///   [`WORKER_THREADS_ENV`] value; [`ErrorKind::Build`] when the OS refuses the threads
+///   (the OS error is its [`source`](std::error::Error::source)) or
+///   [`Config::on_thread_start`] panics on a worker. Nothing is built, so `init` may be
+///   called again with a corrected setting.
 /// - [`ErrorKind::ShutDown`] after [`shutdown`].
 ///
 /// # Example
@@ -212,8 +251,9 @@ pub fn init(config: Config) -> Result<(), Error> {
 ///
 /// # Errors
 ///
-/// - [`ErrorKind::InvalidConfig`] for a current_thread runtime's handle: `execute`
-///   blocks its caller, and blocking that runtime's only thread would deadlock it.
+/// - [`ErrorKind::InvalidConfig`] for a current_thread runtime's handle (`execute`
+///   blocks its caller, and blocking that runtime's only thread would deadlock it), or
+///   for the handle of a runtime that has already been shut down.
 /// - [`ErrorKind::AlreadyInitialized`] when a runtime was already built or adopted.
 /// - [`ErrorKind::ShutDown`] after [`shutdown`].
 ///
