@@ -110,7 +110,11 @@ fn child_entry() {
         "init_races_first_use" => init_races_first_use(),
         #[cfg(target_os = "linux")]
         "parked_call_sleeps_until_shutdown" => parked_call_sleeps_until_shutdown(),
-        other => crate::lifecycle::run_scenario(other),
+        other => {
+            if !crate::promise_process::run_scenario(other) {
+                crate::lifecycle::run_scenario(other);
+            }
+        }
     }
     println!("scenario {scenario} passed");
 }
