@@ -10,6 +10,8 @@ mod local;
 mod panics;
 mod parking;
 mod process;
+mod promise;
+mod promise_process;
 mod resources;
 mod strategy;
 mod timeout;

@@ -23,6 +23,15 @@ pub(crate) struct ChildOutput {
 /// within [`crate::hang_limit`] is killed and fails the test, so a deadlock never hangs
 /// the run.
 pub(crate) fn run_child(scenario: &str, worker_threads_env: Option<&str>) -> ChildOutput {
+    let env: Vec<(&str, &str)> = worker_threads_env
+        .map(|value| (WORKER_THREADS_ENV, value))
+        .into_iter()
+        .collect();
+    run_child_with_env(scenario, &env)
+}
+
+/// The command that runs `scenario` in a child process, its stdout and stderr piped.
+pub(crate) fn child_command(scenario: &str) -> Command {
     let mut command = Command::new(std::env::current_exe().unwrap());
     command
         .args([
@@ -36,9 +45,13 @@ pub(crate) fn run_child(scenario: &str, worker_threads_env: Option<&str>) -> Chi
         .env_remove(WORKER_THREADS_ENV)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    if let Some(value) = worker_threads_env {
-        command.env(WORKER_THREADS_ENV, value);
-    }
+    command
+}
+
+/// [`run_child`] with the environment variables `env` set in the child.
+pub(crate) fn run_child_with_env(scenario: &str, env: &[(&str, &str)]) -> ChildOutput {
+    let mut command = child_command(scenario);
+    command.envs(env.iter().copied());
     let mut child = command.spawn().unwrap();
     let stdout = read_in_background(child.stdout.take().unwrap());
     let stderr = read_in_background(child.stderr.take().unwrap());
@@ -59,17 +72,17 @@ pub(crate) fn run_child(scenario: &str, worker_threads_env: Option<&str>) -> Chi
     let stderr = stderr.join().unwrap();
     let Some(status) = status else {
         panic!(
-            "scenario {scenario} (env {worker_threads_env:?}) did not finish within {limit:?} (deadlock or hang)\nstdout:\n{stdout}\nstderr:\n{stderr}"
+            "scenario {scenario} (env {env:?}) did not finish within {limit:?} (deadlock or hang)\nstdout:\n{stdout}\nstderr:\n{stderr}"
         );
     };
     assert!(
         status.success() && stdout.contains(&format!("scenario {scenario} passed")),
-        "scenario {scenario} (env {worker_threads_env:?}) failed: {status}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+        "scenario {scenario} (env {env:?}) failed: {status}\nstdout:\n{stdout}\nstderr:\n{stderr}"
     );
     ChildOutput { stderr }
 }
 
-fn read_in_background(mut pipe: impl Read + Send + 'static) -> JoinHandle<String> {
+pub(crate) fn read_in_background(mut pipe: impl Read + Send + 'static) -> JoinHandle<String> {
     std::thread::spawn(move || {
         let mut bytes = Vec::new();
         let _ = pipe.read_to_end(&mut bytes);
@@ -97,7 +110,11 @@ fn child_entry() {
         "init_races_first_use" => init_races_first_use(),
         #[cfg(target_os = "linux")]
         "parked_call_sleeps_until_shutdown" => parked_call_sleeps_until_shutdown(),
-        other => crate::lifecycle::run_scenario(other),
+        other => {
+            if !crate::promise_process::run_scenario(other) {
+                crate::lifecycle::run_scenario(other);
+            }
+        }
     }
     println!("scenario {scenario} passed");
 }
