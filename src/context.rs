@@ -243,14 +243,15 @@ fn warn_long_wait() {
          tokio::time::sleep(d).await }}), that resource belongs to the blocked \
          current_thread runtime and never completes: create it inside the future"
     );
+    // With the `tracing` feature and a subscriber that wants it: a WARN event; else stderr.
     #[cfg(feature = "tracing")]
-    tracing::warn!(target: "globalrt", "{message}");
-    #[cfg(not(feature = "tracing"))]
-    {
-        use std::io::Write as _;
-        // Not `eprintln!`, which panics when stderr is closed.
-        let _ = writeln!(std::io::stderr(), "{message}");
+    if tracing::enabled!(target: "globalrt", tracing::Level::WARN) {
+        tracing::warn!(target: "globalrt", "{message}");
+        return;
     }
+    use std::io::Write as _;
+    // Not `eprintln!`, which panics when stderr is closed.
+    let _ = writeln!(std::io::stderr(), "{message}");
 }
 
 /// Runs `job`, which blocks, where blocking is allowed: here on a plain thread or where

@@ -112,7 +112,7 @@ impl Global {
         let config = Config::new();
         // Before the build: a fork during it gives the child this configuration.
         lock(&self.forked).remember(config.clone());
-        let built = config.build_runtime()?;
+        let built = build_where_possible(&config)?;
         let handle = built.handle().clone();
         Ok(self.install(&mut runtime, Some(built), handle, config))
     }
@@ -174,7 +174,7 @@ impl Global {
             None => {
                 // Before the build: a fork during it gives the child this configuration.
                 lock(&self.forked).remember(config.clone());
-                let built = config.build_runtime()?;
+                let built = build_where_possible(&config)?;
                 (built.handle().clone(), Some(built))
             }
         };
@@ -209,7 +209,7 @@ impl Global {
         if let Some(handle) = forked.current(generation) {
             return Ok(handle);
         }
-        let runtime = forked.config_for_child(config).build_runtime()?;
+        let runtime = build_where_possible(&forked.config_for_child(config))?;
         // The tasks counted so far run in the parent, not here.
         *lock(&self.tasks) = 0;
         Ok(forked.install(generation, runtime))
@@ -424,13 +424,29 @@ fn shutdown_timed_out(unfinished: usize, timeout: Duration, adopted: bool) -> Er
     )
 }
 
-/// Whether the runtime behind `handle` has been shut down: a task spawned on it then is
-/// cancelled at once, before any worker sees it. The probe task never finishes by itself
-/// and is aborted.
+/// Builds a runtime with `config` where tokio can: on this thread, or, where this
+/// thread's tokio context is gone (a thread-local destructor that runs after tokio's own,
+/// an `atexit` handler; tokio's build panics there), on a helper thread.
+fn build_where_possible(config: &Config) -> Result<Runtime, Error> {
+    if !context::is_gone() {
+        return config.build_runtime();
+    }
+    context::on_helper_thread(|| config.build_runtime(), false)?
+        .unwrap_or_else(|payload| std::panic::resume_unwind(payload))
+}
+
+/// Whether the runtime behind `handle` has been shut down (or dropped). Its blocking pool
+/// refuses work from the moment shutdown begins: a blocking task spawned then is finished
+/// (cancelled) at once, while on a running runtime the probe waits for `release`, so it
+/// cannot have finished when looked at. Spawns a blocking thread on a running runtime,
+/// so it is only for `init_with_handle` and paths that are failing already.
 fn is_closed(handle: &Handle) -> bool {
-    let probe = handle.spawn(std::future::pending::<()>());
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let probe = handle.spawn_blocking(move || {
+        let _ = released.recv();
+    });
     let closed = probe.is_finished();
-    probe.abort();
+    drop(release);
     closed
 }
 
