@@ -55,17 +55,23 @@ pub(crate) struct Shared<'a> {
     pub(crate) adopted: bool,
 }
 
-/// Where the calling thread is; see [`Here`].
-pub(crate) fn here(shared: Shared<'_>) -> Here {
-    let entered = match Handle::try_current() {
-        Ok(entered) => entered,
-        Err(err) if err.is_thread_local_destroyed() => return Here::ContextGone,
-        Err(_) => return Here::Outside,
-    };
-    if !defers_wake_ups() {
-        return Here::NoDeferral;
+/// Where the calling thread is; see [`Here`]. `shared` is asked for only inside a
+/// runtime, so a plain thread pays for nothing beyond `Handle::try_current`.
+#[inline]
+pub(crate) fn here<'a>(shared: impl FnOnce() -> Shared<'a>) -> Here {
+    match Handle::try_current() {
+        Ok(entered) => inside(&entered, shared()),
+        Err(err) if err.is_thread_local_destroyed() => Here::ContextGone,
+        Err(_) => Here::Outside,
     }
-    if deferring_thread_is_worker(&entered, shared) {
+}
+
+/// [`here`] inside the context of `entered`.
+#[inline(never)]
+fn inside(entered: &Handle, shared: Shared<'_>) -> Here {
+    if !defers_wake_ups() {
+        Here::NoDeferral
+    } else if deferring_thread_is_worker(entered, shared) {
         Here::Worker
     } else {
         Here::Driver
@@ -266,7 +272,7 @@ pub(crate) fn run_blocking<T: Send>(
     shared: Shared<'_>,
     job: impl FnOnce() -> T + Send,
 ) -> Result<T, Error> {
-    let joined = match here(shared) {
+    let joined = match here(|| shared) {
         Here::Outside | Here::ContextGone => return Ok(job()),
         Here::Worker => tokio::task::block_in_place(|| on_helper_thread(job, false))?,
         Here::NoDeferral | Here::Driver => on_helper_thread(job, false)?,
@@ -298,13 +304,13 @@ mod tests {
 
     #[test]
     fn a_plain_thread_is_outside() {
-        assert_eq!(here(NOT_SHARED), Here::Outside);
+        assert_eq!(here(|| NOT_SHARED), Here::Outside);
     }
 
     #[test]
     fn a_current_thread_block_on_body_is_its_driver() {
         assert_eq!(
-            current_thread().block_on(async { here(NOT_SHARED) }),
+            current_thread().block_on(async { here(|| NOT_SHARED) }),
             Here::Driver
         );
     }
@@ -312,7 +318,7 @@ mod tests {
     #[test]
     fn a_current_thread_task_is_its_driver() {
         let rt = current_thread();
-        let seen = rt.block_on(async { tokio::spawn(async { here(NOT_SHARED) }).await });
+        let seen = rt.block_on(async { tokio::spawn(async { here(|| NOT_SHARED) }).await });
         assert_eq!(seen.unwrap(), Here::Driver);
     }
 
@@ -323,7 +329,7 @@ mod tests {
         let mt = multi_thread();
         let seen = current_thread().block_on(async {
             let _entered = mt.handle().enter();
-            here(Shared {
+            here(|| Shared {
                 handle: Some(mt.handle()),
                 adopted: false,
             })
@@ -335,8 +341,8 @@ mod tests {
     fn a_multi_thread_task_is_a_worker_and_its_block_on_body_is_not() {
         let rt = multi_thread();
         let (body, task) = rt.block_on(async {
-            let task = tokio::spawn(async { here(NOT_SHARED) }).await.unwrap();
-            (here(NOT_SHARED), task)
+            let task = tokio::spawn(async { here(|| NOT_SHARED) }).await.unwrap();
+            (here(|| NOT_SHARED), task)
         });
         assert_eq!(body, Here::NoDeferral);
         assert_eq!(task, Here::Worker);
@@ -346,10 +352,11 @@ mod tests {
     fn inside_block_in_place_and_spawn_blocking_nothing_defers() {
         let rt = multi_thread();
         let (in_place, blocking) = rt.block_on(async {
-            let in_place = tokio::spawn(async { tokio::task::block_in_place(|| here(NOT_SHARED)) })
-                .await
-                .unwrap();
-            let blocking = tokio::task::spawn_blocking(|| here(NOT_SHARED))
+            let in_place =
+                tokio::spawn(async { tokio::task::block_in_place(|| here(|| NOT_SHARED)) })
+                    .await
+                    .unwrap();
+            let blocking = tokio::task::spawn_blocking(|| here(|| NOT_SHARED))
                 .await
                 .unwrap();
             (in_place, blocking)

@@ -76,7 +76,13 @@ fn poll_first<F: Future>(
         .future()
         .poll(&mut Context::from_waker(Waker::noop()))
     {
-        drop(in_place);
+        // A future without drop glue has nothing to drop in the context: the ready path
+        // then skips the slot's `set(None)` (4 instructions in `cargo xtask bench`).
+        if const { std::mem::needs_drop::<F>() } {
+            drop(in_place);
+        } else {
+            std::mem::forget(in_place);
+        }
         return Ok(output);
     }
     std::mem::forget(in_place);
@@ -109,7 +115,7 @@ where
     F: Future + Send,
     F::Output: Send,
 {
-    match context::here(shared(global, handle)) {
+    match context::here(|| shared(global, handle)) {
         Here::Driver => {
             // The thread that drives a current_thread runtime (`#[tokio::test]`, `flavor =
             // "current_thread"`, a `LocalSet` there): tokio defers wake-ups to it, so
@@ -144,7 +150,7 @@ where
                 Some(handle) => handle,
                 None => global.handle()?,
             };
-            block_on(global, handle, slot, ThisThread::take(), false, None)
+            block_on(global, handle, slot, ThisThread::take(), Around::Nothing)
         },
         watch,
     )?;
@@ -160,7 +166,7 @@ fn finish_local<F: Future>(
     mut slot: Slot<'_, F>,
     caller: Caller,
 ) -> Result<F::Output, Error> {
-    match context::here(shared(global, handle)) {
+    match context::here(|| shared(global, handle)) {
         Here::Driver => {
             // The future cannot move to a helper thread, and parking this one would never
             // finish. Refuse, dropping the future here, in the shared runtime's context.
@@ -213,16 +219,45 @@ fn block_here<F: Future>(
     local: Option<&LocalSet>,
 ) -> Result<F::Output, Error> {
     let this = ThisThread::take();
+    let unconstrained = Around::Unconstrained(local);
     match here {
         Here::Worker => trace::waited(Strategy::BlockInPlace, caller, || {
-            tokio::task::block_in_place(|| block_on(global, handle, slot, this, true, local))
+            tokio::task::block_in_place(|| block_on(global, handle, slot, this, unconstrained))
         }),
         Here::Outside => trace::waited(Strategy::Park, caller, || {
-            block_on(global, handle, slot, this, false, local)
+            let around = local.map_or(Around::Nothing, Around::Local);
+            block_on(global, handle, slot, this, around)
         }),
         _ => trace::waited(Strategy::Park, caller, || {
-            block_on(global, handle, slot, this, true, local)
+            block_on(global, handle, slot, this, unconstrained)
         }),
+    }
+}
+
+/// What [`block_on`] polls around the future.
+#[derive(Clone, Copy)]
+enum Around<'a> {
+    /// The future alone.
+    Nothing,
+    /// The thread's `LocalSet` driven beside the future (`execute_local`).
+    Local(&'a LocalSet),
+    /// The coop budget lifted (`tokio::task::coop::unconstrained`): the future is polled
+    /// outside the budget of a task or `block_on` this thread is in; with the `LocalSet`.
+    Unconstrained(Option<&'a LocalSet>),
+}
+
+impl Around<'_> {
+    /// Polls `future` with what is around it.
+    #[inline(always)]
+    fn poll<F: Future>(self, future: Pin<&mut F>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        match self {
+            Around::Nothing => future.poll(cx),
+            Around::Local(local) => pin!(local.run_until(future)).poll(cx),
+            Around::Unconstrained(None) => pin!(tokio::task::coop::unconstrained(future)).poll(cx),
+            Around::Unconstrained(Some(local)) => {
+                pin!(tokio::task::coop::unconstrained(local.run_until(future))).poll(cx)
+            }
+        }
     }
 }
 
@@ -230,7 +265,6 @@ fn block_here<F: Future>(
 /// inside the shared runtime's context (on every way out). Timers and I/O are driven by
 /// the shared runtime's workers; `Handle::enter` makes `tokio::spawn` and friends find it.
 /// `this` must have been taken on this thread; it is given back when the future is done.
-/// `unconstrained`: poll outside the coop budget of a task or `block_on` this thread is in.
 ///
 /// Once [`shutdown`](crate::shutdown) has begun, the call stops polling and fails with
 /// [`ErrorKind::ShutDown`]: the runtime's timers, I/O and tasks are going away, so the
@@ -241,49 +275,24 @@ fn block_on<F: Future>(
     handle: &Handle,
     mut slot: Slot<'_, F>,
     this: ThisThread,
-    unconstrained: bool,
-    local: Option<&LocalSet>,
+    around: Around<'_>,
 ) -> Result<F::Output, Error> {
     let context = handle.enter();
     let mut in_place = DropInPlace(&mut slot);
-    let result = match local {
-        None => drive(global, &this, in_place.future(), unconstrained),
-        Some(local) => drive(
-            global,
-            &this,
-            pin!(local.run_until(in_place.future())),
-            unconstrained,
-        ),
+    let mut cx = Context::from_waker(&this.waker);
+    let result = loop {
+        if let Poll::Ready(output) = around.poll(in_place.future(), &mut cx) {
+            break Ok(output);
+        }
+        if global.is_shut_down() {
+            break Err(in_flight_shut_down_error());
+        }
+        global.park(&this.parker);
     };
     drop(in_place);
     drop(context);
     this.put_back();
     result
-}
-
-/// [`block_on`]'s loop: polls `future` with `this` thread's waker until it is ready or
-/// `shutdown` has begun, parking in between.
-fn drive<T: Future>(
-    global: &Global,
-    this: &ThisThread,
-    mut future: Pin<&mut T>,
-    unconstrained: bool,
-) -> Result<T::Output, Error> {
-    let mut cx = Context::from_waker(&this.waker);
-    loop {
-        let polled = if unconstrained {
-            pin!(tokio::task::coop::unconstrained(future.as_mut())).poll(&mut cx)
-        } else {
-            future.as_mut().poll(&mut cx)
-        };
-        if let Poll::Ready(output) = polled {
-            return Ok(output);
-        }
-        if global.is_shut_down() {
-            return Err(in_flight_shut_down_error());
-        }
-        global.park(&this.parker);
-    }
 }
 
 /// Runs a future to completion from synchronous code on the shared runtime, and returns its output.
