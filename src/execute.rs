@@ -1,9 +1,9 @@
 //! `execute` and its slow path: the strategy for each calling context.
 //!
-//! The future lives in one pinned slot for its whole life, made by the public function
-//! (boxed first when it is large, as tokio's `block_on` does), so it is never moved after
-//! the first poll. Whatever polls it also drops it in place, inside the shared runtime's
-//! context, on the thread that polled it last: once done, after a panic, at a deadline,
+//! The public function keeps the future in an `Option` (boxed first when it is large, as
+//! tokio's `block_on` does) until `Handle::enter` has succeeded; the fast path then pins it
+//! in its one slot, where it stays, never moved, until whatever polled it last drops it in
+//! place, inside the shared runtime's context: once done, after a panic, at a deadline,
 //! when `shutdown` stops the call, as `Runtime::block_on` does.
 
 use std::future::Future;
@@ -53,41 +53,36 @@ impl<F: Future> DropInPlace<'_, '_, F> {
     }
 }
 
-/// The fast path of `execute` and `execute_local`: runs the slot's future to completion
-/// on this thread, inside the shared runtime's context; `finish` drives a future that was
-/// pending.
+/// The fast path of `execute` and `execute_local`: takes the future out of `slot` once
+/// inside the shared runtime's context, pins it in its one slot and polls it there;
+/// `finish` drives a future that was pending.
 ///
 /// One poll with a no-op waker inside `Handle::enter`. A future that is ready then returns
-/// (and is dropped, in the context) without a waker, an allocation or a thread switch.
-/// Where this thread's tokio context is gone (thread exit, `atexit`), `enter` panics
-/// before the future is touched, and the caller finds it still in its slot
-/// (`retry_without_context`).
+/// without a waker, an allocation or a thread switch, and is dropped (declared after the
+/// context's guard) inside the context, as it is when its poll panics. Where this
+/// thread's tokio context is gone (thread exit, `atexit`), `enter` panics before the
+/// future is touched, and the caller finds it still in `slot` (`retry_without_context`).
 #[inline(always)]
 fn poll_first<F: Future>(
     global: &Global,
-    mut slot: Slot<'_, F>,
+    slot: &mut Option<F>,
     caller: Caller,
     finish: impl FnOnce(&Global, &Handle, Slot<'_, F>, Caller) -> Result<F::Output, Error>,
 ) -> Result<F::Output, Error> {
     let handle = global.handle()?;
     let context = handle.enter();
-    let mut in_place = DropInPlace(&mut slot);
-    if let Poll::Ready(output) = in_place
-        .future()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        // A future without drop glue has nothing to drop in the context: the ready path
-        // then skips the slot's `set(None)` (4 instructions in `cargo xtask bench`).
-        if const { std::mem::needs_drop::<F>() } {
-            drop(in_place);
-        } else {
-            std::mem::forget(in_place);
-        }
+    let Some(future) = slot.take() else {
+        unreachable!("globalrt: a future is executed once")
+    };
+    let mut pinned = pin!(Some(future));
+    let Some(future) = pinned.as_mut().as_pin_mut() else {
+        unreachable!("globalrt: the future was just pinned")
+    };
+    if let Poll::Ready(output) = future.poll(&mut Context::from_waker(Waker::noop())) {
         return Ok(output);
     }
-    std::mem::forget(in_place);
     drop(context);
-    finish(global, handle, slot, caller)
+    finish(global, handle, pinned, caller)
 }
 
 /// The shared runtime as [`context::here`] needs it.
@@ -333,16 +328,16 @@ where
 {
     let caller = trace::caller();
     if const { boxed::<F>() } {
-        execute_in_slot(pin!(Some(Box::pin(future))), caller)
+        execute_in_slot(Some(Box::pin(future)), caller)
     } else {
-        execute_in_slot(pin!(Some(future)), caller)
+        execute_in_slot(Some(future), caller)
     }
 }
 
 /// [`execute`] once the future is in its slot.
 #[inline(always)]
 #[track_caller]
-fn execute_in_slot<F>(mut slot: Slot<'_, F>, caller: Caller) -> F::Output
+fn execute_in_slot<F>(mut slot: Option<F>, caller: Caller) -> F::Output
 where
     F: Future + Send,
     F::Output: Send,
@@ -350,18 +345,18 @@ where
     // A `panic = "abort"` build cannot catch `Handle::enter`'s panic where tokio's
     // thread-locals are gone, so it looks first (one `Handle::try_current` a call).
     #[cfg(panic = "abort")]
-    if let Some(result) = retry_without_context(slot.as_mut(), caller) {
+    if let Some(result) = retry_without_context(&mut slot, caller) {
         return match result {
             Ok(output) => output,
             Err(err) => fail(err),
         };
     }
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        poll_first(&GLOBAL, slot.as_mut(), caller, finish)
+        poll_first(&GLOBAL, &mut slot, caller, finish)
     })) {
         Ok(Ok(output)) => output,
         Ok(Err(err)) => fail(err),
-        Err(payload) => match retry_without_context(slot, caller) {
+        Err(payload) => match retry_without_context(&mut slot, caller) {
             Some(Ok(output)) => output,
             Some(Err(err)) => fail(err),
             None => fail_or_resume(payload),
@@ -419,30 +414,30 @@ where
 {
     let caller = trace::caller();
     if const { boxed::<F>() } {
-        try_execute_in_slot(pin!(Some(Box::pin(future))), caller)
+        try_execute_in_slot(Some(Box::pin(future)), caller)
     } else {
-        try_execute_in_slot(pin!(Some(future)), caller)
+        try_execute_in_slot(Some(future), caller)
     }
 }
 
 /// [`try_execute`] once the future is in its slot.
 #[inline(always)]
-fn try_execute_in_slot<F>(mut slot: Slot<'_, F>, caller: Caller) -> Result<F::Output, Error>
+fn try_execute_in_slot<F>(mut slot: Option<F>, caller: Caller) -> Result<F::Output, Error>
 where
     F: Future + Send,
     F::Output: Send,
 {
     #[cfg(panic = "abort")]
-    if let Some(result) = retry_without_context(slot.as_mut(), caller) {
+    if let Some(result) = retry_without_context(&mut slot, caller) {
         return result;
     }
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        poll_first(&GLOBAL, slot.as_mut(), caller, finish)
+        poll_first(&GLOBAL, &mut slot, caller, finish)
     })) {
         Ok(result) => result,
         Err(payload) => {
             let retried = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                retry_without_context(slot, caller)
+                retry_without_context(&mut slot, caller)
             }));
             match retried {
                 Ok(Some(result)) => result,
@@ -536,9 +531,9 @@ fn runtime_gone_error(message: &str) -> Option<Error> {
 pub fn execute_local<F: Future>(future: F) -> F::Output {
     let caller = trace::caller();
     let result = if const { boxed::<F>() } {
-        try_local_in_slot(pin!(Some(Box::pin(future))), caller)
+        try_local_in_slot(Some(Box::pin(future)), caller)
     } else {
-        try_local_in_slot(pin!(Some(future)), caller)
+        try_local_in_slot(Some(future), caller)
     };
     match result {
         Ok(output) => output,
@@ -584,9 +579,9 @@ pub fn execute_local<F: Future>(future: F) -> F::Output {
 pub fn try_execute_local<F: Future>(future: F) -> Result<F::Output, Error> {
     let caller = trace::caller();
     let result = if const { boxed::<F>() } {
-        try_local_in_slot(pin!(Some(Box::pin(future))), caller)
+        try_local_in_slot(Some(Box::pin(future)), caller)
     } else {
-        try_local_in_slot(pin!(Some(future)), caller)
+        try_local_in_slot(Some(future), caller)
     };
     result.map_err(|failure| match failure {
         LocalFailure::Error(err) => err,
@@ -603,7 +598,7 @@ enum LocalFailure {
 /// [`execute_local`] and [`try_execute_local`] once the future is in its slot.
 #[inline(always)]
 fn try_local_in_slot<F: Future>(
-    mut slot: Slot<'_, F>,
+    mut slot: Option<F>,
     caller: Caller,
 ) -> Result<F::Output, LocalFailure> {
     #[cfg(panic = "abort")]
@@ -613,7 +608,7 @@ fn try_local_in_slot<F: Future>(
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // The thread's `LocalSet` (`LOCAL_TASKS`), entered for the first poll too.
         let _local = LOCAL_TASKS.try_with(LocalSet::enter);
-        poll_first(&GLOBAL, slot.as_mut(), caller, finish_local)
+        poll_first(&GLOBAL, &mut slot, caller, finish_local)
     })) {
         Ok(result) => result.map_err(LocalFailure::Error),
         // `Handle::enter` panicked before the future was touched: the context is gone.
@@ -632,7 +627,10 @@ fn try_local_in_slot<F: Future>(
 /// already polled (its panic is the caller's to handle).
 #[cold]
 #[inline(never)]
-fn retry_without_context<F>(slot: Slot<'_, F>, caller: Caller) -> Option<Result<F::Output, Error>>
+fn retry_without_context<F>(
+    slot: &mut Option<F>,
+    caller: Caller,
+) -> Option<Result<F::Output, Error>>
 where
     F: Future + Send,
     F::Output: Send,
@@ -640,8 +638,9 @@ where
     if slot.is_none() || !context::is_gone() {
         return None;
     }
+    let pinned = pin!(slot.take());
     Some(trace::waited(Strategy::HelperThread, caller, || {
-        helper_thread_drives(&GLOBAL, None, slot, false)
+        helper_thread_drives(&GLOBAL, None, pinned, false)
     }))
 }
 
