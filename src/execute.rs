@@ -2,11 +2,9 @@
 //!
 //! The public function keeps the future in an `Option` (boxed first when it is large, as
 //! tokio's `block_on` does) until `Handle::enter` has succeeded; the fast path then pins it
-//! in its own frame, where it stays, never moved, and where it is dropped inside the
-//! shared runtime's context however the call ends (done, panicked, timed out, stopped by
-//! `shutdown`, refused), as `Runtime::block_on` does: the slow path catches a panic of the
-//! future and hands it back, so the fast path can enter the context again before the
-//! future is dropped and the panic resumed.
+//! in its one slot, where it stays, never moved, until whatever polled it last drops it in
+//! place, inside the shared runtime's context: once done, after a panic, at a deadline,
+//! when `shutdown` stops the call, as `Runtime::block_on` does.
 
 use std::future::Future;
 use std::pin::{Pin, pin};
@@ -21,9 +19,8 @@ use crate::global::{GLOBAL, Global, in_flight_shut_down_error};
 use crate::parker::ThisThread;
 use crate::trace::{self, Caller, Strategy};
 
-/// What the slow path gives back: the call's result, or the future's panic, which the fast
-/// path resumes once the future is dropped.
-type Finished<T> = std::thread::Result<Result<T, Error>>;
+/// The future's one slot: `Some` until it is dropped in place.
+type Slot<'a, F> = Pin<&'a mut Option<F>>;
 
 /// A future larger than this is boxed at the entry, so that the calls below it move a
 /// pointer, not the future: tokio's own `block_on` threshold (2 KiB in debug builds,
@@ -36,45 +33,56 @@ const fn boxed<F>() -> bool {
     std::mem::size_of::<F>() > BOX_THRESHOLD
 }
 
+/// Drops the slot's future in place when dropped: made right after `Handle::enter`, so on
+/// every way out, unwinding included, the future is dropped inside the runtime's context
+/// and on the thread that polled it. `std::mem::forget` hands the future on instead.
+struct DropInPlace<'a, 'b, F>(&'a mut Slot<'b, F>);
+
+impl<F> Drop for DropInPlace<'_, '_, F> {
+    fn drop(&mut self) {
+        self.0.set(None);
+    }
+}
+
+impl<F: Future> DropInPlace<'_, '_, F> {
+    fn future(&mut self) -> Pin<&mut F> {
+        match self.0.as_mut().as_pin_mut() {
+            Some(future) => future,
+            None => unreachable!("globalrt: a future is polled after it was dropped"),
+        }
+    }
+}
+
 /// The fast path of `execute` and `execute_local`: takes the future out of `slot` once
-/// inside the shared runtime's context and polls it there; `finish` drives a future that
-/// was pending.
+/// inside the shared runtime's context, pins it in its one slot and polls it there;
+/// `finish` drives a future that was pending.
 ///
 /// One poll with a no-op waker inside `Handle::enter`. A future that is ready then returns
-/// without a waker, an allocation or a thread switch. The future is declared after the
-/// context's guard, so it is dropped inside the context: when it is ready, when its first
-/// poll panics, and, since the context is entered again once `finish` is done (which
-/// catches the future's later panics and hands them back), on every other way out too.
-/// Where this thread's tokio context is gone (thread exit, `atexit`), `enter` panics before
-/// the future is touched, and the caller finds it still in `slot` (`retry_without_context`).
+/// without a waker, an allocation or a thread switch, and is dropped (declared after the
+/// context's guard) inside the context, as it is when its poll panics. Where this
+/// thread's tokio context is gone (thread exit, `atexit`), `enter` panics before the
+/// future is touched, and the caller finds it still in `slot` (`retry_without_context`).
 #[inline(always)]
 fn poll_first<F: Future>(
     global: &Global,
     slot: &mut Option<F>,
     caller: Caller,
-    finish: impl FnOnce(&Global, &Handle, Pin<&mut F>, Caller) -> Finished<F::Output>,
+    finish: impl FnOnce(&Global, &Handle, Slot<'_, F>, Caller) -> Result<F::Output, Error>,
 ) -> Result<F::Output, Error> {
     let handle = global.handle()?;
-    let mut context = handle.enter();
+    let context = handle.enter();
     let Some(future) = slot.take() else {
         unreachable!("globalrt: a future is executed once")
     };
-    let mut future = pin!(future);
-    if let Poll::Ready(output) = future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
+    let mut pinned = pin!(Some(future));
+    let Some(future) = pinned.as_mut().as_pin_mut() else {
+        unreachable!("globalrt: the future was just pinned")
+    };
+    if let Poll::Ready(output) = future.poll(&mut Context::from_waker(Waker::noop())) {
         return Ok(output);
     }
     drop(context);
-    let finished = finish(global, handle, future.as_mut(), caller);
-    // Entered again for the future's drop, at the end of this function (the guard is
-    // read by its own drop, after the future's: the compiler does not count that).
-    #[allow(unused_assignments)]
-    {
-        context = handle.enter();
-    }
-    finished.unwrap_or_else(|payload| std::panic::resume_unwind(payload))
+    finish(global, handle, pinned, caller)
 }
 
 /// The shared runtime as [`context::here`] needs it.
@@ -95,34 +103,53 @@ fn shared<'a>(global: &Global, handle: &'a Handle) -> Shared<'a> {
 fn finish<F>(
     global: &Global,
     handle: &Handle,
-    future: Pin<&mut F>,
+    slot: Slot<'_, F>,
     caller: Caller,
-) -> Finished<F::Output>
+) -> Result<F::Output, Error>
 where
     F: Future + Send,
     F::Output: Send,
 {
     match context::here(|| shared(global, handle)) {
-        // The thread that drives a current_thread runtime (`#[tokio::test]`, `flavor =
-        // "current_thread"`, a `LocalSet` there): tokio defers wake-ups to it, so blocking
-        // it could deadlock. Drive the future on a scoped helper thread instead, which
-        // says once if the wait is long. This is why `execute` needs `F: Send`.
         Here::Driver => {
-            trace::waited(
-                Strategy::HelperThread,
-                caller,
-                || match context::on_helper_thread(
-                    || block_on(global, handle, future, ThisThread::take(), Around::Nothing),
-                    true,
-                ) {
-                    Ok(Ok(finished)) => finished,
-                    Ok(Err(payload)) => Err(payload),
-                    Err(err) => Ok(Err(err)),
-                },
-            )
+            // The thread that drives a current_thread runtime (`#[tokio::test]`, `flavor =
+            // "current_thread"`, a `LocalSet` there): tokio defers wake-ups to it, so
+            // blocking it could deadlock. Drive the future on a scoped helper thread
+            // instead. This is why `execute` needs `F: Send`.
+            trace::waited(Strategy::HelperThread, caller, || {
+                helper_thread_drives(global, Some(handle), slot, true)
+            })
         }
-        here => block_here(global, handle, future, caller, here, None),
+        here => block_here(global, handle, slot, caller, here, None),
     }
+}
+
+/// Drives the slot's future on a scoped helper thread, which has a tokio context of its
+/// own, and resumes its panic here. Without `handle` (where this thread's tokio context
+/// is gone), the helper also gets the shared runtime, building it if this is the
+/// process's first call. `watch`: say once if the wait is long (see
+/// `context::on_helper_thread`).
+fn helper_thread_drives<F>(
+    global: &Global,
+    handle: Option<&Handle>,
+    slot: Slot<'_, F>,
+    watch: bool,
+) -> Result<F::Output, Error>
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    let joined = context::on_helper_thread(
+        move || {
+            let handle = match handle {
+                Some(handle) => handle,
+                None => global.handle()?,
+            };
+            block_on(global, handle, slot, ThisThread::take(), Around::Nothing)
+        },
+        watch,
+    )?;
+    joined.unwrap_or_else(|payload| std::panic::resume_unwind(payload))
 }
 
 /// Drives a future that must stay on this thread and was pending at its first poll.
@@ -131,34 +158,32 @@ where
 fn finish_local<F: Future>(
     global: &Global,
     handle: &Handle,
-    future: Pin<&mut F>,
+    mut slot: Slot<'_, F>,
     caller: Caller,
-) -> Finished<F::Output> {
+) -> Result<F::Output, Error> {
     match context::here(|| shared(global, handle)) {
-        // The future cannot move to a helper thread, and parking this one would never
-        // finish. Refuse (`poll_first` drops the future, in the shared runtime's context).
-        Here::Driver => Ok(Err(Error::new(
-            ErrorKind::UnsupportedContext,
-            "globalrt: execute_local cannot wait for a !Send future on the thread that \
-             drives a current_thread runtime (#[tokio::test], flavor = \"current_thread\", \
-             a LocalSet there): blocking it would deadlock and the future cannot move to \
-             another thread; use execute with a Send future there, or a multi_thread runtime",
-        ))),
+        Here::Driver => {
+            // The future cannot move to a helper thread, and parking this one would never
+            // finish. Refuse, dropping the future here, in the shared runtime's context.
+            let _context = handle.enter();
+            slot.set(None);
+            Err(Error::new(
+                ErrorKind::UnsupportedContext,
+                "globalrt: execute_local cannot wait for a !Send future on the thread that \
+                 drives a current_thread runtime (#[tokio::test], flavor = \
+                 \"current_thread\", a LocalSet there): blocking it would deadlock and the \
+                 future cannot move to another thread; use execute with a Send future \
+                 there, or a multi_thread runtime",
+            ))
+        }
         // `spawn_local` in the future goes to the thread's own `LocalSet`
         // (`try_local_in_slot`), which the wait drives beside the future.
-        here => {
-            let mut future = Some(future);
-            match LOCAL_TASKS.try_with(|local| {
-                let future = future.take().expect("taken once");
-                block_here(global, handle, future, caller, here, Some(local))
-            }) {
-                Ok(finished) => finished,
-                Err(_) => {
-                    let future = future.take().expect("not taken: the LocalSet is gone");
-                    block_here(global, handle, future, caller, here, None)
-                }
-            }
-        }
+        here => match LOCAL_TASKS
+            .try_with(|local| block_here(global, handle, slot.as_mut(), caller, here, Some(local)))
+        {
+            Ok(result) => result,
+            Err(_) => block_here(global, handle, slot, caller, here, None),
+        },
     }
 }
 
@@ -169,8 +194,8 @@ std::thread_local! {
     static LOCAL_TASKS: LocalSet = LocalSet::new();
 }
 
-/// Blocks on the future on this thread, where that is safe whatever the future is: not
-/// the thread that drives a current_thread runtime.
+/// Blocks on the slot's future on this thread, where that is safe whatever the future
+/// is: not the thread that drives a current_thread runtime.
 ///
 /// On a plain thread nothing else runs, so it parks. On a multi-thread worker that holds
 /// its core, blocking would stall that core's queue: `block_in_place` hands it to another
@@ -183,23 +208,23 @@ std::thread_local! {
 fn block_here<F: Future>(
     global: &Global,
     handle: &Handle,
-    future: Pin<&mut F>,
+    slot: Slot<'_, F>,
     caller: Caller,
     here: Here,
     local: Option<&LocalSet>,
-) -> Finished<F::Output> {
+) -> Result<F::Output, Error> {
     let this = ThisThread::take();
     let unconstrained = Around::Unconstrained(local);
     match here {
         Here::Worker => trace::waited(Strategy::BlockInPlace, caller, || {
-            tokio::task::block_in_place(|| block_on(global, handle, future, this, unconstrained))
+            tokio::task::block_in_place(|| block_on(global, handle, slot, this, unconstrained))
         }),
         Here::Outside => trace::waited(Strategy::Park, caller, || {
             let around = local.map_or(Around::Nothing, Around::Local);
-            block_on(global, handle, future, this, around)
+            block_on(global, handle, slot, this, around)
         }),
         _ => trace::waited(Strategy::Park, caller, || {
-            block_on(global, handle, future, this, unconstrained)
+            block_on(global, handle, slot, this, unconstrained)
         }),
     }
 }
@@ -231,11 +256,10 @@ impl Around<'_> {
     }
 }
 
-/// A minimal executor: poll, park until woken, repeat. Timers and I/O are driven by the
-/// shared runtime's workers; `Handle::enter` makes `tokio::spawn` and friends find it.
+/// A minimal executor: poll, park until woken, repeat, then drop the future in place,
+/// inside the shared runtime's context (on every way out). Timers and I/O are driven by
+/// the shared runtime's workers; `Handle::enter` makes `tokio::spawn` and friends find it.
 /// `this` must have been taken on this thread; it is given back when the future is done.
-/// A panic of the future is caught and handed back, for the caller to drop the future
-/// inside the context first.
 ///
 /// Once [`shutdown`](crate::shutdown) has begun, the call stops polling and fails with
 /// [`ErrorKind::ShutDown`]: the runtime's timers, I/O and tasks are going away, so the
@@ -244,25 +268,26 @@ impl Around<'_> {
 fn block_on<F: Future>(
     global: &Global,
     handle: &Handle,
-    mut future: Pin<&mut F>,
+    mut slot: Slot<'_, F>,
     this: ThisThread,
     around: Around<'_>,
-) -> Finished<F::Output> {
-    let _context = handle.enter();
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let mut cx = Context::from_waker(&this.waker);
-        let result = loop {
-            if let Poll::Ready(output) = around.poll(future.as_mut(), &mut cx) {
-                break Ok(output);
-            }
-            if global.is_shut_down() {
-                break Err(in_flight_shut_down_error());
-            }
-            global.park(&this.parker);
-        };
-        this.put_back();
-        result
-    }))
+) -> Result<F::Output, Error> {
+    let context = handle.enter();
+    let mut in_place = DropInPlace(&mut slot);
+    let mut cx = Context::from_waker(&this.waker);
+    let result = loop {
+        if let Poll::Ready(output) = around.poll(in_place.future(), &mut cx) {
+            break Ok(output);
+        }
+        if global.is_shut_down() {
+            break Err(in_flight_shut_down_error());
+        }
+        global.park(&this.parker);
+    };
+    drop(in_place);
+    drop(context);
+    this.put_back();
+    result
 }
 
 /// Runs a future to completion from synchronous code on the shared runtime, and returns its output.
@@ -319,11 +344,14 @@ where
 {
     // A `panic = "abort"` build cannot catch `Handle::enter`'s panic where tokio's
     // thread-locals are gone, so it looks first (one `Handle::try_current` a call).
+    // The slot goes to `retry_without_context` by value, here and below: were its address
+    // taken, the compiler could no longer see that the fast path's `take` finds it full.
     #[cfg(panic = "abort")]
-    if let Some(result) = retry_without_context(&mut slot, caller) {
-        return match result {
-            Ok(output) => output,
-            Err(err) => fail(err),
+    if context::is_gone() {
+        return match retry_without_context(slot, caller) {
+            Some(Ok(output)) => output,
+            Some(Err(err)) => fail(err),
+            None => unreachable!("globalrt: the context is gone and the future unpolled"),
         };
     }
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -331,7 +359,7 @@ where
     })) {
         Ok(Ok(output)) => output,
         Ok(Err(err)) => fail(err),
-        Err(payload) => match retry_without_context(&mut slot, caller) {
+        Err(payload) => match retry_without_context(slot, caller) {
             Some(Ok(output)) => output,
             Some(Err(err)) => fail(err),
             None => fail_or_resume(payload),
@@ -403,8 +431,9 @@ where
     F::Output: Send,
 {
     #[cfg(panic = "abort")]
-    if let Some(result) = retry_without_context(&mut slot, caller) {
-        return result;
+    if context::is_gone() {
+        return retry_without_context(slot, caller)
+            .expect("globalrt: the context is gone and the future unpolled");
     }
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         poll_first(&GLOBAL, &mut slot, caller, finish)
@@ -412,7 +441,7 @@ where
         Ok(result) => result,
         Err(payload) => {
             let retried = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                retry_without_context(&mut slot, caller)
+                retry_without_context(slot, caller)
             }));
             match retried {
                 Ok(Some(result)) => result,
@@ -596,17 +625,13 @@ fn try_local_in_slot<F: Future>(
 
 /// Drives a `Send` future whose call could not even begin because this thread's tokio
 /// context is gone (a thread-local destructor that runs after tokio's own, an `atexit`
-/// handler): the future was not polled, so it moves to a fresh helper thread, which has
-/// thread-locals of its own, gets the shared runtime there (building it, for a process's
-/// first call), drives the future and drops it inside the context. `None` where the
-/// context is there, or the future was already taken (its panic is the caller's to
-/// handle). A panic of the future is resumed here.
+/// handler): the future was not polled, and a fresh helper thread, which has
+/// thread-locals of its own, gets the shared runtime (building it, for a process's first
+/// call) and drives it instead. `None` where the context is there, or the future was
+/// already polled (its panic is the caller's to handle).
 #[cold]
 #[inline(never)]
-fn retry_without_context<F>(
-    slot: &mut Option<F>,
-    caller: Caller,
-) -> Option<Result<F::Output, Error>>
+fn retry_without_context<F>(slot: Option<F>, caller: Caller) -> Option<Result<F::Output, Error>>
 where
     F: Future + Send,
     F::Output: Send,
@@ -614,23 +639,10 @@ where
     if slot.is_none() || !context::is_gone() {
         return None;
     }
-    let future = slot.take()?;
-    let on_helper = || {
-        let handle = GLOBAL.handle()?;
-        let _context = handle.enter();
-        let future = pin!(future);
-        block_on(&GLOBAL, handle, future, ThisThread::take(), Around::Nothing)
-            .unwrap_or_else(|payload| std::panic::resume_unwind(payload))
-    };
-    Some(trace::waited(
-        Strategy::HelperThread,
-        caller,
-        || match context::on_helper_thread(on_helper, false) {
-            Ok(Ok(result)) => result,
-            Ok(Err(payload)) => std::panic::resume_unwind(payload),
-            Err(err) => Err(err),
-        },
-    ))
+    let pinned = pin!(slot);
+    Some(trace::waited(Strategy::HelperThread, caller, || {
+        helper_thread_drives(&GLOBAL, None, pinned, false)
+    }))
 }
 
 /// `execute_local`'s error where this thread's tokio context is gone: a `!Send` future
