@@ -121,11 +121,16 @@ impl std::error::Error for Error {
 
 /// The text of a caught panic's payload: the message of `panic!("...")`, formatted or not.
 pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    panic_text(payload).to_owned()
+}
+
+/// [`panic_message`] without a copy, for a look at a panic that may just be resumed.
+pub(crate) fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {
     payload
         .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a non-string panic payload".to_owned())
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a non-string panic payload")
 }
 
 #[cfg(test)]

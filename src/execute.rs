@@ -14,7 +14,7 @@ use tokio::runtime::Handle;
 use tokio::task::LocalSet;
 
 use crate::context::{self, Here, Shared};
-use crate::error::{Error, ErrorKind, panic_message};
+use crate::error::{Error, ErrorKind, panic_message, panic_text};
 use crate::global::{GLOBAL, Global, in_flight_shut_down_error};
 use crate::parker::ThisThread;
 use crate::trace::{self, Caller, Strategy};
@@ -373,7 +373,7 @@ where
 #[inline(never)]
 #[track_caller]
 fn fail_or_resume(payload: Box<dyn std::any::Any + Send>) -> ! {
-    if let Some(err) = runtime_gone_error(&panic_message(&*payload)) {
+    if let Some(err) = runtime_gone_error(panic_text(&*payload)) {
         panic!("{err}")
     }
     std::panic::resume_unwind(payload)
@@ -475,10 +475,15 @@ fn panic_error(payload: &(dyn std::any::Any + Send)) -> Error {
 /// [`init_with_handle`](crate::init_with_handle) has been shut down by its owner. Any
 /// other panic, even during a shutdown, is the user's, and stays [`ErrorKind::Panicked`].
 fn runtime_gone_error(message: &str) -> Option<Error> {
+    // The cheap checks first: most panics are the future's own, with the runtime running.
+    let shut_down = GLOBAL.is_shut_down();
+    if !shut_down && !GLOBAL.is_adopted() {
+        return None;
+    }
     if !(message.contains("is being shutdown") || message.contains("Cancelled")) {
         return None;
     }
-    if GLOBAL.is_shut_down() {
+    if shut_down {
         return Some(in_flight_shut_down_error());
     }
     if GLOBAL.adopted_runtime_is_gone() {
