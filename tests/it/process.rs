@@ -4,7 +4,7 @@
 
 use std::io::Read;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
@@ -33,17 +33,47 @@ pub(crate) fn run_child(scenario: &str, worker_threads_env: Option<&str>) -> Chi
             "--test-threads=1",
         ])
         .env(SCENARIO_ENV, scenario)
-        .env_remove(WORKER_THREADS_ENV)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .env_remove(WORKER_THREADS_ENV);
     if let Some(value) = worker_threads_env {
         command.env(WORKER_THREADS_ENV, value);
     }
-    let mut child = command.spawn().unwrap();
+    let GuardedRun {
+        status,
+        stdout,
+        stderr,
+    } = run_guarded(&mut command);
+    let limit = crate::hang_limit();
+    let Some(status) = status else {
+        panic!(
+            "scenario {scenario} (env {worker_threads_env:?}) did not finish within {limit:?} (deadlock or hang)\nstdout:\n{stdout}\nstderr:\n{stderr}"
+        );
+    };
+    assert!(
+        status.success() && stdout.contains(&format!("scenario {scenario} passed")),
+        "scenario {scenario} (env {worker_threads_env:?}) failed: {status}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    ChildOutput { stderr }
+}
+
+/// How a child process run by [`run_guarded`] ended, and what it printed.
+pub(crate) struct GuardedRun {
+    /// `None` when it had not exited within [`crate::hang_limit`] and was killed.
+    pub(crate) status: Option<ExitStatus>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+/// Runs `command` with its stdout and stderr captured, and kills it once it has run for
+/// [`crate::hang_limit`], so a deadlock never hangs the run.
+pub(crate) fn run_guarded(command: &mut Command) -> GuardedRun {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let stdout = read_in_background(child.stdout.take().unwrap());
     let stderr = read_in_background(child.stderr.take().unwrap());
-    let limit = crate::hang_limit();
-    let deadline = Instant::now() + limit;
+    let deadline = Instant::now() + crate::hang_limit();
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
             break Some(status);
@@ -55,18 +85,11 @@ pub(crate) fn run_child(scenario: &str, worker_threads_env: Option<&str>) -> Chi
         }
         std::thread::sleep(Duration::from_millis(10));
     };
-    let stdout = stdout.join().unwrap();
-    let stderr = stderr.join().unwrap();
-    let Some(status) = status else {
-        panic!(
-            "scenario {scenario} (env {worker_threads_env:?}) did not finish within {limit:?} (deadlock or hang)\nstdout:\n{stdout}\nstderr:\n{stderr}"
-        );
-    };
-    assert!(
-        status.success() && stdout.contains(&format!("scenario {scenario} passed")),
-        "scenario {scenario} (env {worker_threads_env:?}) failed: {status}\nstdout:\n{stdout}\nstderr:\n{stderr}"
-    );
-    ChildOutput { stderr }
+    GuardedRun {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
 }
 
 fn read_in_background(mut pipe: impl Read + Send + 'static) -> JoinHandle<String> {
