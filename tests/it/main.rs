@@ -7,6 +7,7 @@ mod concurrency;
 mod contexts;
 mod lifecycle;
 mod local;
+mod panic_abort;
 mod panics;
 mod parking;
 mod process;
@@ -55,10 +56,14 @@ pub(crate) fn current_thread() -> tokio::runtime::Runtime {
 /// binary and the child processes it starts). Only hang guards use it; no test asserts
 /// that anything is fast.
 pub(crate) fn hang_limit() -> std::time::Duration {
-    // Valgrind preloads its `vgpreload_<tool>` library into every program it runs.
-    let under_valgrind = std::env::var_os("LD_PRELOAD")
-        .is_some_and(|preload| preload.to_string_lossy().contains("vgpreload_"));
-    std::time::Duration::from_secs(if under_valgrind { 120 } else { 10 })
+    std::time::Duration::from_secs(if under_valgrind() { 120 } else { 10 })
+}
+
+/// Whether this process runs under Valgrind, which preloads its `vgpreload_<tool>` library
+/// into every program it runs.
+pub(crate) fn under_valgrind() -> bool {
+    std::env::var_os("LD_PRELOAD")
+        .is_some_and(|preload| preload.to_string_lossy().contains("vgpreload_"))
 }
 
 /// Runs `body` on its own thread and fails the test if it has not finished within

@@ -4,7 +4,7 @@
 
 use std::io::Read;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
@@ -52,11 +52,43 @@ pub(crate) fn child_command(scenario: &str) -> Command {
 pub(crate) fn run_child_with_env(scenario: &str, env: &[(&str, &str)]) -> ChildOutput {
     let mut command = child_command(scenario);
     command.envs(env.iter().copied());
-    let mut child = command.spawn().unwrap();
+    let GuardedRun {
+        status,
+        stdout,
+        stderr,
+    } = run_guarded(&mut command);
+    let limit = crate::hang_limit();
+    let Some(status) = status else {
+        panic!(
+            "scenario {scenario} (env {env:?}) did not finish within {limit:?} (deadlock or hang)\nstdout:\n{stdout}\nstderr:\n{stderr}"
+        );
+    };
+    assert!(
+        status.success() && stdout.contains(&format!("scenario {scenario} passed")),
+        "scenario {scenario} (env {env:?}) failed: {status}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    ChildOutput { stderr }
+}
+
+/// How a child process run by [`run_guarded`] ended, and what it printed.
+pub(crate) struct GuardedRun {
+    /// `None` when it had not exited within [`crate::hang_limit`] and was killed.
+    pub(crate) status: Option<ExitStatus>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+/// Runs `command` with its stdout and stderr captured, and kills it once it has run for
+/// [`crate::hang_limit`], so a deadlock never hangs the run.
+pub(crate) fn run_guarded(command: &mut Command) -> GuardedRun {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let stdout = read_in_background(child.stdout.take().unwrap());
     let stderr = read_in_background(child.stderr.take().unwrap());
-    let limit = crate::hang_limit();
-    let deadline = Instant::now() + limit;
+    let deadline = Instant::now() + crate::hang_limit();
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
             break Some(status);
@@ -68,18 +100,11 @@ pub(crate) fn run_child_with_env(scenario: &str, env: &[(&str, &str)]) -> ChildO
         }
         std::thread::sleep(Duration::from_millis(10));
     };
-    let stdout = stdout.join().unwrap();
-    let stderr = stderr.join().unwrap();
-    let Some(status) = status else {
-        panic!(
-            "scenario {scenario} (env {env:?}) did not finish within {limit:?} (deadlock or hang)\nstdout:\n{stdout}\nstderr:\n{stderr}"
-        );
-    };
-    assert!(
-        status.success() && stdout.contains(&format!("scenario {scenario} passed")),
-        "scenario {scenario} (env {env:?}) failed: {status}\nstdout:\n{stdout}\nstderr:\n{stderr}"
-    );
-    ChildOutput { stderr }
+    GuardedRun {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
 }
 
 pub(crate) fn read_in_background(mut pipe: impl Read + Send + 'static) -> JoinHandle<String> {

@@ -40,13 +40,16 @@ pub(crate) enum Command {
     /// Run every test binary and the batch demo under Valgrind memcheck.
     ///
     /// Builds the binaries with cargo (`cargo test --workspace --no-run`, `cargo build
-    /// --example batch`), runs each under `valgrind --tool=memcheck --leak-check=full` with the
-    /// suppressions in `valgrind/*.supp` (test binaries with `--test-threads=1`, the demo with
-    /// `--mode global --commands 5`), and reports per binary: errors by kind, leaked bytes and
-    /// blocks, the stack frames in this workspace, the test a finding belongs to, and how often
-    /// each suppression matched. A finding with no test function on its stack is named by
-    /// rerunning that binary's tests one at a time. `cargo test -p xtask -- --ignored` checks
-    /// this command end to end on deliberately broken programs.
+    /// --example batch`, and `cargo build --profile panic-abort --example panic_abort`, which
+    /// the library's tests run as child processes and find in `GLOBALRT_PANIC_ABORT_EXAMPLE`,
+    /// since they run no cargo under Valgrind), runs each under `valgrind --tool=memcheck
+    /// --leak-check=full` with the suppressions in `valgrind/*.supp` (test binaries with
+    /// `--test-threads=1`, the demo with `--mode global --commands 5`), and reports per
+    /// binary: errors by kind, leaked bytes and blocks, the stack frames in this workspace,
+    /// the test a finding belongs to, and how often each suppression matched. A finding with
+    /// no test function on its stack is named by rerunning that binary's tests one at a time.
+    /// `cargo test -p xtask -- --ignored` checks this command end to end on deliberately
+    /// broken programs.
     ///
     /// Exit codes:
     ///   0  clean;

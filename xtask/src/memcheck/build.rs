@@ -3,12 +3,26 @@
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use anyhow::bail;
+use anyhow::{Context as _, bail};
 
 use crate::util::CargoBuild;
 
 /// How the demo runs under memcheck: the shared runtime, a few commands.
 const DEMO_ARGS: &[&str] = &["--mode", "global", "--commands", "5"];
+
+/// Where the library's tests find the `panic = "abort"` example (tests/it/panic_abort.rs
+/// reads it by the same name): under Valgrind they must not run cargo, so it is built here,
+/// before any test binary runs.
+const PANIC_ABORT_EXAMPLE_ENV: &str = "GLOBALRT_PANIC_ABORT_EXAMPLE";
+
+/// The example's build, after `cargo`: its own profile, `panic = "abort"`.
+const PANIC_ABORT_BUILD: &[&str] = &[
+    "build",
+    "--profile",
+    "panic-abort",
+    "--example",
+    "panic_abort",
+];
 
 /// One executable to check.
 #[derive(Debug, Clone)]
@@ -25,6 +39,8 @@ pub(super) struct Binary {
     /// binaries (its tests re-run the test binary in child processes); false for xtask's
     /// tests, whose children are external tools (cargo, actionlint) that are not ours.
     pub(super) trace_children: bool,
+    /// Environment variables set for it, beside what it inherits.
+    pub(super) env: Vec<(&'static str, PathBuf)>,
 }
 
 impl Binary {
@@ -44,6 +60,7 @@ impl Binary {
             args,
             libtest,
             trace_children: true,
+            env: Vec::new(),
         }
     }
 }
@@ -68,7 +85,29 @@ pub(super) fn binaries(root: &Path, filter: Option<&str>) -> anyhow::Result<Vec<
             );
         }
     }
+    let library_tests = |b: &Binary| b.libtest && b.trace_children;
+    if binaries.iter().any(library_tests) {
+        let example = panic_abort_example(root)?;
+        for binary in binaries.iter_mut().filter(|b| library_tests(b)) {
+            binary.env.push((PANIC_ABORT_EXAMPLE_ENV, example.clone()));
+        }
+    }
     Ok(binaries)
+}
+
+/// The `panic = "abort"` example that the library's tests run as child processes, built
+/// now so that no test runs cargo under Valgrind.
+fn panic_abort_example(root: &Path) -> anyhow::Result<PathBuf> {
+    let command = format!("cargo {}", PANIC_ABORT_BUILD.join(" "));
+    println!("memcheck: building the panic = \"abort\" example ({command})");
+    let build = CargoBuild::run(root, PANIC_ABORT_BUILD, Stdio::piped())?;
+    if !build.success {
+        eprint!("{}", build.stderr);
+        bail!("`{command}` failed (errors above); fix the build and rerun");
+    }
+    build
+        .executable("panic_abort")
+        .with_context(|| format!("`{command}` reported no executable for `panic_abort`"))
 }
 
 fn test_binaries(root: &Path) -> anyhow::Result<Vec<Binary>> {
@@ -120,5 +159,27 @@ fn demo_binary(root: &Path) -> anyhow::Result<Option<Binary>> {
         None => bail!(
             "`cargo build --example batch` reported no executable for `batch`; check its [[example]] entry"
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::project_root;
+
+    /// The library's test reads the example's path under the name this module sets.
+    #[test]
+    fn the_panic_abort_test_reads_the_variable_memcheck_sets() {
+        let test = std::fs::read_to_string(project_root().join("tests/it/panic_abort.rs"))
+            .expect("tests/it/panic_abort.rs");
+        let declared = format!("const EXAMPLE_ENV: &str = \"{PANIC_ABORT_EXAMPLE_ENV}\";");
+        assert!(
+            test.contains(&declared),
+            "tests/it/panic_abort.rs does not declare {declared}"
+        );
+        let args = PANIC_ABORT_BUILD.iter().map(|a| format!("\"{a}\","));
+        for arg in args {
+            assert!(test.contains(&arg), "the test builds without {arg}");
+        }
     }
 }

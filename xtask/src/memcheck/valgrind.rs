@@ -116,6 +116,7 @@ pub(super) fn run(
         ))
         .arg(&binary.path)
         .args(args)
+        .envs(binary.env.iter().map(|(name, value)| (name, value)))
         .current_dir(&settings.root)
         .stdin(Stdio::null())
         .stdout(File::create(&logs.stdout)?)
