@@ -408,7 +408,8 @@ fn stack_use_at_the_first_poll_of_a_64_kib_future_is_close_to_block_on() {
         (depth_through_execute(), depth_through_block_on(&runtime))
     });
     eprintln!(
-        "stack used before the first poll of a 64 KiB future: execute {} KiB, Runtime::block_on {} KiB",
+        "stack used before the first poll of a 64 KiB future: execute {execute} bytes ({} KiB), \
+         Runtime::block_on {block_on} bytes ({} KiB)",
         execute / KIB,
         block_on / KIB
     );
