@@ -170,7 +170,8 @@ mod this_thread {
 
     /// The calling thread's parker, taken for one call: a nested call on the same thread
     /// finds none idle and makes its own, so a wake-up meant for the outer call is never
-    /// consumed by the inner one. Returned to the thread when dropped.
+    /// consumed by the inner one. Given back to the thread by [`ThisThread::put_back`] once
+    /// the call is done (a call that panics drops it instead).
     #[derive(Debug)]
     pub(crate) struct ThisThread {
         pub(crate) parker: Arc<Parker>,
