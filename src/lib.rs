@@ -165,14 +165,14 @@
 //!
 //! # Cost
 //!
-//! Measured with `cargo xtask bench` (callgrind, every thread counted) on a 2-core Intel
-//! Xeon, Rust 1.95.0: a ready future costs
+//! Measured with `cargo xtask bench` (callgrind, every thread counted) on a 2-core AMD
+//! EPYC, Rust 1.95.0: a ready future costs
 //! <!--fig global_execute-->125<!--/fig--> instructions through `execute`, against
 //! <!--fig handle_block_on-->291<!--/fig--> for `Handle::block_on` and
 //! <!--fig runtime_block_on-->410<!--/fig--> for `Runtime::block_on`; a future pending at
-//! its first poll costs <!--fig global_execute_yield_once-->480<!--/fig--> against
+//! its first poll costs <!--fig global_execute_yield_once-->498<!--/fig--> against
 //! <!--fig runtime_block_on_yield_once-->550<!--/fig--> for `Runtime::block_on`;
-//! [`naive::execute`] costs <!--fig naive_execute-->52,289<!--/fig-->.
+//! [`naive::execute`] costs <!--fig naive_execute-->52,320<!--/fig-->.
 //! Neither path allocates: a thread keeps its parker and waker between calls. The
 //! repository's `docs/measurements.md` has the wall-clock figures and the commands that
 //! reproduce them all; `cargo xtask docs` rewrites the figures above from
