@@ -30,11 +30,10 @@ use crate::error::{Error, ErrorKind};
 /// Where a call that must block finds itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Here {
-    /// No tokio context at all: a plain thread.
+    /// No tokio context: a plain thread, or one whose tokio thread-locals are gone (a
+    /// thread-local destructor that runs after tokio's own, an `atexit` handler; see
+    /// [`is_gone`]). Nothing else runs here that blocking could stall.
     Outside,
-    /// tokio's thread-locals are gone (a thread-local destructor that runs after tokio's own,
-    /// an `atexit` handler): tokio cannot be entered on this thread.
-    ContextGone,
     /// Inside a runtime's context, on a thread whose scheduler does not defer wake-ups (a
     /// multi-thread `block_on` thread, a `LocalSet` there, `spawn_blocking`, a worker inside
     /// `block_in_place`, after `Runtime::enter`): blocking it stalls nobody else.
@@ -61,7 +60,6 @@ pub(crate) struct Shared<'a> {
 pub(crate) fn here<'a>(shared: impl FnOnce() -> Shared<'a>) -> Here {
     match Handle::try_current() {
         Ok(entered) => inside(&entered, shared()),
-        Err(err) if err.is_thread_local_destroyed() => Here::ContextGone,
         Err(_) => Here::Outside,
     }
 }
@@ -268,7 +266,7 @@ fn warn_long_wait() {
 }
 
 /// Runs `job`, which blocks, where blocking is allowed: here on a plain thread or where
-/// tokio's context is gone, on a helper thread anywhere inside a runtime (after handing a
+/// tokio's context is gone ([`Here::Outside`]), on a helper thread anywhere inside a runtime (after handing a
 /// worker's core on with `block_in_place`), since dropping or waiting for a runtime panics
 /// inside an async context. A panic in `job` is resumed in the caller.
 ///
@@ -280,7 +278,7 @@ pub(crate) fn run_blocking<T: Send>(
     job: impl FnOnce() -> T + Send,
 ) -> Result<T, Error> {
     let joined = match here(|| shared) {
-        Here::Outside | Here::ContextGone => return Ok(job()),
+        Here::Outside => return Ok(job()),
         Here::Worker => tokio::task::block_in_place(|| on_helper_thread(job, false))?,
         Here::NoDeferral | Here::Driver => on_helper_thread(job, false)?,
     };

@@ -418,3 +418,20 @@ fn stack_use_at_the_first_poll_of_a_64_kib_future_is_close_to_block_on() {
         "execute used {execute} bytes of stack before the first poll, Runtime::block_on {block_on}"
     );
 }
+
+/// A current_thread runtime's task (not its `block_on` body) that entered the shared
+/// runtime's handle is still that runtime's driver: `block_in_place` would panic there.
+#[test]
+fn a_current_thread_task_that_entered_the_shared_handle_uses_the_helper_thread() {
+    let result = with_watchdog("current_thread task entered the shared handle", || {
+        current_thread().block_on(async {
+            tokio::spawn(async {
+                let _entered = globalrt::handle().enter();
+                globalrt::try_execute(sleep_then(6))
+            })
+            .await
+            .unwrap()
+        })
+    });
+    assert_eq!(result.expect("try_execute"), 6);
+}

@@ -51,6 +51,8 @@ pub(crate) fn run_scenario(scenario: &str) -> bool {
         }
         #[cfg(unix)]
         "promise_first_call_at_exit" => at_exit::first_call(),
+        "promise_shared_worker_zero_blocks_in_place" => shared_worker_zero_blocks_in_place(),
+        "promise_quick_helper_call" => quick_helper_call(),
         _ => return false,
     }
     true
@@ -563,4 +565,49 @@ fn the_first_call_of_a_process_in_a_thread_local_destructor_after_tokios_own() {
 #[test]
 fn the_first_call_of_a_process_in_an_atexit_handler() {
     run_child("promise_first_call_at_exit", None);
+}
+
+// --- What the strategy reads on the shared runtime's own threads -------------------------
+
+/// A task of a one-worker shared runtime runs on worker 0, where the entered handle is the
+/// shared runtime's own: only the mark on the shared runtime's threads tells it from a
+/// current_thread runtime's task there. A worker blocks in place, on its own thread; the
+/// helper thread would keep its core.
+fn shared_worker_zero_blocks_in_place() {
+    globalrt::init(Config::new().worker_threads(1)).unwrap();
+    let task = globalrt::spawn(async {
+        let caller = std::thread::current().id();
+        let polled_on = globalrt::execute(async {
+            tokio::task::yield_now().await;
+            std::thread::current().id()
+        });
+        (caller, polled_on)
+    });
+    let (caller, polled_on) = globalrt::execute(task).unwrap();
+    assert_eq!(
+        caller, polled_on,
+        "a task on the shared runtime's worker 0 was driven on another thread"
+    );
+}
+
+#[test]
+fn a_task_on_the_shared_runtimes_worker_zero_blocks_in_place() {
+    run_child("promise_shared_worker_zero_blocks_in_place", None);
+}
+
+/// A call on the helper thread that finishes quickly says nothing: the long-wait
+/// diagnostic is for waits of seconds.
+fn quick_helper_call() {
+    let value = current_thread().block_on(async { globalrt::execute(sleep_then(3)) });
+    assert_eq!(value, 3);
+}
+
+#[test]
+fn a_quick_call_on_the_helper_thread_prints_nothing() {
+    let output = run_child("promise_quick_helper_call", None);
+    assert!(
+        !output.stderr.contains("globalrt:"),
+        "a quick helper-thread call printed: {}",
+        output.stderr
+    );
 }
