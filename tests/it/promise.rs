@@ -435,3 +435,41 @@ fn a_current_thread_task_that_entered_the_shared_handle_uses_the_helper_thread()
     });
     assert_eq!(result.expect("try_execute"), 6);
 }
+
+/// A call nested in another's first poll, in a task on a multi-thread worker numbered
+/// past 0: the entered handle is the shared runtime's, but only a multi-thread runtime
+/// numbers a worker past 0, so the worker blocks in place, on its own thread, never on the
+/// helper thread with its core kept.
+#[test]
+fn a_nested_call_on_worker_one_of_a_multi_thread_runtime_blocks_in_place() {
+    let (task_thread, polled_on) = with_watchdog("nested call on worker 1", || {
+        let runtime = multi_thread(2);
+        runtime.block_on(async {
+            // Tasks land on either worker; retry until one runs on worker 1.
+            loop {
+                let seen = tokio::spawn(async {
+                    if tokio::runtime::worker_index() != Some(1) {
+                        return None;
+                    }
+                    let task_thread = std::thread::current().id();
+                    let polled_on = globalrt::execute(async {
+                        globalrt::execute(async {
+                            tokio::task::yield_now().await;
+                            std::thread::current().id()
+                        })
+                    });
+                    Some((task_thread, polled_on))
+                })
+                .await
+                .unwrap();
+                if let Some(seen) = seen {
+                    break seen;
+                }
+            }
+        })
+    });
+    assert_eq!(
+        task_thread, polled_on,
+        "the nested call on worker 1 was driven on another thread"
+    );
+}
