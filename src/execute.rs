@@ -33,9 +33,9 @@ const fn boxed<F>() -> bool {
     std::mem::size_of::<F>() > BOX_THRESHOLD
 }
 
-/// Drops the slot's future in place when dropped: made right after `Handle::enter`, so on
-/// every way out, unwinding included, the future is dropped inside the runtime's context
-/// and on the thread that polled it. `std::mem::forget` hands the future on instead.
+/// Drops the slot's future in place when dropped: `block_on` makes it right after
+/// `Handle::enter`, so on every way out, unwinding included, the future is dropped inside
+/// the runtime's context and on the thread that polled it last.
 struct DropInPlace<'a, 'b, F>(&'a mut Slot<'b, F>);
 
 impl<F> Drop for DropInPlace<'_, '_, F> {
@@ -132,7 +132,7 @@ where
 fn helper_thread_drives<F>(
     global: &Global,
     handle: Option<&Handle>,
-    slot: Slot<'_, F>,
+    mut slot: Slot<'_, F>,
     watch: bool,
 ) -> Result<F::Output, Error>
 where
@@ -140,16 +140,31 @@ where
     F::Output: Send,
 {
     let joined = context::on_helper_thread(
-        move || {
+        || {
             let handle = match handle {
                 Some(handle) => handle,
                 None => global.handle()?,
             };
-            block_on(global, handle, slot, ThisThread::take(), Around::Nothing)
+            block_on(
+                global,
+                handle,
+                slot.as_mut(),
+                ThisThread::take(),
+                Around::Nothing,
+            )
         },
         watch,
-    )?;
-    joined.unwrap_or_else(|payload| std::panic::resume_unwind(payload))
+    );
+    match joined {
+        Ok(joined) => joined.unwrap_or_else(|payload| std::panic::resume_unwind(payload)),
+        // No helper thread: the future, never polled there, is dropped here, inside the
+        // context where this thread can still enter it.
+        Err(err) => {
+            let _context = handle.map(Handle::enter);
+            slot.set(None);
+            Err(err)
+        }
+    }
 }
 
 /// Drives a future that must stay on this thread and was pending at its first poll.
