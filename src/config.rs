@@ -30,9 +30,10 @@ const _: () = assert!(
         .is_some()
 );
 
-/// How long a build waits for every worker to have run [`Config::on_thread_start`]. Only a
-/// callback that blocks comes near it; the build then goes on without waiting further.
-const THREAD_START_WAIT: Duration = Duration::from_secs(60);
+/// How long a build waits for every worker to have run [`Config::on_thread_start`]. Workers
+/// start in microseconds (milliseconds under Valgrind); only a callback that blocks comes
+/// near it, and the build then goes on without waiting further.
+const THREAD_START_WAIT: Duration = Duration::from_secs(10);
 
 /// How the shared runtime is built. Pass it to [`init`](crate::init) before first use.
 ///
@@ -131,7 +132,7 @@ impl Config {
     /// A callback run on every thread the runtime starts (workers and blocking-pool
     /// threads), e.g. to count threads or set thread-local state.
     ///
-    /// Building the runtime waits until every worker has run it (for at most a minute,
+    /// Building the runtime waits until every worker has run it (for at most 10 seconds,
     /// should the callback block). If it panics there, the build fails with
     /// [`ErrorKind::Build`], whose message names the thread and the panic, and nothing is
     /// left running: no runtime whose workers died. If it panics later, on a blocking-pool

@@ -53,6 +53,7 @@ pub(crate) fn run_scenario(scenario: &str) -> bool {
         "promise_first_call_at_exit" => at_exit::first_call(),
         "promise_shared_worker_zero_blocks_in_place" => shared_worker_zero_blocks_in_place(),
         "promise_quick_helper_call" => quick_helper_call(),
+        "promise_later_hook_panics" => later_hook_panics(),
         _ => return false,
     }
     true
@@ -608,6 +609,55 @@ fn a_quick_call_on_the_helper_thread_prints_nothing() {
     assert!(
         !output.stderr.contains("globalrt:"),
         "a quick helper-thread call printed: {}",
+        output.stderr
+    );
+}
+
+/// `on_thread_start` that panics on every thread after the first: the one worker starts,
+/// then two blocking-pool threads that must run at once (a barrier holds each until the
+/// other has started) each panic in the callback, which is caught; the threads work on.
+fn later_hook_panics() {
+    use std::sync::atomic::AtomicUsize;
+    static STARTED: AtomicUsize = AtomicUsize::new(0);
+    globalrt::init(Config::new().worker_threads(1).on_thread_start(|| {
+        if STARTED.fetch_add(1, Ordering::SeqCst) >= 1 {
+            panic!("later hook boom");
+        }
+    }))
+    .unwrap();
+    let barrier = Arc::new(std::sync::Barrier::new(2));
+    let blocking: Vec<_> = (0..2)
+        .map(|i| {
+            let barrier = Arc::clone(&barrier);
+            globalrt::handle().spawn_blocking(move || {
+                barrier.wait();
+                i
+            })
+        })
+        .collect();
+    let sum: i32 = blocking
+        .into_iter()
+        .map(|task| globalrt::execute(task).unwrap())
+        .sum();
+    assert_eq!(sum, 1);
+    assert!(
+        STARTED.load(Ordering::SeqCst) >= 3,
+        "two blocking threads started"
+    );
+}
+
+/// Later panics of the callback are caught and the first one is said once on stderr.
+#[test]
+fn later_panics_of_on_thread_start_are_reported_once() {
+    let output = run_child("promise_later_hook_panics", None);
+    let reports = output
+        .stderr
+        .matches("globalrt: Config::on_thread_start panicked")
+        .count();
+    assert_eq!(reports, 1, "stderr:\n{}", output.stderr);
+    assert!(
+        output.stderr.contains("later hook boom"),
+        "{}",
         output.stderr
     );
 }
