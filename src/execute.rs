@@ -501,7 +501,8 @@ fn runtime_gone_error(message: &str) -> Option<Error> {
     if shut_down {
         return Some(in_flight_shut_down_error());
     }
-    if GLOBAL.adopted_runtime_is_gone() {
+    // Not shut down, so adopted (the check above): has its owner shut it down?
+    if GLOBAL.runtime_is_closed() {
         return Some(crate::global::adopted_runtime_gone_error());
     }
     None
@@ -635,10 +636,9 @@ fn try_local_in_slot<F: Future>(
         poll_first(&GLOBAL, &mut slot, caller, finish_local)
     })) {
         Ok(result) => result.map_err(LocalFailure::Error),
-        // `Handle::enter` panicked before the future was touched: the context is gone.
-        Err(_) if slot.is_some() && context::is_gone() => {
-            Err(LocalFailure::Error(no_context_local_error()))
-        }
+        // The future was not even taken: `Handle::enter` panicked, which it does only where
+        // this thread's tokio context is gone.
+        Err(_) if slot.is_some() => Err(LocalFailure::Error(no_context_local_error())),
         Err(payload) => Err(LocalFailure::Panic(payload)),
     }
 }
@@ -656,9 +656,9 @@ where
     F: Future + Send,
     F::Output: Send,
 {
-    if slot.is_none() || !context::is_gone() {
-        return None;
-    }
+    // Still in its slot only if the call panicked before taking it: in `Handle::enter`,
+    // where this thread's tokio context is gone (the `panic = "abort"` path checks first).
+    slot.as_ref()?;
     let pinned = pin!(slot);
     Some(trace::waited(Strategy::HelperThread, caller, || {
         helper_thread_drives(&GLOBAL, None, pinned, false)

@@ -252,11 +252,12 @@ impl Global {
         !self.is_forked() && self.adopted.load(Ordering::Relaxed)
     }
 
-    /// Whether the runtime adopted by `init_with_handle` has been shut down by its owner.
-    /// Spawns a task on it, so only on a path that is failing already.
+    /// Whether the shared runtime has been shut down, by whoever owns it: for a runtime
+    /// adopted by `init_with_handle`, its application. Spawns a blocking task on it, so
+    /// only for a path that is failing already.
     #[cold]
-    pub(crate) fn adopted_runtime_is_gone(&self) -> bool {
-        self.is_adopted() && self.handle.get().is_some_and(is_closed)
+    pub(crate) fn runtime_is_closed(&self) -> bool {
+        self.handle.get().is_some_and(is_closed)
     }
 
     fn is_forked(&self) -> bool {

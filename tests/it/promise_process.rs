@@ -54,6 +54,9 @@ pub(crate) fn run_scenario(scenario: &str) -> bool {
         "promise_shared_worker_zero_blocks_in_place" => shared_worker_zero_blocks_in_place(),
         "promise_quick_helper_call" => quick_helper_call(),
         "promise_later_hook_panics" => later_hook_panics(),
+        "promise_cancelled_join_on_a_live_adopted_runtime" => {
+            cancelled_join_on_a_live_adopted_runtime();
+        }
         _ => return false,
     }
     true
@@ -660,4 +663,29 @@ fn later_panics_of_on_thread_start_are_reported_once() {
         "{}",
         output.stderr
     );
+}
+
+/// A user's own unwrap of a cancelled task's `JoinError`, on an adopted runtime that is
+/// still running, is the user's panic: `Panicked`, not `ShutDown`.
+fn cancelled_join_on_a_live_adopted_runtime() {
+    let app = multi_thread(2);
+    globalrt::init_with_handle(app.handle().clone()).unwrap();
+    let err = globalrt::try_execute(async {
+        let task = tokio::spawn(std::future::pending::<()>());
+        task.abort();
+        task.await.unwrap();
+    })
+    .unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::Panicked, "{err}");
+    assert!(err.to_string().contains("Cancelled"), "{err}");
+    assert_eq!(
+        globalrt::execute(sleep_then(2)),
+        2,
+        "the adopted runtime still runs"
+    );
+}
+
+#[test]
+fn a_cancelled_join_on_a_live_adopted_runtime_stays_panicked() {
+    run_child("promise_cancelled_join_on_a_live_adopted_runtime", None);
 }
