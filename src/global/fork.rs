@@ -9,13 +9,13 @@
 //! is paid in a process that never forks.
 
 use std::sync::Once;
-#[cfg(unix)]
 use std::sync::atomic::Ordering;
 
 use tokio::runtime::{Handle, Runtime};
 
 #[cfg(unix)]
-use super::{FORKED, GLOBAL, HeldAcrossFork};
+use super::HeldAcrossFork;
+use super::{FORKED, GLOBAL};
 use crate::config::Config;
 
 /// Registers the fork handler, once per process (a forked child inherits it).
@@ -34,14 +34,9 @@ pub(crate) fn watch_forks() {
     REGISTER.call_once(register_fork_handler);
 }
 
-#[cfg(unix)]
+/// Whether this process is a forked child (never, where there is no `fork`).
 fn forked() -> bool {
     GLOBAL.state.load(Ordering::Acquire) & FORKED != 0
-}
-
-#[cfg(not(unix))]
-fn forked() -> bool {
-    false
 }
 
 #[cfg(unix)]

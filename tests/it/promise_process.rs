@@ -54,6 +54,7 @@ pub(crate) fn run_scenario(scenario: &str) -> bool {
         "promise_shared_worker_zero_blocks_in_place" => shared_worker_zero_blocks_in_place(),
         "promise_quick_helper_call" => quick_helper_call(),
         "promise_later_hook_panics" => later_hook_panics(),
+        "promise_shutdown_from_an_untracked_task" => shutdown_from_an_untracked_task(),
         "promise_cancelled_join_on_a_live_adopted_runtime" => {
             cancelled_join_on_a_live_adopted_runtime();
         }
@@ -688,4 +689,35 @@ fn cancelled_join_on_a_live_adopted_runtime() {
 #[test]
 fn a_cancelled_join_on_a_live_adopted_runtime_stays_panicked() {
     run_child("promise_cancelled_join_on_a_live_adopted_runtime", None);
+}
+
+/// A worker thread that has polled a tracked task (`spawn`) is not marked as being in one
+/// afterwards: `shutdown` from an untracked task on the same (only) worker waits for every
+/// tracked task.
+fn shutdown_from_an_untracked_task() {
+    globalrt::init(Config::new().worker_threads(1)).unwrap();
+    assert_eq!(globalrt::execute(globalrt::spawn(async { 1 })).unwrap(), 1);
+    let finished = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&finished);
+    globalrt::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        flag.store(true, Ordering::SeqCst);
+    });
+    let (tx, rx) = mpsc::channel();
+    drop(globalrt::handle().spawn(async move {
+        let _ = tx.send(globalrt::shutdown(Duration::from_secs(3600)));
+    }));
+    let result = rx
+        .recv_timeout(crate::hang_limit())
+        .expect("shutdown returned");
+    assert!(result.is_ok(), "{result:?}");
+    assert!(
+        finished.load(Ordering::SeqCst),
+        "shutdown from an untracked task did not wait for the tracked one"
+    );
+}
+
+#[test]
+fn shutdown_from_an_untracked_task_waits_for_every_tracked_task() {
+    run_child("promise_shutdown_from_an_untracked_task", None);
 }
