@@ -369,8 +369,15 @@ struct CallbackPanic {
 
 impl ThreadStarts {
     /// Runs the user's callback on a thread the runtime starts. A panic is caught so that
-    /// the thread lives on (a worker that dies leaves every pending future hanging).
+    /// the thread lives on (a worker that dies leaves every pending future hanging), and so
+    /// is one of this bookkeeping's own, for the same reason.
     fn run(&self, callback: &(dyn Fn() + Send + Sync)) {
+        let _ = panic::catch_unwind(AssertUnwindSafe(|| self.record(callback)));
+    }
+
+    /// [`ThreadStarts::run`]'s work: runs the callback, counts the run, keeps or reports
+    /// its panic.
+    fn record(&self, callback: &(dyn Fn() + Send + Sync)) {
         let panicked = panic::catch_unwind(AssertUnwindSafe(callback))
             .err()
             .map(|payload| CallbackPanic {
