@@ -36,15 +36,15 @@ const fn boxed<F>() -> bool {
 /// Drops the slot's future in place when dropped: `block_on` makes it right after
 /// `Handle::enter`, so on every way out, unwinding included, the future is dropped inside
 /// the runtime's context and on the thread that polled it last.
-struct DropInPlace<'a, 'b, F>(&'a mut Slot<'b, F>);
+struct DropInPlace<'a, F>(Slot<'a, F>);
 
-impl<F> Drop for DropInPlace<'_, '_, F> {
+impl<F> Drop for DropInPlace<'_, F> {
     fn drop(&mut self) {
         self.0.set(None);
     }
 }
 
-impl<F: Future> DropInPlace<'_, '_, F> {
+impl<F: Future> DropInPlace<'_, F> {
     fn future(&mut self) -> Pin<&mut F> {
         match self.0.as_mut().as_pin_mut() {
             Some(future) => future,
@@ -283,12 +283,12 @@ impl Around<'_> {
 fn block_on<F: Future>(
     global: &Global,
     handle: &Handle,
-    mut slot: Slot<'_, F>,
+    slot: Slot<'_, F>,
     this: ThisThread,
     around: Around<'_>,
 ) -> Result<F::Output, Error> {
     let context = handle.enter();
-    let mut in_place = DropInPlace(&mut slot);
+    let mut in_place = DropInPlace(slot);
     let mut cx = Context::from_waker(&this.waker);
     let result = loop {
         if let Poll::Ready(output) = around.poll(in_place.future(), &mut cx) {

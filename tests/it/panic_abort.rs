@@ -97,21 +97,7 @@ fn run_example(args: &[&str]) -> GuardedRun {
 
 /// Runs `scenario` in its own process and asserts it passed.
 fn run_scenario(scenario: &str) {
-    let GuardedRun {
-        status,
-        stdout,
-        stderr,
-    } = run_example(&[scenario]);
-    let limit = crate::hang_limit();
-    let Some(status) = status else {
-        panic!(
-            "scenario {scenario} did not finish within {limit:?} (deadlock or hang)\nstdout:\n{stdout}\nstderr:\n{stderr}"
-        );
-    };
-    assert!(
-        status.success() && stdout.contains(&format!("scenario {scenario} passed")),
-        "scenario {scenario} of the panic = \"abort\" build failed: {status}\nstdout:\n{stdout}\nstderr:\n{stderr}"
-    );
+    run_example(&[scenario]).assert_passed(scenario, "of the panic = \"abort\" build");
 }
 
 /// One `#[test]` per scenario, named after it, and the list of them all.

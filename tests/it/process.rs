@@ -52,21 +52,7 @@ pub(crate) fn child_command(scenario: &str) -> Command {
 pub(crate) fn run_child_with_env(scenario: &str, env: &[(&str, &str)]) -> ChildOutput {
     let mut command = child_command(scenario);
     command.envs(env.iter().copied());
-    let GuardedRun {
-        status,
-        stdout,
-        stderr,
-    } = run_guarded(&mut command);
-    let limit = crate::hang_limit();
-    let Some(status) = status else {
-        panic!(
-            "scenario {scenario} (env {env:?}) did not finish within {limit:?} (deadlock or hang)\nstdout:\n{stdout}\nstderr:\n{stderr}"
-        );
-    };
-    assert!(
-        status.success() && stdout.contains(&format!("scenario {scenario} passed")),
-        "scenario {scenario} (env {env:?}) failed: {status}\nstdout:\n{stdout}\nstderr:\n{stderr}"
-    );
+    let stderr = run_guarded(&mut command).assert_passed(scenario, &format!("(env {env:?})"));
     ChildOutput { stderr }
 }
 
@@ -76,6 +62,29 @@ pub(crate) struct GuardedRun {
     pub(crate) status: Option<ExitStatus>,
     pub(crate) stdout: String,
     pub(crate) stderr: String,
+}
+
+impl GuardedRun {
+    /// Asserts that the child exited 0 and printed `scenario <scenario> passed`, else fails
+    /// naming the scenario, `what` ran it, and all it printed; returns its stderr.
+    pub(crate) fn assert_passed(self, scenario: &str, what: &str) -> String {
+        let GuardedRun {
+            status,
+            stdout,
+            stderr,
+        } = self;
+        let limit = crate::hang_limit();
+        let Some(status) = status else {
+            panic!(
+                "scenario {scenario} {what} did not finish within {limit:?} (deadlock or hang)\nstdout:\n{stdout}\nstderr:\n{stderr}"
+            );
+        };
+        assert!(
+            status.success() && stdout.contains(&format!("scenario {scenario} passed")),
+            "scenario {scenario} {what} failed: {status}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+        );
+        stderr
+    }
 }
 
 /// Runs `command` with its stdout and stderr captured, and kills it once it has run for
