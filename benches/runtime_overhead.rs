@@ -53,10 +53,11 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
 use globalrt_bench_support::contract::{
-    BATCH_GLOBAL, BATCH_NAIVE, CONCURRENT_CPU, CONCURRENT_THREADS, CONCURRENT_WALL, DEMO_MODES,
-    EXECUTE_BASELINE, EXECUTE_CONCURRENT, EXECUTE_READY, NAIVE_VS_GLOBAL, NVG_EXECUTE,
-    NVG_FUTURES_BLOCK_ON, NVG_HANDLE_BLOCK_ON, NVG_NAIVE, NVG_POLLSTER_BLOCK_ON,
-    NVG_RUNTIME_BLOCK_ON, REALISTIC_WORKLOADS, STARTUP_FRESH, STARTUP_PROCESS, STARTUP_TIME,
+    BATCH_GLOBAL, BATCH_NAIVE, CONCURRENT_CPU, CONCURRENT_SCOPE_CPU, CONCURRENT_THREADS,
+    CONCURRENT_WALL, DEMO_MODES, EXECUTE_BASELINE, EXECUTE_CONCURRENT, EXECUTE_READY,
+    NAIVE_VS_GLOBAL, NVG_EXECUTE, NVG_FUTURES_BLOCK_ON, NVG_HANDLE_BLOCK_ON, NVG_NAIVE,
+    NVG_POLLSTER_BLOCK_ON, NVG_RUNTIME_BLOCK_ON, REALISTIC_WORKLOADS, STARTUP_FRESH,
+    STARTUP_PROCESS, STARTUP_TIME,
 };
 use globalrt_bench_support::demo::{batch, batch_binary, temp_dir};
 
@@ -163,6 +164,15 @@ fn execute_baseline(c: &mut Criterion) {
 // ---------------------------------------------------------------------------------------
 // 2. execute_concurrent
 
+/// How the caller threads call.
+#[derive(Clone, Copy, PartialEq)]
+enum Via {
+    /// `globalrt::execute` on a plain thread.
+    Execute,
+    /// A `globalrt::scope` token; each thread's whole life is inside one scope.
+    Scope,
+}
+
 /// `n` caller threads, spawned once and parked on a barrier between samples.
 struct Callers {
     shared: Arc<CallersShared>,
@@ -178,6 +188,32 @@ struct CallersShared {
     wall_nanos: AtomicU64,
     /// Sum over threads of each thread's own CPU time for its calls, in ns.
     cpu_nanos: AtomicU64,
+}
+
+impl CallersShared {
+    /// A caller thread's life: each round, `iters` calls of `call`, timed on both clocks.
+    fn serve(&self, mut call: impl FnMut() -> u64) {
+        loop {
+            self.start.wait();
+            let iters = self.iters.load(Ordering::Acquire);
+            if iters == 0 {
+                break;
+            }
+            let cpu_started = thread_cpu_time();
+            let started = Instant::now();
+            for _ in 0..iters {
+                call();
+            }
+            let wall = started.elapsed();
+            let cpu = thread_cpu_time()
+                .zip(cpu_started)
+                .map_or(Duration::ZERO, |(end, start)| end - start);
+            let nanos = |d: Duration| d.as_nanos() as u64;
+            self.wall_nanos.fetch_add(nanos(wall), Ordering::AcqRel);
+            self.cpu_nanos.fetch_add(nanos(cpu), Ordering::AcqRel);
+            self.done.wait();
+        }
+    }
 }
 
 /// Which clock a round of the callers reports.
@@ -209,7 +245,7 @@ fn thread_cpu_time() -> Option<Duration> {
 }
 
 impl Callers {
-    fn new(n: usize) -> Callers {
+    fn new(n: usize, via: Via) -> Callers {
         let shared = Arc::new(CallersShared {
             start: Barrier::new(n + 1),
             done: Barrier::new(n + 1),
@@ -223,25 +259,13 @@ impl Callers {
                 std::thread::Builder::new()
                     .name(format!("bench-caller-{i}"))
                     .spawn(move || {
-                        loop {
-                            shared.start.wait();
-                            let iters = shared.iters.load(Ordering::Acquire);
-                            if iters == 0 {
-                                break;
-                            }
-                            let cpu_started = thread_cpu_time();
-                            let started = Instant::now();
-                            for _ in 0..iters {
-                                black_box(globalrt::execute(async { black_box(1_u64) }));
-                            }
-                            let wall = started.elapsed();
-                            let cpu = thread_cpu_time()
-                                .zip(cpu_started)
-                                .map_or(Duration::ZERO, |(end, start)| end - start);
-                            let nanos = |d: Duration| d.as_nanos() as u64;
-                            shared.wall_nanos.fetch_add(nanos(wall), Ordering::AcqRel);
-                            shared.cpu_nanos.fetch_add(nanos(cpu), Ordering::AcqRel);
-                            shared.done.wait();
+                        if via == Via::Scope {
+                            globalrt::scope(|rt| {
+                                shared.serve(|| black_box(rt.execute(async { black_box(1_u64) })))
+                            });
+                        } else {
+                            shared
+                                .serve(|| black_box(globalrt::execute(async { black_box(1_u64) })));
                         }
                     })
                     .expect("runtime_overhead: cannot spawn a caller thread")
@@ -282,7 +306,7 @@ fn execute_concurrent(c: &mut Criterion) {
     let mut group = c.benchmark_group(EXECUTE_CONCURRENT);
     for threads in CONCURRENT_THREADS {
         // Spawned here, before any timing; joined when `callers` drops after the benchmarks.
-        let callers = Callers::new(threads as usize);
+        let callers = Callers::new(threads as usize, Via::Execute);
         // Times: per-call wall-clock latency of `execute(ready)` seen by one of `threads`
         // callers calling at the same moment (thread spawn, barrier and join not timed).
         group.bench_function(BenchmarkId::new(CONCURRENT_WALL.name, threads), |b| {
@@ -297,6 +321,14 @@ fn execute_concurrent(c: &mut Criterion) {
             });
         }
         drop(callers);
+        // Times: the same CPU time per call through a scope's token, which enters the
+        // shared runtime once per thread instead of once per call.
+        if thread_cpu_time().is_some() {
+            let callers = Callers::new(threads as usize, Via::Scope);
+            group.bench_function(BenchmarkId::new(CONCURRENT_SCOPE_CPU.name, threads), |b| {
+                b.iter_custom(|iters| callers.round(iters, Clock::ThreadCpu))
+            });
+        }
     }
     group.finish();
 }

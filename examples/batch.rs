@@ -1,8 +1,11 @@
-//! The batch demo: run N CLI-style "commands" from synchronous code, either on
-//! globalrt's shared runtime or with a runtime built and dropped per command.
+//! The batch demo: run N CLI-style "commands" from synchronous code, on globalrt's
+//! shared runtime (`global`: one `globalrt::execute` per command; `scope`: every command
+//! through one `globalrt::scope`'s token) or with a runtime built and dropped per command
+//! (`naive`).
 //!
 //! ```text
 //! cargo run --release --example batch -- --mode global --commands 280
+//! cargo run --release --example batch -- --mode scope --commands 280
 //! cargo run --release --example batch -- --mode naive --commands 280 --json
 //! ```
 //!
@@ -23,12 +26,23 @@ use std::time::{Duration, Instant};
 
 static THREADS_STARTED: AtomicUsize = AtomicUsize::new(0);
 
-const USAGE: &str = "usage: batch [--mode global|naive] [--commands N] [--json]";
+const USAGE: &str = "usage: batch [--mode global|scope|naive] [--commands N] [--json]";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
     Global,
+    Scope,
     Naive,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Global => "global",
+            Mode::Scope => "scope",
+            Mode::Naive => "naive",
+        }
+    }
 }
 
 struct Args {
@@ -48,11 +62,16 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             "--mode" => {
                 parsed.mode = match args.next().as_deref() {
                     Some("global") => Mode::Global,
+                    Some("scope") => Mode::Scope,
                     Some("naive") => Mode::Naive,
                     Some(other) => {
-                        return Err(format!("--mode takes `global` or `naive`, not {other:?}"));
+                        return Err(format!(
+                            "--mode takes `global`, `scope` or `naive`, not {other:?}"
+                        ));
                     }
-                    None => return Err("--mode needs a value: `global` or `naive`".to_owned()),
+                    None => {
+                        return Err("--mode needs a value: `global`, `scope` or `naive`".to_owned());
+                    }
                 }
             }
             "--commands" => {
@@ -89,6 +108,24 @@ fn run_naive<F: std::future::Future>(future: F) -> F::Output {
     runtime.block_on(future)
 }
 
+/// Runs commands `0..commands` through `run`, stopping at the first failure, which it
+/// returns.
+fn run_commands(commands: u32, mut run: impl FnMut(u32) -> std::io::Result<u64>) -> Option<String> {
+    for id in 0..commands {
+        match run(id) {
+            Ok(sum) if sum == workload::expected(id) => {}
+            Ok(sum) => {
+                return Some(format!(
+                    "command {id}: checksum {sum}, expected {}",
+                    workload::expected(id)
+                ));
+            }
+            Err(err) => return Some(format!("command {id}: {err}")),
+        }
+    }
+    None
+}
+
 /// Peak resident set size of this process in KiB (`VmHWM`), where /proc has it.
 fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -115,37 +152,25 @@ fn main() -> ExitCode {
     }
 
     let start = Instant::now();
-    if args.mode == Mode::Global {
+    let shared = args.mode != Mode::Naive;
+    if shared {
         let config = globalrt::Config::new().on_thread_start(count_thread);
         if let Err(err) = globalrt::init(config) {
             eprintln!("batch: {err}");
             return ExitCode::FAILURE;
         }
     }
-    let mut failure = None;
-    for id in 0..args.commands {
-        let result = match args.mode {
-            Mode::Global => globalrt::execute(workload::command(&dir, id)),
-            Mode::Naive => run_naive(workload::command(&dir, id)),
-        };
-        match result {
-            Ok(sum) if sum == workload::expected(id) => {}
-            Ok(sum) => {
-                failure = Some(format!(
-                    "command {id}: checksum {sum}, expected {}",
-                    workload::expected(id)
-                ))
-            }
-            Err(err) => failure = Some(format!("command {id}: {err}")),
-        }
-        if failure.is_some() {
-            break;
-        }
-    }
+    let failure = match args.mode {
+        Mode::Global => run_commands(args.commands, |id| {
+            globalrt::execute(workload::command(&dir, id))
+        }),
+        Mode::Scope => globalrt::scope(|rt| {
+            run_commands(args.commands, |id| rt.execute(workload::command(&dir, id)))
+        }),
+        Mode::Naive => run_commands(args.commands, |id| run_naive(workload::command(&dir, id))),
+    };
     let total = start.elapsed();
-    if args.mode == Mode::Global
-        && let Err(err) = globalrt::shutdown(Duration::from_secs(10))
-    {
+    if shared && let Err(err) = globalrt::shutdown(Duration::from_secs(10)) {
         eprintln!("batch: {err}");
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -154,11 +179,7 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
 
-    let mode = if args.mode == Mode::Global {
-        "global"
-    } else {
-        "naive"
-    };
+    let mode = args.mode.name();
     let threads = THREADS_STARTED.load(Ordering::Relaxed);
     let mean_us = total.as_secs_f64() * 1e6 / f64::from(args.commands);
     let rss = peak_rss_kib();

@@ -352,6 +352,9 @@ fn finish_in_scope<F: Future>(
     slot.set(None);
     Err(Error::new(
         ErrorKind::UnsupportedContext,
-        "globalrt: a call through a scope's token was still pending after its first poll          inside another runtime's context, entered in the scope's closure (Runtime::block_on,          Runtime::enter, Handle::enter); the future was dropped: call globalrt::execute          there, or use the token outside that context",
+        "globalrt: a call through a scope's token was still pending after its first poll \
+         inside another runtime's context, entered in the scope's closure (Runtime::block_on, \
+         Runtime::enter, Handle::enter); the future was dropped: call globalrt::execute \
+         there, or use the token outside that context",
     ))
 }

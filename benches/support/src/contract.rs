@@ -57,6 +57,8 @@ group! {
         CONCURRENT_WALL = "threads",
         /// CPU time per call on the calling thread, one of N, swept over [`CONCURRENT_THREADS`].
         CONCURRENT_CPU = "thread_cpu",
+        /// The same through a `globalrt::scope` token, each thread inside one scope.
+        CONCURRENT_SCOPE_CPU = "scope_thread_cpu",
     }
 }
 

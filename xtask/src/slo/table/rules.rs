@@ -9,15 +9,21 @@ use super::render::plural;
 use crate::slo::figures::{CheckSummary, Estimate, Figures};
 use crate::util::short_commit as short;
 use globalrt_bench_support::contract::{
-    BATCH_GLOBAL, BATCH_NAIVE, BenchId, CONCURRENT_CPU, CONCURRENT_THREADS, CONCURRENT_WALL,
-    DemoRun, EXECUTE_READY, InProcess, NVG_EXECUTE, NVG_FUTURES_BLOCK_ON, NVG_HANDLE_BLOCK_ON,
-    NVG_NAIVE, NVG_POLLSTER_BLOCK_ON, NVG_RUNTIME_BLOCK_ON, STARTUP_FRESH, STARTUP_PROCESS,
+    BATCH_GLOBAL, BATCH_NAIVE, BenchId, CONCURRENT_CPU, CONCURRENT_SCOPE_CPU, CONCURRENT_THREADS,
+    CONCURRENT_WALL, DemoRun, EXECUTE_READY, InProcess, NVG_EXECUTE, NVG_FUTURES_BLOCK_ON,
+    NVG_HANDLE_BLOCK_ON, NVG_NAIVE, NVG_POLLSTER_BLOCK_ON, NVG_RUNTIME_BLOCK_ON, STARTUP_FRESH,
+    STARTUP_PROCESS,
 };
 
 /// Where the memory rows' figures come from, as the table names it.
 const MEMORY_SOURCE: &str = "memory_pressure (target/slo/memory.json)";
 /// The caller count whose CPU time per call is an SLO (the others are context).
 const SLO_THREADS: u32 = 10;
+/// The widest caller count the suite sweeps, whose scaling is the project's own goal.
+const MOST_THREADS: u32 = 16;
+/// The seed's "linear scaling": per-call CPU time at many callers within this factor of
+/// one caller's, through a scope's token.
+const FLAT: f64 = 1.25;
 
 fn from_estimate(estimate: Estimate) -> Measured {
     Measured {
@@ -30,8 +36,13 @@ fn from_estimate(estimate: Estimate) -> Measured {
 
 /// `a / b` of two estimates, with the interval from the extremes of their intervals.
 fn ratio(figures: &Figures, a: BenchId, b: BenchId) -> Result<Measured, String> {
-    let a = figures.estimate(a.full)?;
-    let b = figures.estimate(b.full)?;
+    ratio_of(figures, a.full, b.full)
+}
+
+/// [`ratio`] of two results by their full criterion ids.
+fn ratio_of(figures: &Figures, a: &str, b: &str) -> Result<Measured, String> {
+    let a = figures.estimate(a)?;
+    let b = figures.estimate(b)?;
     if b.point <= 0.0 || b.lower <= 0.0 {
         return Err("a zero time in the denominator".to_owned());
     }
@@ -156,6 +167,9 @@ fn gt(limit: f64) -> Bound {
 /// What one call costs: alone, against tokio's own `block_on`, and among concurrent callers.
 fn call_cost_rows(figures: &Figures) -> Vec<SloRow> {
     let concurrent_cpu = CONCURRENT_CPU.at(SLO_THREADS);
+    let scope_cpu = CONCURRENT_SCOPE_CPU.at(SLO_THREADS);
+    let scope_one = CONCURRENT_SCOPE_CPU.at(1);
+    let scope_most = CONCURRENT_SCOPE_CPU.at(MOST_THREADS);
     vec![
         SloRow {
             name: "execute() overhead, ready future".to_owned(),
@@ -189,6 +203,39 @@ fn call_cost_rows(figures: &Figures) -> Vec<SloRow> {
                 no_go: Bound::new(Op::Ge, 100.0),
             }),
             goal: Some(Bound::new(Op::Le, 100.0)),
+        },
+        SloRow {
+            name: format!("per-call CPU time, {SLO_THREADS} concurrent threads, through a scope"),
+            unit: Unit::Nanos,
+            measured: figures.estimate(&scope_cpu).map(from_estimate),
+            source: scope_cpu.clone(),
+            slo: Some(SloTarget {
+                target: lt(100.0),
+                no_go: Bound::new(Op::Ge, 100.0),
+            }),
+            goal: Some(Bound::new(Op::Le, 10.0)),
+        },
+        SloRow {
+            name: format!(
+                "linear scaling: per-call CPU, {SLO_THREADS} threads ÷ 1, through a scope"
+            ),
+            unit: Unit::Ratio,
+            measured: ratio_of(figures, &scope_cpu, &scope_one),
+            source: format!("{scope_cpu} ÷ {scope_one}"),
+            // Flat per-call cost is what linear total cost means; missing it is NO-GO.
+            slo: Some(SloTarget {
+                target: Bound::new(Op::Le, FLAT),
+                no_go: gt(FLAT),
+            }),
+            goal: Some(Bound::new(Op::Le, FLAT)),
+        },
+        SloRow {
+            name: format!("per-call CPU, {MOST_THREADS} threads ÷ 1, through a scope"),
+            unit: Unit::Ratio,
+            measured: ratio_of(figures, &scope_most, &scope_one),
+            source: format!("{scope_most} ÷ {scope_one}"),
+            slo: None,
+            goal: Some(Bound::new(Op::Le, FLAT)),
         },
     ]
 }
@@ -326,8 +373,19 @@ fn concurrent_rows(figures: &Figures) -> Vec<SloRow> {
                 &format!("per-call CPU time, {threads} concurrent thread(s)"),
                 &CONCURRENT_CPU.at(threads),
             ));
+            rows.push(estimate_row(
+                figures,
+                &format!("per-call CPU time, {threads} concurrent thread(s), through a scope"),
+                &CONCURRENT_SCOPE_CPU.at(threads),
+            ));
         }
     }
+    let (execute_most, execute_one) = (CONCURRENT_CPU.at(SLO_THREADS), CONCURRENT_CPU.at(1));
+    rows.push(context_row(
+        &format!("per-call CPU, {SLO_THREADS} threads ÷ 1, execute"),
+        &format!("{execute_most} ÷ {execute_one}"),
+        ratio_of(figures, &execute_most, &execute_one),
+    ));
     rows
 }
 

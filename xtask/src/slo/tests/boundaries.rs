@@ -41,6 +41,19 @@ const BOUNDARIES: &[(&str, &[BoundaryCase])] = &[
         ],
     ),
     (
+        // target ≤ 1.25×, NO-GO > 1.25×: flat per-call cost, inclusive.
+        "linear scaling",
+        &[
+            case("under the target", 1.249, SloVerdict::Pass),
+            case("at the target", 1.25, SloVerdict::Pass),
+            case(
+                "past the target and the NO-GO line",
+                1.251,
+                SloVerdict::NoGo,
+            ),
+        ],
+    ),
+    (
         // target < 10 MB, NO-GO ≥ 10 MB (decimal: 10,000,000 bytes).
         "peak RSS",
         &[

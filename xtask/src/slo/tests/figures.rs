@@ -49,9 +49,10 @@ fn criterion_results_are_found_by_full_id() {
     assert!(found.contains_key("execute_concurrent/threads/10"));
     assert!(found.contains_key("startup_time/demo_process_1_command/naive"));
     assert!(found.contains_key("execute_concurrent/thread_cpu/10"));
+    assert!(found.contains_key("execute_concurrent/scope_thread_cpu/10"));
     assert!(found.contains_key(NVG_FUTURES_BLOCK_ON.full));
     assert!(found.contains_key(NVG_POLLSTER_BLOCK_ON.full));
-    assert_eq!(found.len(), 29, "{:?}", found.keys().collect::<Vec<_>>());
+    assert_eq!(found.len(), 34, "{:?}", found.keys().collect::<Vec<_>>());
     assert!(found.values().all(Result::is_ok));
 }
 
