@@ -23,8 +23,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use crate::bench::BASELINE;
-use crate::bench::baseline::Baseline;
+use crate::baseline::BASELINE;
+use crate::baseline::Baseline;
 use crate::exit::Exit;
 use crate::{flags, project_root, util};
 

@@ -5,6 +5,7 @@
 //! argument list; no task ever passes a shell string. Commands are plain
 //! `std::process::Command`s: `xshell` would shorten them at the cost of a dependency.
 
+mod baseline;
 mod bench;
 mod ci;
 mod docs;

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde_json::Value;
 
-use super::baseline::Recorded;
+use crate::baseline::Recorded;
 
 /// The summary schema this module reads.
 pub(crate) const SCHEMA_VERSION: &str = "7";

@@ -9,7 +9,7 @@ use std::time::SystemTime;
 
 use serde::Deserialize;
 
-use crate::bench::baseline::Baseline;
+use crate::baseline::Baseline;
 use globalrt_bench_support::contract::{MEMORY_FILE, MEMORY_SCHEMA, MemoryFigures};
 
 /// One criterion estimate, in nanoseconds per iteration.
