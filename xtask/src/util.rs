@@ -239,8 +239,13 @@ mod tests {
         let copy = dir.join("copy.json");
         copy_atomic(&path, &copy).unwrap();
         assert_eq!(std::fs::read(&copy).unwrap(), b"two");
+        // Readable as a file `std::fs::write` creates (the umask decides), not owner-only.
+        let plain = dir.join("plain.json");
+        std::fs::write(&plain, b"two").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions();
+        assert_eq!(mode(&path), mode(&plain));
         let leftovers = std::fs::read_dir(&dir).unwrap().count();
-        assert_eq!(leftovers, 2);
+        assert_eq!(leftovers, 3);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
