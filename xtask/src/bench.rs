@@ -17,11 +17,10 @@
 //! comparison, from measuring to explaining), [`bisect`] (`--bisect`: the commit where a
 //! benchmark rose), [`reference`] (what head is compared with),
 //! [`worktree`] (the base's checkout), [`runs`] (medians and noise), [`save`] (`--save`),
-//! [`baseline`] (the file), [`pinning`] (scheduling), [`summary`] (gungraun's output),
+//! [`pinning`] (scheduling), [`summary`] (gungraun's output),
 //! [`compare`] (the verdict rules), [`callgrind`] and [`flamegraph`] (which functions
 //! grew), [`report`] (text, markdown, JSON, BMF).
 
-pub(crate) mod baseline;
 pub(crate) mod bisect;
 pub(crate) mod build_dir;
 pub(crate) mod callgrind;
@@ -41,17 +40,14 @@ use std::io::Write as _;
 
 use anyhow::Context;
 
+use crate::baseline::{BASELINE, Baseline};
 use crate::exit::Exit;
 use crate::flags::{self, BenchFormat};
 use crate::util;
-use baseline::Baseline;
 use compare::Rules;
 use gate::Gate;
 use report::GateReport;
 use suite::Suite;
-
-/// The committed baseline, relative to the workspace root.
-pub(crate) const BASELINE: &str = "benches/baseline.json";
 
 impl flags::Bench {
     pub(crate) fn run(self) -> anyhow::Result<Exit> {

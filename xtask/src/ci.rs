@@ -10,12 +10,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-pub(crate) mod steps;
-
 use crate::exit::Exit;
 use crate::flags;
+use crate::flags::ci_steps::CiStep;
 use crate::project_root;
-use steps::CiStep;
 
 /// One step as `run` starts it.
 struct Step {

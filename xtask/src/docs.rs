@@ -23,8 +23,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use crate::bench::BASELINE;
-use crate::bench::baseline::Baseline;
+use crate::baseline::BASELINE;
+use crate::baseline::Baseline;
 use crate::exit::Exit;
 use crate::{flags, project_root, util};
 
@@ -106,27 +106,10 @@ fn sources(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = vec![root.join("README.md")];
     let docs = root.join("docs");
     if docs.is_dir() {
-        for entry in std::fs::read_dir(&docs).context("cannot list docs/")? {
-            let path = entry?.path();
-            if path.extension().is_some_and(|e| e == "md") {
-                files.push(path);
-            }
-        }
+        files.extend(util::files_under(&docs, "md", 1)?);
     }
     for dir in ["src", "xtask/src"] {
-        let mut stack = vec![root.join(dir)];
-        while let Some(dir) = stack.pop() {
-            let entries = std::fs::read_dir(&dir)
-                .with_context(|| format!("cannot list {}", dir.display()))?;
-            for entry in entries {
-                let path = entry?.path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else if path.extension().is_some_and(|e| e == "rs") {
-                    files.push(path);
-                }
-            }
-        }
+        files.extend(util::rust_files(&root.join(dir))?);
     }
     files.sort();
     Ok(files)

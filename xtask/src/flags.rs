@@ -1,5 +1,7 @@
 //! The whole command line of `cargo xtask`. Each variant's doc comment is its help text.
 
+pub(crate) mod ci_steps;
+
 use clap::{Args, Parser, Subcommand};
 
 /// Project automation for globalrt.
@@ -15,8 +17,8 @@ pub(crate) enum Command {
     /// Run the batch demo (`examples/batch.rs`) in release mode.
     Demo(Demo),
     // Its help names the steps, so it is made from the one list of them, `CiStep::ALL`, with
-    // the rest of its text in `ci::steps::ABOUT_AFTER_STEPS`.
-    #[command(about = crate::ci::steps::about(), long_about = crate::ci::steps::long_about())]
+    // the rest of its text in `ci_steps::ABOUT_AFTER_STEPS`.
+    #[command(about = ci_steps::about(), long_about = ci_steps::long_about())]
     Ci(Ci),
     /// Model-check the library's own synchronisation with loom, then run the stress tests.
     ///
@@ -279,7 +281,7 @@ pub(crate) struct Memcheck {
 pub(crate) struct Ci {
     /// Skip a step (repeatable), e.g. `--skip memcheck --skip bench` for a quick local run.
     #[arg(long, value_enum, value_name = "STEP")]
-    pub(crate) skip: Vec<crate::ci::steps::CiStep>,
+    pub(crate) skip: Vec<ci_steps::CiStep>,
 }
 
 #[derive(Debug, Args)]

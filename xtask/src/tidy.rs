@@ -1,35 +1,18 @@
 //! Checks of the tree's shape, run as tests: each file of the proof half stays short enough
 //! to hold in one's head, and each function short enough to read at once; each type has one
-//! name and its inherent impl one file; no two files import each other ([`structure`]).
+//! name and its inherent impl one file ([`structure`]); no modules depend on each other in a
+//! circle ([`cycles`]).
 
+mod cycles;
 mod structure;
-
-use std::path::{Path, PathBuf};
 
 use crate::bench::callgrind::FnLines;
 use crate::project_root;
+use crate::util::rust_files;
 use structure::SourceFile;
 
 const MAX_FILE_LINES: usize = 500;
 const MAX_FN_LINES: usize = 80;
-
-/// Every `.rs` file under `dir`, sorted.
-fn rust_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    files
-}
 
 /// What is too long in `source`, named for a failure message.
 fn too_long(name: &str, source: &str) -> Vec<String> {
@@ -52,7 +35,7 @@ fn files_and_functions_of_the_proof_half_stay_short() {
     let root = project_root();
     let mut found = Vec::new();
     for dir in ["xtask/src", "benches"] {
-        for path in rust_files(&root.join(dir)) {
+        for path in rust_files(&root.join(dir)).unwrap() {
             let source = std::fs::read_to_string(&path).unwrap();
             let name = path.strip_prefix(&root).unwrap().display().to_string();
             found.extend(too_long(&name, &source));
@@ -87,6 +70,7 @@ fn crate_files(dir: &str) -> Vec<SourceFile> {
     let root = project_root();
     let src = root.join(dir);
     rust_files(&src)
+        .unwrap()
         .into_iter()
         .map(|path| {
             let relative = path.strip_prefix(&src).unwrap().display().to_string();
@@ -129,10 +113,11 @@ fn each_inherent_impl_lives_in_one_file() {
 }
 
 #[test]
-fn no_two_files_import_each_other() {
-    let found = in_every_crate(structure::import_cycles);
+fn no_modules_depend_on_each_other_in_a_circle() {
+    let found = in_every_crate(cycles::module_cycles);
     assert_none_found(
         &found,
-        "import cycles; move what both need into a module of its own",
+        "module cycles; move what both sides need into a module of its own, or give one \
+         side what it owns",
     );
 }

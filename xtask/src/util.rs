@@ -15,6 +15,26 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// Every `.rs` file under `dir`, at any depth, sorted.
+pub(crate) fn rust_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    files_under(dir, "rs", usize::MAX)
+}
+
+/// Every file with extension `ext` under `dir`, at most `depth` levels down, sorted.
+pub(crate) fn files_under(dir: &Path, ext: &str, depth: usize) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(dir)
+        .max_depth(depth)
+        .sort_by_file_name()
+    {
+        let entry = entry.with_context(|| format!("cannot list {}", dir.display()))?;
+        if entry.file_type().is_file() && entry.path().extension().is_some_and(|e| e == ext) {
+            files.push(entry.into_path());
+        }
+    }
+    Ok(files)
+}
+
 /// Writes `value` to `path` as pretty-printed JSON with a final newline, atomically.
 pub(crate) fn write_json(path: &Path, value: &impl serde::Serialize) -> anyhow::Result<()> {
     let mut text = serde_json::to_string_pretty(value)?;
@@ -219,8 +239,13 @@ mod tests {
         let copy = dir.join("copy.json");
         copy_atomic(&path, &copy).unwrap();
         assert_eq!(std::fs::read(&copy).unwrap(), b"two");
+        // Readable as a file `std::fs::write` creates (the umask decides), not owner-only.
+        let plain = dir.join("plain.json");
+        std::fs::write(&plain, b"two").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions();
+        assert_eq!(mode(&path), mode(&plain));
         let leftovers = std::fs::read_dir(&dir).unwrap().count();
-        assert_eq!(leftovers, 2);
+        assert_eq!(leftovers, 3);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

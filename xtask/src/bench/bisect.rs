@@ -22,13 +22,13 @@ use std::collections::{BTreeMap, HashMap};
 use anyhow::{Context, bail};
 use serde::Serialize;
 
-use super::baseline::Baseline;
 use super::callgrind;
 use super::compare::{self, FunctionDelta, GateRow, GateVerdict, Rules};
 use super::gate::TOP_FUNCTIONS;
 use super::runs::{self, Run, Runs};
 use super::suite::{Build, Side, Suite};
 use super::worktree::{Worktree, commit_of};
+use crate::baseline::Baseline;
 use crate::exit::Exit;
 use crate::flags::{self, BenchFormat, BisectRange};
 use crate::util::{self, git, short_commit};

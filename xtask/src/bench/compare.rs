@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::baseline::{GateSettings, Override, Recorded};
+use crate::baseline::{GateSettings, Override, Recorded};
 
 /// The outcome for one benchmark.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -6,8 +6,6 @@ use std::collections::BTreeMap;
 
 use anyhow::bail;
 
-use super::BASELINE;
-use super::baseline::Baseline;
 use super::callgrind;
 use super::compare::{self, GateRow, GateVerdict, Rules};
 use super::flamegraph;
@@ -17,6 +15,8 @@ use super::report::GateReport;
 use super::runs::{self, Median, Run, Runs};
 use super::suite::{Build, Side, Suite};
 use super::worktree::Worktree;
+use crate::baseline::BASELINE;
+use crate::baseline::Baseline;
 use crate::util::short_commit;
 
 /// How many functions to name per regression.

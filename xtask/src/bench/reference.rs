@@ -10,8 +10,8 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 
-use super::BASELINE;
-use super::baseline::{Baseline, Environment};
+use crate::baseline::BASELINE;
+use crate::baseline::{Baseline, Environment};
 use crate::util::{git, short_commit};
 
 /// What head is compared with in one gate run.

@@ -8,9 +8,12 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde_json::json;
 
-use super::baseline::Environment;
 use super::compare::{FunctionDelta, GateRow, GateVerdict};
 use super::pinning::{ENABLE_PINNING, PINNED};
+use crate::baseline::Environment;
+
+#[cfg(test)]
+mod readme;
 
 /// The widest threshold that still counts as a tight gate, in percent.
 const TIGHT_PCT: f64 = 1.0;

@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::baseline::{self, Baseline, Recorded};
 use super::summary::Measurement;
+use crate::baseline::{self, Baseline, Recorded};
 
 /// One run of the suite and the checkout it ran in (source paths in its callgrind files
 /// start there).

@@ -8,10 +8,10 @@ use std::path::Path;
 
 use anyhow::bail;
 
-use super::BASELINE;
-use super::baseline::{self, Baseline, GateSettings, Override, Recorded};
 use super::runs::{Run, Runs};
 use super::suite::{Side, Suite};
+use crate::baseline::BASELINE;
+use crate::baseline::{self, Baseline, GateSettings, Override, Recorded};
 use crate::exit::Exit;
 use crate::flags;
 use crate::util::git;

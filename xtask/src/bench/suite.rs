@@ -9,11 +9,11 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
 
-use super::baseline::Environment;
 use super::build_dir;
 use super::pinning::Pinning;
 use super::runs::{self, Run, Runs};
 use super::summary::{self, Measurement};
+use crate::baseline::Environment;
 use crate::tools::{PendingInstall, PinnedTool};
 use crate::{cargo, host, project_root, util};
 

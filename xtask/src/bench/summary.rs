@@ -1,19 +1,24 @@
 //! gungraun's machine-readable output (`--output-format=json`: one JSON object per
 //! benchmark per line, the same schema as `summary.json`), reduced to what the gate needs.
 //!
-//! Only schema `7` (gungraun 0.20) is read; another version is an error that says so,
-//! rather than figures silently read from the wrong fields.
+//! The objects are read into gungraun-runner's own model (`BenchmarkSummary`), from the
+//! same crate and version as the runner the gate installs (`tools.rs` pins it to the locked
+//! `gungraun`), so the schema has one definition. Only schema `7` (gungraun 0.20) is read;
+//! another version is an error that says so, rather than a missing field.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::hash::Hash;
+use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use serde_json::Value;
+use gungraun_runner::api::Tool;
+use gungraun_runner::metrics::model::{Metric, MetricResults};
+use gungraun_runner::summary::model::{
+    BenchmarkSummary, Profile, SCHEMA_VERSION, ToolMetricResults,
+};
+use serde::{Deserialize, Serialize};
 
-use super::baseline::Recorded;
-
-/// The summary schema this module reads.
-pub(crate) const SCHEMA_VERSION: &str = "7";
+use crate::baseline::Recorded;
 
 /// One benchmark of one run.
 #[derive(Clone, Debug, PartialEq)]
@@ -55,126 +60,113 @@ pub(crate) fn parse_stream(stdout: &str) -> anyhow::Result<Vec<Measurement>> {
         if !line.starts_with("{") {
             continue;
         }
-        let value: Value = serde_json::from_str(line)
-            .with_context(|| format!("gungraun output line {} is not valid JSON", n + 1))?;
-        out.push(parse_summary(&value).with_context(|| format!("gungraun output line {}", n + 1))?);
+        out.push(parse_summary(line).with_context(|| format!("gungraun output line {}", n + 1))?);
     }
     Ok(out)
 }
 
-fn int(v: &Value) -> Option<u64> {
-    // `{"values": {"new": 123}}`; floats (rates) are not tracked.
-    v.get("values")?.get("new")?.as_u64()
-}
-
-fn str_field<'a>(v: &'a Value, key: &str) -> anyhow::Result<&'a str> {
-    v.get(key)
-        .and_then(Value::as_str)
-        .with_context(|| format!("summary has no string field `{key}`"))
+/// A summary's version alone, read first: another schema is refused by name.
+#[derive(Deserialize)]
+struct SchemaVersion {
+    version: String,
 }
 
 /// Reads one benchmark summary.
-pub(crate) fn parse_summary(v: &Value) -> anyhow::Result<Measurement> {
-    let version = str_field(v, "version")?;
+fn parse_summary(line: &str) -> anyhow::Result<Measurement> {
+    let SchemaVersion { version } =
+        serde_json::from_str(line).context("not a gungraun summary (no `version`)")?;
     if version != SCHEMA_VERSION {
         bail!(
             "gungraun summary schema {version:?}, but this xtask reads schema \
              {SCHEMA_VERSION:?} (gungraun 0.20); update xtask/src/bench/summary.rs"
         );
     }
-    let id = benchmark_id(v)?;
-    let mut output_dir = PathBuf::from(str_field(v, "output_dir")?);
-    if output_dir.is_relative() {
-        output_dir = Path::new(str_field(v, "project_root")?).join(output_dir);
-    }
-    let gated = GatedProfile::find(v, &id)?;
-    let total = gated
-        .data
-        .get("total")
-        .and_then(|t| t.get("metrics"))
-        .and_then(Value::as_object)
-        .with_context(|| format!("benchmark {id}: profile has no total metrics"))?;
-    let metrics: BTreeMap<String, u64> = total
-        .iter()
-        .filter_map(|(k, v)| int(v).map(|n| (k.clone(), n)))
-        .collect();
+    let summary: BenchmarkSummary =
+        serde_json::from_str(line).context("not a gungraun schema 7 summary")?;
+    let id = benchmark_id(&summary);
+    let (profile, tool, metric) = gated_profile(&summary, &id)?;
+    let metrics = integers(&profile.data.total.metrics);
     let value = *metrics
-        .get(gated.metric)
-        .with_context(|| format!("benchmark {id}: the total has no integer {}", gated.metric))?;
-    let threads = match gated.tool {
-        "callgrind" => per_thread(gated.data, gated.metric),
+        .get(metric)
+        .with_context(|| format!("benchmark {id}: the total has no integer {metric}"))?;
+    let threads = match profile.tool {
+        Tool::Callgrind => per_thread(profile, metric),
         _ => Vec::new(),
     };
     Ok(Measurement {
         id,
-        tool: gated.tool.to_owned(),
-        metric: gated.metric.to_owned(),
+        tool: tool.to_owned(),
+        metric: metric.to_owned(),
         value,
         metrics,
         threads,
-        output_dir,
+        // A path below the project root is relative to it; `join` keeps an absolute one.
+        output_dir: summary.project_root.join(&summary.output_dir),
     })
 }
 
 /// `group::function::id`: the module path without the bench target's name, and the
 /// benchmark's id when it has one.
-fn benchmark_id(v: &Value) -> anyhow::Result<String> {
-    let module_path = str_field(v, "module_path")?;
-    let mut id = module_path
+fn benchmark_id(summary: &BenchmarkSummary) -> String {
+    let path = &summary.module_path;
+    let id = path
         .split_once("::")
-        .map_or(module_path, |(_, rest)| rest)
-        .to_owned();
-    if let Some(bench_id) = v.get("id").and_then(Value::as_str) {
-        id = format!("{id}::{bench_id}");
-    }
-    Ok(id)
-}
-
-/// The profile whose metric the gate judges: Callgrind's `Ir`, else DHAT's `TotalBytes`.
-struct GatedProfile<'a> {
-    /// The profile's `data`.
-    data: &'a Value,
-    tool: &'static str,
-    metric: &'static str,
-}
-
-impl<'a> GatedProfile<'a> {
-    fn find(v: &'a Value, id: &str) -> anyhow::Result<Self> {
-        let profiles = v
-            .get("profiles")
-            .and_then(Value::as_array)
-            .context("summary has no `profiles` array")?;
-        let pick = |tool: &str| {
-            profiles
-                .iter()
-                .find(|p| p.get("tool").and_then(Value::as_str) == Some(tool))
-        };
-        let (profile, tool, metric) = match (pick("Callgrind"), pick("DHAT")) {
-            (Some(p), _) => (p, "callgrind", "Ir"),
-            (None, Some(p)) => (p, "dhat", "TotalBytes"),
-            (None, None) => bail!("benchmark {id}: no Callgrind or DHAT profile in the summary"),
-        };
-        let data = profile.get("data").context("profile has no `data`")?;
-        Ok(GatedProfile { data, tool, metric })
+        .map_or(path.as_str(), |(_, rest)| rest);
+    match &summary.id {
+        Some(bench_id) => format!("{id}::{bench_id}"),
+        None => id.to_owned(),
     }
 }
 
-/// `metric` per thread, in thread order, from the parts of a Callgrind profile's `data`.
-fn per_thread(data: &Value, metric: &str) -> Vec<u64> {
-    let mut parts: Vec<(u64, u64)> = data
-        .get("parts")
-        .and_then(Value::as_array)
-        .map(|parts| {
-            parts
-                .iter()
-                .filter_map(|p| {
-                    let run = p.get("tool_run")?.get("new")?;
-                    let thread = run.get("thread").and_then(Value::as_u64).unwrap_or(0);
-                    Some((thread, int(p.get("metrics")?.get(metric)?)?))
-                })
-                .collect()
+/// The profile whose metric the gate judges, with the tool and metric as the baseline names
+/// them: Callgrind's `Ir`, else DHAT's `TotalBytes`.
+fn gated_profile<'a>(
+    summary: &'a BenchmarkSummary,
+    id: &str,
+) -> anyhow::Result<(&'a Profile, &'static str, &'static str)> {
+    let pick = |tool: Tool| summary.profiles.0.iter().find(|p| p.tool == tool);
+    Ok(match (pick(Tool::Callgrind), pick(Tool::DHAT)) {
+        (Some(p), _) => (p, "callgrind", "Ir"),
+        (None, Some(p)) => (p, "dhat", "TotalBytes"),
+        (None, None) => bail!("benchmark {id}: no Callgrind or DHAT profile in the summary"),
+    })
+}
+
+/// Every integer figure of `results` (floats, such as rates, are not tracked), named as the
+/// summary's JSON names it (`Ir`, `TotalBytes`).
+fn integers(results: &ToolMetricResults) -> BTreeMap<String, u64> {
+    match results {
+        ToolMetricResults::Callgrind(r) => named_integers(r),
+        ToolMetricResults::Dhat(r) => named_integers(r),
+        _ => BTreeMap::new(),
+    }
+}
+
+fn named_integers<K: Hash + Eq + Serialize>(results: &MetricResults<K>) -> BTreeMap<String, u64> {
+    results
+        .0
+        .iter()
+        .filter_map(|(kind, result)| {
+            let Metric::Int(n) = *result.values.as_ref().left()? else {
+                return None;
+            };
+            let name = serde_json::to_value(kind).ok()?.as_str()?.to_owned();
+            Some((name, n))
         })
-        .unwrap_or_default();
+        .collect()
+}
+
+/// `metric` per thread, in thread order, from the parts of a Callgrind profile.
+fn per_thread(profile: &Profile, metric: &str) -> Vec<u64> {
+    let mut parts: Vec<(usize, u64)> = profile
+        .data
+        .parts
+        .iter()
+        .filter_map(|part| {
+            let thread = part.tool_run.as_ref().left()?.thread.unwrap_or(0);
+            Some((thread, *integers(&part.metrics).get(metric)?))
+        })
+        .collect();
     parts.sort_unstable();
     parts.into_iter().map(|(_, count)| count).collect()
 }

@@ -12,7 +12,7 @@
 //!
 //! The markers are HTML comments, invisible in rendered markdown and rustdoc.
 
-use super::super::bench::baseline::Baseline;
+use crate::baseline::Baseline;
 use crate::util::thousands;
 
 pub(crate) const OPEN: &str = "<!--fig ";

@@ -1,17 +1,13 @@
 //! The repository's prose against its sources of truth: quoted figures against
-//! `benches/baseline.json`, README's length, its list of CI steps against the code's, and
-//! its report excerpt against the gate's renderer.
+//! `benches/baseline.json`, README's length, and its list of CI steps against the code's.
+//! (README's report excerpt is checked beside the gate's renderer, in `bench/report/`.)
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::{Pass, check_file};
-use crate::bench::BASELINE;
-use crate::bench::baseline::{Baseline, Environment, GateSettings, Recorded};
-use crate::bench::compare::{self, FunctionDelta, Rules};
-use crate::bench::pinning::PINNED;
-use crate::bench::report::{self, GateReport};
-use crate::ci::steps::CiStep;
+use crate::baseline::BASELINE;
+use crate::baseline::Baseline;
+use crate::flags::ci_steps::CiStep;
 use crate::project_root;
 use crate::util::thousands;
 
@@ -101,68 +97,4 @@ fn readme_lists_the_ci_steps_in_the_order_they_run() {
     let sample =
         "x\n<!--ci-steps-->\n- `fmt` (`cargo fmt`)\n- `test`: tests\n<!--/ci-steps-->\n- `no`";
     assert_eq!(readme_ci_steps(sample), ["fmt", "test"]);
-}
-
-/// The gate's text report of the regression the bisect end-to-end test builds (a 100-step
-/// `black_box` loop added to `naive::execute`), from the figures that test measured at
-/// 422d87e: `cargo xtask bench --base <parent> --filter naive_execute` on that commit.
-fn regression_report() -> GateReport {
-    let id = "naive_vs_global::naive_execute::naive_execute";
-    let recorded = |value: u64| {
-        let samples = vec![value; 3];
-        let row = Recorded::from_samples("callgrind", "Ir", samples, 3, BTreeMap::new(), vec![]);
-        BTreeMap::from([(id.to_owned(), row)])
-    };
-    let settings = GateSettings::default();
-    let rules = Rules {
-        settings: &settings,
-        overrides: &BTreeMap::new(),
-        threshold_pct: None,
-        floor: None,
-    };
-    let mut rows = compare::compare(
-        &recorded(52_224),
-        &recorded(52_625),
-        &BTreeMap::new(),
-        &rules,
-        Some("naive_execute"),
-    );
-    rows[0].grew = vec![FunctionDelta {
-        function: "instructions::suite::support::counted".to_owned(),
-        base: 25_470,
-        now: 25_871,
-        delta: 401,
-        files: vec![
-            "src/naive.rs execute (+400)".to_owned(),
-            "benches/instructions/suite.rs naive_execute (+1)".to_owned(),
-        ],
-    }];
-    GateReport {
-        compared_against: "22353bfc79 measured on this machine".to_owned(),
-        notes: vec![],
-        environment: Environment {
-            scheduling: PINNED.to_owned(),
-            ..Environment::default()
-        },
-        rows,
-    }
-}
-
-#[test]
-fn readme_report_excerpt_is_what_the_gate_prints() {
-    let text = report::text(&regression_report());
-    let indented: String = text
-        .lines()
-        .map(|l| {
-            if l.is_empty() {
-                "\n".to_owned()
-            } else {
-                format!("    {l}\n")
-            }
-        })
-        .collect();
-    assert!(
-        readme().contains(&indented),
-        "README.md's report excerpt differs from the renderer's output; paste this:\n{indented}"
-    );
 }

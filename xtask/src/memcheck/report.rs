@@ -303,3 +303,14 @@ pub(super) fn totals(results: &[CheckedBinary], elapsed: Duration) -> Exit {
     println!("memcheck: {verdict} (exit {})", exit.code());
     exit
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memcheck::verdict::tests::failing_child;
+
+    #[test]
+    fn a_finding_in_a_child_process_heads_the_binary_as_failed() {
+        assert!(headline(&failing_child()).starts_with("FAIL (memcheck)"));
+    }
+}

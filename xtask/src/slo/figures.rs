@@ -9,7 +9,7 @@ use std::time::SystemTime;
 
 use serde::Deserialize;
 
-use crate::bench::baseline::Baseline;
+use crate::baseline::Baseline;
 use globalrt_bench_support::contract::{MEMORY_FILE, MEMORY_SCHEMA, MemoryFigures};
 
 /// One criterion estimate, in nanoseconds per iteration.
@@ -76,27 +76,13 @@ pub(crate) fn read_criterion(
     dir: &Path,
     newer_than: Option<SystemTime>,
 ) -> BTreeMap<String, CriterionResult> {
-    let mut found = BTreeMap::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(current) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&current) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if !path.is_dir() || entry.file_name() == "report" {
-                continue;
-            }
-            if entry.file_name() == "new" {
-                if let Some((id, result)) = read_one(&path, newer_than) {
-                    found.insert(id, result);
-                }
-            } else {
-                pending.push(path);
-            }
-        }
-    }
-    found
+    let dirs = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_entry(|e| e.file_type().is_dir() && e.file_name() != "report");
+    dirs.flatten()
+        .filter(|e| e.depth() > 0 && e.file_name() == "new")
+        .filter_map(|e| read_one(e.path(), newer_than))
+        .collect()
 }
 
 fn read_one(new_dir: &Path, newer_than: Option<SystemTime>) -> Option<(String, CriterionResult)> {

@@ -5,13 +5,13 @@ mod figures;
 mod render;
 mod verdicts;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::figures::{Estimate, Figures, Paths};
 use super::table::model::{SloReport, SloVerdict};
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/slo")
+    crate::project_root().join("xtask/tests/fixtures/slo")
 }
 
 fn fixture_paths(memcheck: &str) -> Paths {

@@ -79,8 +79,8 @@ mod tests {
     /// The checkout whose `src/execute.rs` the breakdown reads.
     fn checkout() -> String {
         format!(
-            "{}/tests/fixtures/bench/checkout",
-            env!("CARGO_MANIFEST_DIR")
+            "{}/xtask/tests/fixtures/bench/checkout",
+            crate::project_root().display()
         )
     }
 

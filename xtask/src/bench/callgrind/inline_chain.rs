@@ -120,8 +120,8 @@ mod tests {
     impl Inlined {
         fn compile(name: &str) -> Inlined {
             let root = format!(
-                "{}/tests/fixtures/bench/inlined",
-                env!("CARGO_MANIFEST_DIR")
+                "{}/xtask/tests/fixtures/bench/inlined",
+                crate::project_root().display()
             );
             let work =
                 std::env::temp_dir().join(format!("xtask-inlined-{name}-{}", std::process::id()));

@@ -228,8 +228,8 @@ mod tests {
     use crate::memcheck::xml::LeakKind;
 
     fn fixture(name: &str) -> String {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/memcheck")
+        let path = crate::project_root()
+            .join("xtask/tests/fixtures/memcheck")
             .join(name);
         std::fs::read_to_string(&path)
             .unwrap_or_else(|err| panic!("reading {}: {err}", path.display()))

@@ -1,5 +1,6 @@
 //! `benches/baseline.json`: the committed reference figures, the environment that produced
-//! them, and the gate's settings and per-benchmark overrides.
+//! them, and the gate's settings and per-benchmark overrides. The gate (`bench`) records and
+//! reads it; `docs` and `slo` read it, so it is a module of its own beside them.
 //!
 //! The file is only ever written whole, through a temporary file and a rename; reading it
 //! never modifies it, whatever state it is in.
@@ -10,6 +11,9 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
+
+/// The committed baseline, relative to the workspace root.
+pub(crate) const BASELINE: &str = "benches/baseline.json";
 
 /// The version of this file's layout; bump it on an incompatible change.
 pub(crate) const SCHEMA: u32 = 1;
@@ -29,7 +33,7 @@ pub(crate) struct Environment {
     pub(crate) cpu: String,
     /// The glibc version, e.g. `glibc 2.36`.
     pub(crate) glibc: String,
-    /// How Valgrind's threads were scheduled ([`super::pinning`]): pinned figures of work
+    /// How Valgrind's threads were scheduled ([`crate::bench::pinning`]): pinned figures of work
     /// that spans threads are not comparable with unpinned ones.
     #[serde(default)]
     pub(crate) scheduling: String,
@@ -309,7 +313,7 @@ impl Baseline {
 mod tests {
     use super::*;
 
-    const GOOD: &str = include_str!("../../tests/fixtures/bench/baseline.json");
+    const GOOD: &str = include_str!("../tests/fixtures/bench/baseline.json");
 
     #[test]
     fn the_fixture_parses() {

@@ -1,5 +1,6 @@
 //! The steps of `cargo xtask ci`, written once: `--skip`'s values, `cargo xtask ci --help`
-//! and the table `ci.rs` runs are all made from [`CiStep::ALL`].
+//! and the table `ci.rs` runs are all made from [`CiStep::ALL`]. The command line owns the
+//! list, so that `ci.rs` reads it as it reads every flag, and the command line reads no task.
 
 use std::ffi::OsString;
 
@@ -85,7 +86,7 @@ impl CiStep {
     }
 
     /// The step's arguments, after `cargo` or `cargo xtask`.
-    pub(super) fn args(self) -> &'static [&'static str] {
+    pub(crate) fn args(self) -> &'static [&'static str] {
         self.args
     }
 
@@ -105,7 +106,7 @@ impl CiStep {
     }
 
     /// The program to start: `$CARGO`, or this binary (`xtask`).
-    pub(super) fn program(self, xtask: &OsString) -> OsString {
+    pub(crate) fn program(self, xtask: &OsString) -> OsString {
         match self.program {
             Program::Cargo => cargo(),
             Program::Xtask => xtask.clone(),
@@ -138,12 +139,12 @@ Exit codes: 0 every step that ran passed; otherwise the failing step's exit code
 (1 if it had none), and 2 if a step could not be started or every step was skipped.";
 
 /// `cargo xtask ci`'s one-line help: the steps, in order.
-pub(crate) fn about() -> String {
+pub(super) fn about() -> String {
     let names: Vec<&str> = CiStep::ALL.iter().map(|step| step.name()).collect();
     format!("Run every check CI runs, in order: {}.", names.join(", "))
 }
 
 /// `cargo xtask ci --help`.
-pub(crate) fn long_about() -> String {
+pub(super) fn long_about() -> String {
     format!("{}\n\n{ABOUT_AFTER_STEPS}", about())
 }
