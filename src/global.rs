@@ -430,9 +430,9 @@ fn shutdown_timed_out(unfinished: usize, timeout: Duration, adopted: bool) -> Er
 /// an `atexit` handler; tokio's build panics there), on a helper thread.
 fn build_where_possible(config: &Config) -> Result<Runtime, Error> {
     if !context::is_gone() {
-        return config.build_runtime();
+        return config.build_shared_like();
     }
-    context::on_helper_thread(|| config.build_runtime(), false)?
+    context::on_helper_thread(|| config.build_shared_like(), false)?
         .unwrap_or_else(|payload| std::panic::resume_unwind(payload))
 }
 

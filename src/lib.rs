@@ -2,7 +2,7 @@
 //!
 //! A CLI's command handlers are synchronous, but the libraries they call are async.
 //! The naive bridge builds a runtime per call (`Runtime::new()` + `block_on` + drop),
-//! which spawns a worker per CPU and tears them down every time (see [`naive::execute`]).
+//! which spawns a worker per CPU and tears them down every time.
 //! globalrt builds one multi-thread runtime lazily and runs every future on it:
 //!
 //! ```
@@ -34,7 +34,6 @@
 //!   its first poll emits one DEBUG event, target `globalrt`: the strategy (`park`,
 //!   `block_in_place`, `helper thread`), the caller's `file:line` and the time it waited.
 //!   The ready path is the same instructions with or without it.
-//! - [`naive::execute`] is the per-call pattern, kept only as a benchmark baseline.
 //!
 //! # Calling contexts
 //!
@@ -135,11 +134,11 @@
 //! # Panics and shutdown
 //!
 //! A panic inside the future reaches the caller with its original payload (or, through
-//! [`try_execute`], as [`ErrorKind::Panicked`]); the shared runtime is unaffected.
+//! [`try_execute`], as [`ErrorKind::Panicked`], whose [`Error::into_panic`] gives the
+//! payload back); the shared runtime is unaffected.
 //! The panics globalrt raises itself point at the caller's line: [`execute`], [`spawn`],
-//! [`handle`] and [`naive::execute`] are `#[track_caller]`. (A panic inside the future keeps
-//! its own location, and `naive::execute` inside a runtime reports tokio's line, since
-//! tokio's multi-thread `block_on` does not pass the location on.)
+//! [`handle`] and [`Error::into_panic`] are `#[track_caller]`. (A panic inside the future
+//! keeps its own location.)
 //! After [`shutdown`], `execute` panics and `try_execute` returns [`ErrorKind::ShutDown`]:
 //! a clear error, never a hang.
 //!
@@ -172,7 +171,7 @@
 //! <!--fig runtime_block_on-->410<!--/fig--> for `Runtime::block_on`; a future pending at
 //! its first poll costs <!--fig global_execute_yield_once-->498<!--/fig--> against
 //! <!--fig runtime_block_on_yield_once-->550<!--/fig--> for `Runtime::block_on`;
-//! [`naive::execute`] costs <!--fig naive_execute-->52,320<!--/fig-->.
+//! a runtime per call costs <!--fig naive_execute-->52,320<!--/fig-->.
 //! Neither path allocates: a thread keeps its parker and waker between calls. The
 //! repository's `docs/measurements.md` has the wall-clock figures and the commands that
 //! reproduce them all; `cargo xtask docs` rewrites the figures above from
@@ -186,6 +185,8 @@ mod error;
 mod execute;
 mod global;
 mod lifecycle;
+#[cfg(feature = "__bench")]
+#[doc(hidden)]
 pub mod naive;
 mod parker;
 mod timeout;
@@ -312,6 +313,7 @@ where
 /// let handle = globalrt::handle();
 /// assert!(handle.metrics().num_workers() >= 1);
 /// ```
+#[must_use]
 #[track_caller]
 pub fn handle() -> Handle {
     match GLOBAL.handle() {
@@ -368,6 +370,7 @@ pub fn shutdown(timeout: Duration) -> Result<(), Error> {
 /// ```
 /// assert!(!globalrt::is_shut_down());
 /// ```
+#[must_use]
 pub fn is_shut_down() -> bool {
     GLOBAL.is_shut_down()
 }
