@@ -178,6 +178,7 @@
 //! `benches/baseline.json`.
 
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod config;
 mod context;
