@@ -162,6 +162,13 @@
 //! not wait for that task (which is waiting for it), and, on a thread of the shared
 //! runtime itself, stops the runtime without waiting for its threads.
 //!
+//! # Platforms
+//!
+//! globalrt runs wherever tokio's multi-thread runtime does; its CI tests Linux, macOS and
+//! Windows. Only the handling of `fork` differs: it exists on Unix alone (the
+//! `pthread_atfork` handlers of [Calling contexts](#calling-contexts)); elsewhere there is
+//! no `fork` to handle and nothing is registered.
+//!
 //! # Cost
 //!
 //! Measured with `cargo xtask bench` (callgrind, every thread counted) on a 2-core AMD

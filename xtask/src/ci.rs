@@ -190,13 +190,14 @@ mod tests {
     /// or `--check` must fail here.
     #[test]
     fn steps_run_the_exact_commands() {
-        let want: [(&str, &str); 8] = [
+        let want: [(&str, &str); 9] = [
             ("fmt", "cargo fmt --all -- --check"),
             (
                 "clippy",
                 "cargo clippy --workspace --all-targets -- -D warnings",
             ),
             ("workflows", "cargo xtask lint-workflows"),
+            ("platforms", "cargo xtask platforms"),
             ("test", "cargo test --workspace"),
             ("loom", "cargo xtask loom"),
             ("memcheck", "cargo xtask memcheck"),
@@ -289,7 +290,7 @@ mod tests {
                     elapsed: Some(Duration::from_millis(1500)),
                 },
                 Timing {
-                    step: CiStep::ALL[5],
+                    step: CiStep::ALL[6],
                     elapsed: None,
                 },
             ],
