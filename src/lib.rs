@@ -200,6 +200,11 @@ mod parker;
 mod timeout;
 mod trace;
 
+/// README.md's Rust blocks, run as doc tests so that every one compiles and works.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 use std::future::Future;
 use std::time::Duration;
 

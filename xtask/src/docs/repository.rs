@@ -1,6 +1,6 @@
 //! The repository's prose against its sources of truth: quoted figures against
-//! `benches/baseline.json`, README's length, its list of CI steps against the code's, and
-//! its report excerpt against the gate's renderer.
+//! `benches/baseline.json`, README's length, and CONTRIBUTING.md's list of CI steps against
+//! the code's and its report excerpt against the gate's renderer.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -15,11 +15,17 @@ use crate::ci::steps::CiStep;
 use crate::project_root;
 use crate::util::thousands;
 
-/// A README a user reads in five minutes; history and technique detail live in `docs/`.
+/// A README a user reads in five minutes; contributor material lives in CONTRIBUTING.md,
+/// history and technique detail in `docs/`.
 const README_MAX_LINES: usize = 200;
 
 fn readme() -> String {
     std::fs::read_to_string(project_root().join("README.md")).unwrap()
+}
+
+/// CONTRIBUTING.md, the gate's recipes and the CI steps.
+fn contributing() -> String {
+    std::fs::read_to_string(project_root().join("CONTRIBUTING.md")).unwrap()
 }
 
 #[test]
@@ -66,7 +72,8 @@ fn readme_stays_short() {
     let lines = readme().lines().count();
     assert!(
         lines <= README_MAX_LINES,
-        "README.md has {lines} lines (at most {README_MAX_LINES}); move detail to docs/"
+        "README.md has {lines} lines (at most {README_MAX_LINES}); move contributor material \
+         to CONTRIBUTING.md, detail to docs/"
     );
 }
 
@@ -79,13 +86,13 @@ fn code_ci_steps() -> Vec<String> {
         .collect()
 }
 
-/// The steps README lists between `<!--ci-steps-->` and `<!--/ci-steps-->`: the first code
-/// span of each list item.
-fn readme_ci_steps(readme: &str) -> Vec<String> {
-    let block = readme
+/// The steps a document lists between `<!--ci-steps-->` and `<!--/ci-steps-->`: the first
+/// code span of each list item.
+fn listed_ci_steps(text: &str) -> Vec<String> {
+    let block = text
         .split_once("<!--ci-steps-->")
         .and_then(|(_, rest)| rest.split_once("<!--/ci-steps-->"))
-        .expect("README.md has a <!--ci-steps--> … <!--/ci-steps--> list")
+        .expect("CONTRIBUTING.md has a <!--ci-steps--> … <!--/ci-steps--> list")
         .0;
     block
         .lines()
@@ -96,11 +103,11 @@ fn readme_ci_steps(readme: &str) -> Vec<String> {
 }
 
 #[test]
-fn readme_lists_the_ci_steps_in_the_order_they_run() {
-    assert_eq!(readme_ci_steps(&readme()), code_ci_steps());
+fn contributing_lists_the_ci_steps_in_the_order_they_run() {
+    assert_eq!(listed_ci_steps(&contributing()), code_ci_steps());
     let sample =
         "x\n<!--ci-steps-->\n- `fmt` (`cargo fmt`)\n- `test`: tests\n<!--/ci-steps-->\n- `no`";
-    assert_eq!(readme_ci_steps(sample), ["fmt", "test"]);
+    assert_eq!(listed_ci_steps(sample), ["fmt", "test"]);
 }
 
 /// The gate's text report of the regression the bisect end-to-end test builds (a 100-step
@@ -149,7 +156,7 @@ fn regression_report() -> GateReport {
 }
 
 #[test]
-fn readme_report_excerpt_is_what_the_gate_prints() {
+fn contributing_report_excerpt_is_what_the_gate_prints() {
     let text = report::text(&regression_report());
     let indented: String = text
         .lines()
@@ -162,7 +169,7 @@ fn readme_report_excerpt_is_what_the_gate_prints() {
         })
         .collect();
     assert!(
-        readme().contains(&indented),
-        "README.md's report excerpt differs from the renderer's output; paste this:\n{indented}"
+        contributing().contains(&indented),
+        "CONTRIBUTING.md's report excerpt differs from the renderer's output; paste this:\n{indented}"
     );
 }
