@@ -65,9 +65,13 @@ pub(crate) fn here<'a>(shared: impl FnOnce() -> Shared<'a>) -> Here {
 }
 
 /// [`here`] inside the context of `entered`.
+///
+/// A thread without a scheduler of its own (`worker_index` is `None`: a plain thread that
+/// entered a handle, `spawn_blocking`, a multi-thread `block_on` body) wakes every
+/// wake-up at once, as the probe would find at a higher cost.
 #[inline(never)]
-fn inside(entered: &Handle, shared: Shared<'_>) -> Here {
-    if !defers_wake_ups() {
+pub(crate) fn inside(entered: &Handle, shared: Shared<'_>) -> Here {
+    if tokio::runtime::worker_index().is_none() || !defers_wake_ups() {
         Here::NoDeferral
     } else if deferring_thread_is_worker(entered, shared) {
         Here::Worker

@@ -20,7 +20,7 @@ use crate::parker::ThisThread;
 use crate::trace::{self, Caller, Strategy};
 
 /// The future's one slot: `Some` until it is dropped in place.
-type Slot<'a, F> = Pin<&'a mut Option<F>>;
+pub(crate) type Slot<'a, F> = Pin<&'a mut Option<F>>;
 
 /// A future larger than this is boxed at the entry, so that the calls below it move a
 /// pointer, not the future: tokio's own `block_on` threshold (2 KiB in debug builds,
@@ -29,7 +29,7 @@ type Slot<'a, F> = Pin<&'a mut Option<F>>;
 const BOX_THRESHOLD: usize = if cfg!(debug_assertions) { 2048 } else { 16384 };
 
 /// Whether a future of type `F` is boxed at the entry; known when compiling.
-const fn boxed<F>() -> bool {
+pub(crate) const fn boxed<F>() -> bool {
     std::mem::size_of::<F>() > BOX_THRESHOLD
 }
 
@@ -86,7 +86,7 @@ fn poll_first<F: Future>(
 }
 
 /// The shared runtime as [`context::here`] needs it.
-fn shared<'a>(global: &Global, handle: &'a Handle) -> Shared<'a> {
+pub(crate) fn shared<'a>(global: &Global, handle: &'a Handle) -> Shared<'a> {
     Shared {
         handle: Some(handle),
         adopted: global.is_adopted(),
@@ -110,7 +110,26 @@ where
     F: Future + Send,
     F::Output: Send,
 {
-    match context::here(|| shared(global, handle)) {
+    let here = context::here(|| shared(global, handle));
+    finish_at::<F, false>(global, handle, slot, caller, here)
+}
+
+/// [`finish`] once it is known where this thread is; `ENTERED`: whether the shared
+/// runtime's context is this thread's current one already (a [`Scope`](crate::Scope)'s
+/// call), so that parking here need not enter it again.
+#[inline]
+pub(crate) fn finish_at<F, const ENTERED: bool>(
+    global: &Global,
+    handle: &Handle,
+    slot: Slot<'_, F>,
+    caller: Caller,
+    here: Here,
+) -> Result<F::Output, Error>
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    match here {
         Here::Driver => {
             // The thread that drives a current_thread runtime (`#[tokio::test]`, `flavor =
             // "current_thread"`, a `LocalSet` there): tokio defers wake-ups to it, so
@@ -120,7 +139,7 @@ where
                 helper_thread_drives(global, Some(handle), slot, true)
             })
         }
-        here => block_here(global, handle, slot, caller, here, None),
+        here => block_here::<F, ENTERED>(global, handle, slot, caller, here, None),
     }
 }
 
@@ -145,7 +164,7 @@ where
                 Some(handle) => handle,
                 None => global.handle()?,
             };
-            block_on(
+            block_on::<F, false>(
                 global,
                 handle,
                 slot.as_mut(),
@@ -173,10 +192,23 @@ where
 fn finish_local<F: Future>(
     global: &Global,
     handle: &Handle,
-    mut slot: Slot<'_, F>,
+    slot: Slot<'_, F>,
     caller: Caller,
 ) -> Result<F::Output, Error> {
-    match context::here(|| shared(global, handle)) {
+    let here = context::here(|| shared(global, handle));
+    finish_local_at::<F, false>(global, handle, slot, caller, here)
+}
+
+/// [`finish_local`] once it is known where this thread is; `ENTERED` as for [`finish_at`].
+#[inline]
+pub(crate) fn finish_local_at<F: Future, const ENTERED: bool>(
+    global: &Global,
+    handle: &Handle,
+    mut slot: Slot<'_, F>,
+    caller: Caller,
+    here: Here,
+) -> Result<F::Output, Error> {
+    match here {
         Here::Driver => {
             // The future cannot move to a helper thread, and parking this one would never
             // finish. Refuse, dropping the future here, in the shared runtime's context.
@@ -193,11 +225,11 @@ fn finish_local<F: Future>(
         }
         // `spawn_local` in the future goes to the thread's own `LocalSet`
         // (`try_local_in_slot`), which the wait drives beside the future.
-        here => match LOCAL_TASKS
-            .try_with(|local| block_here(global, handle, slot.as_mut(), caller, here, Some(local)))
-        {
+        here => match LOCAL_TASKS.try_with(|local| {
+            block_here::<_, ENTERED>(global, handle, slot.as_mut(), caller, here, Some(local))
+        }) {
             Ok(result) => result,
-            Err(_) => block_here(global, handle, slot, caller, here, None),
+            Err(_) => block_here::<_, ENTERED>(global, handle, slot, caller, here, None),
         },
     }
 }
@@ -206,7 +238,7 @@ std::thread_local! {
     /// The `LocalSet` `execute_local` enters for its future, one per thread, so that
     /// `tokio::task::spawn_local` in the future spawns there, never on a `LocalSet` of the
     /// caller's that the blocked caller could not run; a call that waits drives it.
-    static LOCAL_TASKS: LocalSet = LocalSet::new();
+    pub(crate) static LOCAL_TASKS: LocalSet = LocalSet::new();
 }
 
 /// Blocks on the slot's future on this thread, where that is safe whatever the future
@@ -220,7 +252,7 @@ std::thread_local! {
 /// `LocalSet`, so it parks directly, outside the coop budget of the task or `block_on` it
 /// is in (as `block_in_place` would): a spent budget would make every tokio resource
 /// return `Pending` forever.
-fn block_here<F: Future>(
+fn block_here<F: Future, const ENTERED: bool>(
     global: &Global,
     handle: &Handle,
     slot: Slot<'_, F>,
@@ -232,14 +264,16 @@ fn block_here<F: Future>(
     let unconstrained = Around::Unconstrained(local);
     match here {
         Here::Worker => trace::waited(Strategy::BlockInPlace, caller, || {
-            tokio::task::block_in_place(|| block_on(global, handle, slot, this, unconstrained))
+            tokio::task::block_in_place(|| {
+                block_on::<F, ENTERED>(global, handle, slot, this, unconstrained)
+            })
         }),
         Here::Outside => trace::waited(Strategy::Park, caller, || {
             let around = local.map_or(Around::Nothing, Around::Local);
-            block_on(global, handle, slot, this, around)
+            block_on::<F, ENTERED>(global, handle, slot, this, around)
         }),
         _ => trace::waited(Strategy::Park, caller, || {
-            block_on(global, handle, slot, this, unconstrained)
+            block_on::<F, ENTERED>(global, handle, slot, this, unconstrained)
         }),
     }
 }
@@ -275,34 +309,48 @@ impl Around<'_> {
 /// inside the shared runtime's context (on every way out). Timers and I/O are driven by
 /// the shared runtime's workers; `Handle::enter` makes `tokio::spawn` and friends find it.
 /// `this` must have been taken on this thread; it is given back when the future is done.
+/// `ENTERED`: the shared runtime's context is current already, so it is not entered again.
 ///
 /// Once [`shutdown`](crate::shutdown) has begun, the call stops polling and fails with
 /// [`ErrorKind::ShutDown`]: the runtime's timers, I/O and tasks are going away, so the
 /// future might never be woken again. `shutdown` wakes every parked call itself, so a
 /// call waits without any timed re-check.
-fn block_on<F: Future>(
+fn block_on<F: Future, const ENTERED: bool>(
     global: &Global,
     handle: &Handle,
     slot: Slot<'_, F>,
     this: ThisThread,
     around: Around<'_>,
 ) -> Result<F::Output, Error> {
-    let context = handle.enter();
-    let mut in_place = DropInPlace(slot);
-    let mut cx = Context::from_waker(&this.waker);
-    let result = loop {
-        if let Poll::Ready(output) = around.poll(in_place.future(), &mut cx) {
-            break Ok(output);
-        }
-        if global.is_shut_down() {
-            break Err(in_flight_shut_down_error());
-        }
-        global.park(&this.parker);
+    let result = if ENTERED {
+        drive(global, slot, &this, around)
+    } else {
+        let _context = handle.enter();
+        drive(global, slot, &this, around)
     };
-    drop(in_place);
-    drop(context);
     this.put_back();
     result
+}
+
+/// [`block_on`]'s loop, inside the shared runtime's context.
+#[inline(always)]
+fn drive<F: Future>(
+    global: &Global,
+    slot: Slot<'_, F>,
+    this: &ThisThread,
+    around: Around<'_>,
+) -> Result<F::Output, Error> {
+    let mut in_place = DropInPlace(slot);
+    let mut cx = Context::from_waker(&this.waker);
+    loop {
+        if let Poll::Ready(output) = around.poll(in_place.future(), &mut cx) {
+            return Ok(output);
+        }
+        if global.is_shut_down() {
+            return Err(in_flight_shut_down_error());
+        }
+        global.park(&this.parker);
+    }
 }
 
 /// Runs a future to completion from synchronous code on the shared runtime, and returns its output.
@@ -387,7 +435,7 @@ where
 #[cold]
 #[inline(never)]
 #[track_caller]
-fn fail_or_resume(payload: Box<dyn std::any::Any + Send>) -> ! {
+pub(crate) fn fail_or_resume(payload: Box<dyn std::any::Any + Send>) -> ! {
     if let Some(err) = runtime_gone_error(panic_text(&*payload)) {
         panic!("{err}")
     }
@@ -397,7 +445,7 @@ fn fail_or_resume(payload: Box<dyn std::any::Any + Send>) -> ! {
 #[cold]
 #[inline(never)]
 #[track_caller]
-fn fail(err: Error) -> ! {
+pub(crate) fn fail(err: Error) -> ! {
     panic!("{err}")
 }
 
@@ -471,7 +519,7 @@ where
 /// payload's message, unless it is the runtime going away under the future.
 #[cold]
 #[inline(never)]
-fn panic_error(payload: Box<dyn std::any::Any + Send>) -> Error {
+pub(crate) fn panic_error(payload: Box<dyn std::any::Any + Send>) -> Error {
     if let Some(err) = runtime_gone_error(panic_text(&*payload)) {
         return err;
     }
@@ -558,8 +606,7 @@ pub fn execute_local<F: Future>(future: F) -> F::Output {
     };
     match result {
         Ok(output) => output,
-        Err(LocalFailure::Error(err)) => fail(err),
-        Err(LocalFailure::Panic(payload)) => fail_or_resume(payload),
+        Err(failure) => failure.resume(),
     }
 }
 
@@ -604,16 +651,34 @@ pub fn try_execute_local<F: Future>(future: F) -> Result<F::Output, Error> {
     } else {
         try_local_in_slot(Some(future), caller)
     };
-    result.map_err(|failure| match failure {
-        LocalFailure::Error(err) => err,
-        LocalFailure::Panic(payload) => panic_error(payload),
-    })
+    result.map_err(LocalFailure::into_error)
 }
 
 /// How a call through `execute_local` failed: globalrt's error, or the future's panic.
-enum LocalFailure {
+pub(crate) enum LocalFailure {
     Error(Error),
     Panic(Box<dyn std::any::Any + Send>),
+}
+
+impl LocalFailure {
+    /// What `execute_local` does with it: panics with the error, or resumes the panic.
+    #[cold]
+    #[track_caller]
+    pub(crate) fn resume(self) -> ! {
+        match self {
+            LocalFailure::Error(err) => fail(err),
+            LocalFailure::Panic(payload) => fail_or_resume(payload),
+        }
+    }
+
+    /// What `try_execute_local` returns for it.
+    #[cold]
+    pub(crate) fn into_error(self) -> Error {
+        match self {
+            LocalFailure::Error(err) => err,
+            LocalFailure::Panic(payload) => panic_error(payload),
+        }
+    }
 }
 
 /// [`execute_local`] and [`try_execute_local`] once the future is in its slot.

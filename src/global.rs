@@ -84,6 +84,13 @@ impl Global {
         }
     }
 
+    /// Whether the handle, once set, may be used without entering it again: neither shut
+    /// down nor forked. One relaxed load; what a [`Scope`](crate::Scope)'s calls check.
+    #[inline(always)]
+    pub(crate) fn is_running(&self) -> bool {
+        self.state.load(Ordering::Relaxed) == RUNNING
+    }
+
     /// The running runtime's handle, building the runtime with the default [`Config`] on
     /// first use; the one way every entry point gets it.
     #[inline(always)]

@@ -197,6 +197,7 @@ mod lifecycle;
 #[doc(hidden)]
 pub mod naive;
 mod parker;
+mod scope;
 mod timeout;
 mod trace;
 
@@ -213,6 +214,7 @@ pub use error::{Error, ErrorKind};
 pub use execute::{execute, execute_local, try_execute, try_execute_local};
 use global::GLOBAL;
 pub use lifecycle::{ShutdownGuard, shutdown_guard};
+pub use scope::{Scope, scope};
 pub use timeout::try_execute_timeout;
 pub use tokio::runtime::Handle;
 pub use tokio::task::JoinHandle;

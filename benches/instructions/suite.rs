@@ -201,6 +201,17 @@ fn global_execute(_: ()) -> u64 {
     counted(|| globalrt::execute(async { black_box(42u64) }))
 }
 
+// Through a scope's token: the scope enters the shared runtime once, outside the count,
+// and makes one uncounted call first, as `warm_global` does for the row above.
+#[library_benchmark]
+#[bench::scope_execute(setup = warm_global)]
+fn scope_execute(_: ()) -> u64 {
+    globalrt::scope(|rt| {
+        rt.execute(async { black_box(1u64) });
+        counted(|| rt.execute(async { black_box(42u64) }))
+    })
+}
+
 #[library_benchmark]
 #[bench::runtime_block_on(setup = support::reference_runtime)]
 fn runtime_block_on(rt: tokio::runtime::Runtime) -> (u64, tokio::runtime::Runtime) {
@@ -247,6 +258,20 @@ fn global_execute_yield_once(_: ()) -> u64 {
 }
 
 #[library_benchmark]
+#[bench::scope_execute_yield_once(setup = warm_global)]
+fn scope_execute_yield_once(_: ()) -> u64 {
+    globalrt::scope(|rt| {
+        rt.execute(async { black_box(1u64) });
+        counted(|| {
+            rt.execute(async {
+                tokio::task::yield_now().await;
+                black_box(42u64)
+            })
+        })
+    })
+}
+
+#[library_benchmark]
 #[bench::runtime_block_on_yield_once(setup = support::reference_runtime)]
 fn runtime_block_on_yield_once(rt: tokio::runtime::Runtime) -> (u64, tokio::runtime::Runtime) {
     let n = counted(|| {
@@ -261,9 +286,9 @@ fn runtime_block_on_yield_once(rt: tokio::runtime::Runtime) -> (u64, tokio::runt
 library_benchmark_group!(
     name = naive_vs_global;
     config = all_threads();
-    benchmarks = naive_execute, global_execute, runtime_block_on, handle_block_on,
-        futures_block_on, pollster_block_on, global_execute_yield_once,
-        runtime_block_on_yield_once
+    benchmarks = naive_execute, global_execute, scope_execute, runtime_block_on,
+        handle_block_on, futures_block_on, pollster_block_on, global_execute_yield_once,
+        scope_execute_yield_once, runtime_block_on_yield_once
 );
 
 // ---------------------------------------------------------------------------------------

@@ -13,6 +13,14 @@ fn public_types_are_send_sync_and_debug() {
     send_sync_debug::<globalrt::ShutdownGuard>();
 }
 
+/// A `Scope` is bound to the thread that entered the runtime (neither `Send` nor `Sync`, by
+/// design), but it still prints.
+#[test]
+fn scope_is_debug() {
+    fn debug<T: Debug>() {}
+    debug::<globalrt::Scope>();
+}
+
 /// `Error` fits where applications keep errors: a boxed `dyn Error + Send + Sync + 'static`.
 #[test]
 fn error_boxes_as_a_send_sync_error() {

@@ -343,11 +343,15 @@ fn drop_of_a_task_while_its_runtime_shuts_down() {
                 multi_thread(1)
             };
             let (tx, rx) = std::sync::mpsc::channel();
+            // The task must have started (so that it holds the `ExecuteOnDrop`) before the
+            // runtime is dropped: a yield in `block_on` does not wait for a worker to run it.
+            let (started_tx, started) = tokio::sync::oneshot::channel();
             outer.spawn(async move {
                 let _on_drop = ExecuteOnDrop(tx);
+                let _ = started_tx.send(());
                 std::future::pending::<()>().await;
             });
-            outer.block_on(tokio::task::yield_now());
+            outer.block_on(started).unwrap();
             drop(outer);
             rx.recv().unwrap()
         });

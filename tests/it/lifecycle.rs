@@ -50,7 +50,7 @@ fn busy_call(value: u32) -> u32 {
 }
 
 #[cfg(unix)]
-mod fork {
+pub(crate) mod fork {
     //! `fork` from a process that has (or has not yet) used globalrt. The child reports
     //! through its exit status, and leaves through `_exit`, so that it never runs the
     //! parent's test harness teardown.
@@ -61,7 +61,7 @@ mod fork {
 
     /// Forks; the child runs `body` and exits 0 if it returned, 101 if it panicked.
     /// Returns the child's pid.
-    pub(super) fn spawn_forked(body: impl FnOnce()) -> libc::pid_t {
+    pub(crate) fn spawn_forked(body: impl FnOnce()) -> libc::pid_t {
         #[allow(unsafe_code)]
         // SAFETY: `fork` has no memory-safety preconditions. The child of this
         // multi-threaded process is allowed more than async-signal-safe calls here because
@@ -82,7 +82,7 @@ mod fork {
 
     /// Waits up to half the hang limit for a forked child and asserts it exited 0; kills
     /// it otherwise.
-    pub(super) fn expect_success(pid: libc::pid_t, what: &str) {
+    pub(crate) fn expect_success(pid: libc::pid_t, what: &str) {
         let limit = crate::hang_limit() / 2;
         let deadline = Instant::now() + limit;
         let mut status = 0;

@@ -15,6 +15,7 @@ mod process;
 mod promise;
 mod promise_process;
 mod resources;
+mod scope;
 mod strategy;
 mod timeout;
 #[cfg(feature = "tracing")]

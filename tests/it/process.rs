@@ -145,7 +145,7 @@ fn child_entry() {
         #[cfg(target_os = "linux")]
         "parked_call_sleeps_until_shutdown" => parked_call_sleeps_until_shutdown(),
         other => {
-            if !crate::promise_process::run_scenario(other) {
+            if !crate::promise_process::run_scenario(other) && !crate::scope::run_scenario(other) {
                 crate::lifecycle::run_scenario(other);
             }
         }
