@@ -85,6 +85,7 @@ impl Config {
     /// let config = globalrt::Config::new();
     /// assert!(format!("{config:?}").contains("globalrt-worker"));
     /// ```
+    #[must_use]
     pub fn new() -> Self {
         Config {
             worker_threads: None,
@@ -101,6 +102,7 @@ impl Config {
     /// let config = globalrt::Config::new().worker_threads(1);
     /// # assert!(config.validate().is_ok());
     /// ```
+    #[must_use]
     pub fn worker_threads(mut self, n: usize) -> Self {
         self.worker_threads = Some(n);
         self
@@ -113,6 +115,7 @@ impl Config {
     /// let config = globalrt::Config::new().thread_name("cli-rt");
     /// # assert!(config.validate().is_ok());
     /// ```
+    #[must_use]
     pub fn thread_name(mut self, name: impl Into<String>) -> Self {
         self.thread_name = name.into();
         self
@@ -124,6 +127,7 @@ impl Config {
     /// let config = globalrt::Config::new().max_blocking_threads(8);
     /// # assert!(config.validate().is_ok());
     /// ```
+    #[must_use]
     pub fn max_blocking_threads(mut self, n: usize) -> Self {
         self.max_blocking_threads = Some(n);
         self
@@ -149,6 +153,7 @@ impl Config {
     /// });
     /// # assert!(config.validate().is_ok());
     /// ```
+    #[must_use]
     pub fn on_thread_start(mut self, f: impl Fn() + Send + Sync + 'static) -> Self {
         self.on_thread_start = Some(Arc::new(f));
         self
@@ -203,8 +208,9 @@ impl Config {
     /// Builds a runtime from this configuration exactly as the shared one is built,
     /// [`WORKER_THREADS_ENV`] included; the shared runtime is neither built nor touched.
     ///
-    /// Not part of the API: the wall-clock benchmarks time a fresh runtime's startup with
-    /// it, so that they measure the library's own build, not a copy that could drift.
+    /// Not part of the API (public only with the hidden `__bench` feature): the wall-clock
+    /// benchmarks time a fresh runtime's startup with it, so that they measure the
+    /// library's own build, not a copy that could drift.
     ///
     /// # Errors
     ///
@@ -216,8 +222,15 @@ impl Config {
     /// assert!(runtime.metrics().num_workers() >= 1);
     /// # Ok::<(), globalrt::Error>(())
     /// ```
+    #[cfg(feature = "__bench")]
     #[doc(hidden)]
     pub fn build_runtime(&self) -> Result<tokio::runtime::Runtime, Error> {
+        self.build_shared_like()
+    }
+
+    /// What `Config::build_runtime` does, for the library itself: the shared runtime's
+    /// build, with [`WORKER_THREADS_ENV`] read now.
+    pub(crate) fn build_shared_like(&self) -> Result<tokio::runtime::Runtime, Error> {
         self.build(worker_threads_env().as_deref())
     }
 

@@ -1,4 +1,6 @@
+use std::any::Any;
 use std::fmt;
+use std::sync::{Mutex, PoisonError};
 
 /// The error type of every fallible operation in globalrt.
 ///
@@ -14,12 +16,29 @@ use std::fmt;
 /// assert_eq!(err.kind(), &ErrorKind::InvalidConfig);
 /// assert!(err.to_string().contains("worker_threads"));
 /// ```
+///
+/// An error keeps what it wraps: [`source`](std::error::Error::source) gives the OS
+/// error behind an [`ErrorKind::Build`], and [`Error::into_panic`] the payload of an
+/// [`ErrorKind::Panicked`]. `Error` is `Send` and `Sync`, so it fits in
+/// `Box<dyn std::error::Error + Send + Sync>` and `anyhow::Error`.
 #[derive(Debug)]
 pub struct Error {
     kind: ErrorKind,
     message: String,
-    /// The lower-level error this one wraps, e.g. the OS error behind [`ErrorKind::Build`].
-    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    /// What the error wraps, if anything; boxed, so that an `Ok` result stays small.
+    wrapped: Option<Box<Wrapped>>,
+}
+
+/// What an [`Error`] wraps.
+#[derive(Debug)]
+enum Wrapped {
+    /// The lower-level error, e.g. the OS error behind [`ErrorKind::Build`].
+    Source(Box<dyn std::error::Error + Send + Sync + 'static>),
+    /// The payload of the panic behind [`ErrorKind::Panicked`]. A payload is `Send` but not
+    /// `Sync`; behind a `Mutex` (only ever locked by value, in [`Error::into_panic`]) it
+    /// keeps `Error` `Sync` without `unsafe`, where tokio's `JoinError` uses an unsafe
+    /// `SyncWrapper`.
+    Panic(Mutex<Box<dyn Any + Send + 'static>>),
 }
 
 /// What kind of failure an [`Error`] is.
@@ -56,7 +75,8 @@ pub enum ErrorKind {
     /// where the thread's tokio context is gone (a thread-local destructor that runs after
     /// tokio's own, an `atexit` handler).
     UnsupportedContext,
-    /// The future panicked; the payload's message is in the error's text.
+    /// The future panicked; the payload's message is in the error's text, and
+    /// [`Error::into_panic`] gives the payload back (to `std::panic::resume_unwind`, say).
     Panicked,
     /// [`shutdown`](crate::shutdown) gave up waiting for spawned tasks and cancelled them
     /// (or, on a runtime adopted by [`init_with_handle`](crate::init_with_handle), which
@@ -75,7 +95,16 @@ impl Error {
         Error {
             kind,
             message: message.into(),
-            source: None,
+            wrapped: None,
+        }
+    }
+
+    /// [`ErrorKind::Panicked`] for the future's panic, with `payload`'s message in the text.
+    pub(crate) fn panicked(payload: Box<dyn Any + Send + 'static>) -> Self {
+        Error {
+            kind: ErrorKind::Panicked,
+            message: format!("globalrt: the future panicked: {}", panic_text(&*payload)),
+            wrapped: Some(Box::new(Wrapped::Panic(Mutex::new(payload)))),
         }
     }
 
@@ -89,7 +118,7 @@ impl Error {
         Error {
             kind,
             message: message.into(),
-            source: Some(source.into()),
+            wrapped: Some(Box::new(Wrapped::Source(source.into()))),
         }
     }
 
@@ -100,8 +129,80 @@ impl Error {
     /// let err = Config::new().max_blocking_threads(0).validate().unwrap_err();
     /// assert!(matches!(err.kind(), ErrorKind::InvalidConfig));
     /// ```
+    #[must_use]
     pub fn kind(&self) -> &ErrorKind {
         &self.kind
+    }
+
+    /// Whether this is [`ErrorKind::Panicked`]: the future panicked, and
+    /// [`Error::into_panic`] gives the payload back.
+    ///
+    /// ```
+    /// let err = globalrt::try_execute(async { panic!("boom") }).unwrap_err();
+    /// assert!(err.is_panic());
+    /// ```
+    #[must_use]
+    pub fn is_panic(&self) -> bool {
+        matches!(self.kind, ErrorKind::Panicked)
+    }
+
+    /// The payload of the future's panic, to inspect or to go on unwinding with
+    /// `std::panic::resume_unwind`.
+    ///
+    /// # Panics
+    ///
+    /// If the error is not [`ErrorKind::Panicked`] (see [`Error::is_panic`]); use
+    /// [`Error::try_into_panic`] to keep the error instead.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let err = globalrt::try_execute(async { std::panic::panic_any(7_u32) }).unwrap_err();
+    /// let payload = err.into_panic();
+    /// assert_eq!(payload.downcast_ref::<u32>(), Some(&7));
+    /// ```
+    #[track_caller]
+    #[must_use = "the payload is all that is left of the panic"]
+    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+        match self.try_into_panic() {
+            Ok(payload) => payload,
+            // A `match`, not `unwrap_or_else`: a closure would not pass the caller's location on.
+            Err(err) => {
+                panic!("globalrt: Error::into_panic on an error that is not a panic: {err}")
+            }
+        }
+    }
+
+    /// The payload of the future's panic, or the error itself when it is not
+    /// [`ErrorKind::Panicked`].
+    ///
+    /// # Errors
+    ///
+    /// Gives `self` back unchanged when the error is not a panic.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let err = globalrt::try_execute(async { panic!("boom") }).unwrap_err();
+    /// let payload = err.try_into_panic().expect("a panic");
+    /// assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"));
+    ///
+    /// let err = globalrt::Config::new().worker_threads(0).validate().unwrap_err();
+    /// assert!(err.try_into_panic().is_err());
+    /// ```
+    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, Error> {
+        match self.wrapped {
+            Some(wrapped) => match *wrapped {
+                Wrapped::Panic(payload) => {
+                    Ok(payload.into_inner().unwrap_or_else(PoisonError::into_inner))
+                }
+                other => Err(Error {
+                    wrapped: Some(Box::new(other)),
+                    ..self
+                }),
+            },
+            None => Err(self),
+        }
     }
 }
 
@@ -113,9 +214,10 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
-            .as_deref()
-            .map(|source| source as &(dyn std::error::Error + 'static))
+        match self.wrapped.as_deref()? {
+            Wrapped::Source(source) => Some(&**source as &(dyn std::error::Error + 'static)),
+            Wrapped::Panic(_) => None,
+        }
     }
 }
 
@@ -162,6 +264,26 @@ mod tests {
         for (case, payload, text) in cases {
             assert_eq!(panic_message(&*payload), text, "{case}");
         }
+    }
+
+    #[test]
+    fn a_panic_is_no_source_and_keeps_its_payload() {
+        let err = Error::panicked(Box::new(7_u8));
+        assert_eq!(err.kind(), &ErrorKind::Panicked);
+        assert_eq!(
+            err.to_string(),
+            "globalrt: the future panicked: a non-string panic payload"
+        );
+        assert!(err.source().is_none());
+        assert_eq!(err.into_panic().downcast_ref::<u8>(), Some(&7));
+    }
+
+    #[test]
+    fn a_source_is_no_panic() {
+        let io = std::io::Error::other("refused");
+        let err = Error::with_source(ErrorKind::Build, "globalrt: cannot build", io);
+        let err = err.try_into_panic().expect_err("not a panic");
+        assert!(err.source().is_some(), "given back with its source");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use tokio::runtime::Handle;
 use tokio::task::LocalSet;
 
 use crate::context::{self, Here, Shared};
-use crate::error::{Error, ErrorKind, panic_message, panic_text};
+use crate::error::{Error, ErrorKind, panic_text};
 use crate::global::{GLOBAL, Global, in_flight_shut_down_error};
 use crate::parker::ThisThread;
 use crate::trace::{self, Caller, Strategy};
@@ -508,8 +508,8 @@ where
             }));
             match retried {
                 Ok(Some(result)) => result,
-                Ok(None) => Err(panic_error(&*payload)),
-                Err(payload) => Err(panic_error(&*payload)),
+                Ok(None) => Err(panic_error(payload)),
+                Err(payload) => Err(panic_error(payload)),
             }
         }
     }
@@ -519,15 +519,11 @@ where
 /// payload's message, unless it is the runtime going away under the future.
 #[cold]
 #[inline(never)]
-pub(crate) fn panic_error(payload: &(dyn std::any::Any + Send)) -> Error {
-    let message = panic_message(payload);
-    if let Some(err) = runtime_gone_error(&message) {
+pub(crate) fn panic_error(payload: Box<dyn std::any::Any + Send>) -> Error {
+    if let Some(err) = runtime_gone_error(panic_text(&*payload)) {
         return err;
     }
-    Error::new(
-        ErrorKind::Panicked,
-        format!("globalrt: the future panicked: {message}"),
-    )
+    Error::panicked(payload)
 }
 
 /// globalrt's error for a panic that the shared runtime's going away caused inside the
@@ -680,7 +676,7 @@ impl LocalFailure {
     pub(crate) fn into_error(self) -> Error {
         match self {
             LocalFailure::Error(err) => err,
-            LocalFailure::Panic(payload) => panic_error(&*payload),
+            LocalFailure::Panic(payload) => panic_error(payload),
         }
     }
 }

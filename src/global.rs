@@ -242,18 +242,6 @@ impl Global {
         self.forked_handle(Some(config)).map(drop)
     }
 
-    /// Takes the locks a forked child would otherwise find held forever, for the fork
-    /// handlers (`global/fork.rs`): another thread may be counting a task or recording
-    /// a runtime at the moment of `fork`, and only the forking thread exists in the child.
-    /// In the order [`Global::forked_handle`] takes them.
-    pub(crate) fn lock_for_fork(&'static self) -> HeldAcrossFork {
-        HeldAcrossFork {
-            _forked: lock(&self.forked),
-            _tasks: lock(&self.tasks),
-            _parked: self.parked.hold(),
-        }
-    }
-
     /// Whether the shared runtime is an application's, adopted by `init_with_handle`.
     pub(crate) fn is_adopted(&self) -> bool {
         !self.is_forked() && self.adopted.load(Ordering::Relaxed)
@@ -437,9 +425,9 @@ fn shutdown_timed_out(unfinished: usize, timeout: Duration, adopted: bool) -> Er
 /// an `atexit` handler; tokio's build panics there), on a helper thread.
 fn build_where_possible(config: &Config) -> Result<Runtime, Error> {
     if !context::is_gone() {
-        return config.build_runtime();
+        return config.build_shared_like();
     }
-    context::on_helper_thread(|| config.build_runtime(), false)?
+    context::on_helper_thread(|| config.build_shared_like(), false)?
         .unwrap_or_else(|payload| std::panic::resume_unwind(payload))
 }
 
@@ -510,15 +498,6 @@ fn already_initialized() -> Error {
     )
 }
 
-/// Locks held by the forking thread across `fork`; dropping it releases them, in the
-/// parent and in the child alike.
-pub(crate) struct HeldAcrossFork {
-    _forked: MutexGuard<'static, Forked>,
-    _tasks: MutexGuard<'static, usize>,
-    /// The parked calls' list: a child must not find it held by a thread it lacks.
-    _parked: MutexGuard<'static, Vec<std::sync::Arc<Parker>>>,
-}
-
 struct TaskGuard {
     global: &'static Global,
 }
@@ -553,14 +532,6 @@ pub(crate) fn in_flight_shut_down_error() -> Error {
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-#[cfg(test)]
-impl Global {
-    /// Whether any of the locks [`Global::lock_for_fork`] takes is held right now.
-    pub(crate) fn any_fork_lock_held(&self) -> bool {
-        self.forked.try_lock().is_err() || self.tasks.try_lock().is_err() || self.parked.is_held()
-    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //!
 //! A CLI's command handlers are synchronous, but the libraries they call are async.
 //! The naive bridge builds a runtime per call (`Runtime::new()` + `block_on` + drop),
-//! which spawns a worker per CPU and tears them down every time (see [`naive::execute`]).
+//! which spawns a worker per CPU and tears them down every time.
 //! globalrt builds one multi-thread runtime lazily and runs every future on it:
 //!
 //! ```
@@ -24,6 +24,10 @@
 //!   `Rc`, a `RefCell` borrow or a `MutexGuard` held across `.await`), in every context
 //!   below except the thread that drives a current_thread runtime, where they refuse a
 //!   pending future with [`ErrorKind::UnsupportedContext`].
+//! - [`scope`] runs a closure with a [`Scope`] token whose calls (`execute` and the rest)
+//!   cost only the poll on a thread outside every runtime: the scope enters the shared
+//!   runtime once instead of once per call, so the per-call cost stays the same however
+//!   many threads call. Anywhere else its calls are the functions above.
 //! - [`spawn`] starts a background task; [`handle`] gives the runtime's `Handle`.
 //! - [`init`] configures the runtime before first use with a [`Config`];
 //!   [`WORKER_THREADS_ENV`] overrides the worker count. [`init_with_handle`] makes an
@@ -34,7 +38,6 @@
 //!   its first poll emits one DEBUG event, target `globalrt`: the strategy (`park`,
 //!   `block_in_place`, `helper thread`), the caller's `file:line` and the time it waited.
 //!   The ready path is the same instructions with or without it.
-//! - [`naive::execute`] is the per-call pattern, kept only as a benchmark baseline.
 //!
 //! # Calling contexts
 //!
@@ -135,11 +138,11 @@
 //! # Panics and shutdown
 //!
 //! A panic inside the future reaches the caller with its original payload (or, through
-//! [`try_execute`], as [`ErrorKind::Panicked`]); the shared runtime is unaffected.
+//! [`try_execute`], as [`ErrorKind::Panicked`], whose [`Error::into_panic`] gives the
+//! payload back); the shared runtime is unaffected.
 //! The panics globalrt raises itself point at the caller's line: [`execute`], [`spawn`],
-//! [`handle`] and [`naive::execute`] are `#[track_caller]`. (A panic inside the future keeps
-//! its own location, and `naive::execute` inside a runtime reports tokio's line, since
-//! tokio's multi-thread `block_on` does not pass the location on.)
+//! [`handle`] and [`Error::into_panic`] are `#[track_caller]`. (A panic inside the future
+//! keeps its own location.)
 //! After [`shutdown`], `execute` panics and `try_execute` returns [`ErrorKind::ShutDown`]:
 //! a clear error, never a hang.
 //!
@@ -163,6 +166,13 @@
 //! not wait for that task (which is waiting for it), and, on a thread of the shared
 //! runtime itself, stops the runtime without waiting for its threads.
 //!
+//! # Platforms
+//!
+//! globalrt runs wherever tokio's multi-thread runtime does; its CI tests Linux, macOS and
+//! Windows. Only the handling of `fork` differs: it exists on Unix alone (the
+//! `pthread_atfork` handlers of [Calling contexts](#calling-contexts)); elsewhere there is
+//! no `fork` to handle and nothing is registered.
+//!
 //! # Cost
 //!
 //! Measured with `cargo xtask bench` (callgrind, every thread counted) on a 2-core AMD
@@ -172,13 +182,16 @@
 //! <!--fig runtime_block_on-->410<!--/fig--> for `Runtime::block_on`; a future pending at
 //! its first poll costs <!--fig global_execute_yield_once-->498<!--/fig--> against
 //! <!--fig runtime_block_on_yield_once-->550<!--/fig--> for `Runtime::block_on`;
-//! [`naive::execute`] costs <!--fig naive_execute-->52,320<!--/fig-->.
+//! a runtime per call costs <!--fig naive_execute-->52,320<!--/fig-->. Through a
+//! [`scope`]'s token on a plain thread, the same futures cost
+//! <!--fig scope_execute-->10<!--/fig--> and <!--fig scope_execute_yield_once-->368<!--/fig-->.
 //! Neither path allocates: a thread keeps its parker and waker between calls. The
 //! repository's `docs/measurements.md` has the wall-clock figures and the commands that
 //! reproduce them all; `cargo xtask docs` rewrites the figures above from
 //! `benches/baseline.json`.
 
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod config;
 mod context;
@@ -186,11 +199,18 @@ mod error;
 mod execute;
 mod global;
 mod lifecycle;
+#[cfg(feature = "__bench")]
+#[doc(hidden)]
 pub mod naive;
 mod parker;
 mod scope;
 mod timeout;
 mod trace;
+
+/// README.md's Rust blocks, run as doc tests so that every one compiles and works.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 use std::future::Future;
 use std::time::Duration;
@@ -314,6 +334,7 @@ where
 /// let handle = globalrt::handle();
 /// assert!(handle.metrics().num_workers() >= 1);
 /// ```
+#[must_use]
 #[track_caller]
 pub fn handle() -> Handle {
     match GLOBAL.handle() {
@@ -370,6 +391,7 @@ pub fn shutdown(timeout: Duration) -> Result<(), Error> {
 /// ```
 /// assert!(!globalrt::is_shut_down());
 /// ```
+#[must_use]
 pub fn is_shut_down() -> bool {
     GLOBAL.is_shut_down()
 }

@@ -132,13 +132,13 @@ impl ParkedCallers {
     /// The list, locked: held across `fork` so that no child finds it locked by a
     /// thread the child does not have. A child keeps the parent's entries; notifying one
     /// of a thread that is not there is harmless.
-    #[cfg(not(all(test, globalrt_loom)))]
+    #[cfg(all(unix, not(all(test, globalrt_loom))))]
     pub(crate) fn hold(&self) -> MutexGuard<'_, Vec<Arc<Parker>>> {
         self.lock()
     }
 
     /// Whether another holder has the list locked (for the fork handlers' test).
-    #[cfg(all(test, not(globalrt_loom)))]
+    #[cfg(all(test, unix, not(globalrt_loom)))]
     pub(crate) fn is_held(&self) -> bool {
         self.parked.try_lock().is_err()
     }

@@ -193,7 +193,7 @@ impl Scope {
             return execute::try_execute(future);
         };
         let result = send(handle, future, trace::caller());
-        result.unwrap_or_else(|payload| Err(panic_error(&*payload)))
+        result.unwrap_or_else(|payload| Err(panic_error(payload)))
     }
 
     /// [`try_execute_timeout`](crate::try_execute_timeout) through the scope: gives up

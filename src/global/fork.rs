@@ -13,8 +13,6 @@ use std::sync::atomic::Ordering;
 
 use tokio::runtime::{Handle, Runtime};
 
-#[cfg(unix)]
-use super::HeldAcrossFork;
 use super::{FORKED, GLOBAL};
 use crate::config::Config;
 
@@ -64,6 +62,30 @@ fn register_fork_handler() {
 #[cfg(not(unix))]
 fn register_fork_handler() {}
 
+/// Locks held by the forking thread across `fork`; dropping it releases them, in the
+/// parent and in the child alike.
+#[cfg(unix)]
+struct HeldAcrossFork {
+    _forked: std::sync::MutexGuard<'static, Forked>,
+    _tasks: std::sync::MutexGuard<'static, usize>,
+    /// The parked calls' list: a child must not find it held by a thread it lacks.
+    _parked: std::sync::MutexGuard<'static, Vec<std::sync::Arc<crate::parker::Parker>>>,
+}
+
+#[cfg(unix)]
+impl HeldAcrossFork {
+    /// Takes the locks a forked child would otherwise find held forever: another thread
+    /// may be counting a task or recording a runtime at the moment of `fork`, and only the
+    /// forking thread exists in the child. In the order `Global::forked_handle` takes them.
+    fn take() -> Self {
+        HeldAcrossFork {
+            _forked: super::lock(&GLOBAL.forked),
+            _tasks: super::lock(&GLOBAL.tasks),
+            _parked: GLOBAL.parked.hold(),
+        }
+    }
+}
+
 #[cfg(unix)]
 std::thread_local! {
     /// The locks `before_fork` took, held by the forking thread across `fork`.
@@ -74,7 +96,7 @@ std::thread_local! {
 /// Takes globalrt's short-held locks, so that no other thread holds one at the fork.
 #[cfg(unix)]
 extern "C" fn before_fork() {
-    let held = GLOBAL.lock_for_fork();
+    let held = HeldAcrossFork::take();
     // Where this thread's thread-locals are gone, the locks are released at once and the
     // fork is as unprotected as it would be without this handler.
     let _ = HELD_ACROSS_FORK.try_with(|slot| slot.replace(Some(held)));
@@ -169,21 +191,22 @@ impl Forked {
 mod fork_handler_tests {
     use super::*;
 
+    /// Whether any of the locks [`HeldAcrossFork::take`] takes is held right now.
+    fn any_fork_lock_held() -> bool {
+        GLOBAL.forked.try_lock().is_err()
+            || GLOBAL.tasks.try_lock().is_err()
+            || GLOBAL.parked.is_held()
+    }
+
     /// The prepare handler holds every lock a forked child could otherwise inherit held,
     /// and the parent's handler releases them all.
     #[test]
     fn before_fork_holds_the_locks_until_after_fork() {
-        assert!(
-            !GLOBAL.any_fork_lock_held(),
-            "a lock was held before the test"
-        );
+        assert!(!any_fork_lock_held(), "a lock was held before the test");
         before_fork();
-        assert!(GLOBAL.any_fork_lock_held(), "before_fork took no lock");
+        assert!(any_fork_lock_held(), "before_fork took no lock");
         after_fork_in_parent();
-        assert!(
-            !GLOBAL.any_fork_lock_held(),
-            "after_fork_in_parent kept a lock"
-        );
+        assert!(!any_fork_lock_held(), "after_fork_in_parent kept a lock");
     }
 }
 

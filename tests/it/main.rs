@@ -3,6 +3,7 @@
 //! The tests that need a fresh process (init, the environment variable, shutdown) re-run
 //! this binary as a child; see `process.rs`.
 
+mod api;
 mod concurrency;
 mod contexts;
 mod lifecycle;

@@ -188,13 +188,14 @@ mod tests {
     /// or `--check` must fail here.
     #[test]
     fn steps_run_the_exact_commands() {
-        let want: [(&str, &str); 8] = [
+        let want: [(&str, &str); 9] = [
             ("fmt", "cargo fmt --all -- --check"),
             (
                 "clippy",
                 "cargo clippy --workspace --all-targets -- -D warnings",
             ),
             ("workflows", "cargo xtask lint-workflows"),
+            ("platforms", "cargo xtask platforms"),
             ("test", "cargo test --workspace"),
             ("loom", "cargo xtask loom"),
             ("memcheck", "cargo xtask memcheck"),
@@ -229,21 +230,22 @@ mod tests {
         }
     }
 
-    /// README's CI section names a command or flags for some steps, as "`id` (`command`)";
-    /// each must be what the step runs: the same subcommand, and every flag present.
+    /// CONTRIBUTING.md's CI section names a command or flags for some steps, as
+    /// "`id` (`command`)"; each must be what the step runs: the same subcommand, and every
+    /// flag present.
     #[test]
-    fn readme_ci_section_matches_the_steps() {
-        let readme = std::fs::read_to_string(project_root().join("README.md")).unwrap();
-        let section = readme
+    fn contributing_ci_section_matches_the_steps() {
+        let text = std::fs::read_to_string(project_root().join("CONTRIBUTING.md")).unwrap();
+        let section = text
             .split("\n## ")
             .find(|s| s.starts_with("CI\n"))
-            .expect("README has a `## CI` section");
+            .expect("CONTRIBUTING.md has a `## CI` section");
         let mut checked = 0;
         for step in steps("xtask-binary".into()) {
             let id = step.id.to_string();
             assert!(
                 section.contains(&format!("`{id}`")),
-                "README omits step {id}"
+                "CONTRIBUTING.md omits step {id}"
             );
             let Some(named) = section
                 .split(&format!("`{id}` (`"))
@@ -259,13 +261,13 @@ mod tests {
                 assert_eq!(
                     step.args.first(),
                     Some(&sub),
-                    "step {id}: README says {named:?}"
+                    "step {id}: CONTRIBUTING.md says {named:?}"
                 );
             }
             for word in words {
                 assert!(
                     step.args.contains(&word),
-                    "step {id}: README says {named:?}, the step runs {:?}",
+                    "step {id}: CONTRIBUTING.md says {named:?}, the step runs {:?}",
                     step.args
                 );
             }
@@ -274,7 +276,7 @@ mod tests {
         // fmt, clippy and test name their commands today.
         assert!(
             checked >= 3,
-            "only {checked} steps matched README's CI section"
+            "only {checked} steps matched CONTRIBUTING.md's CI section"
         );
     }
 
@@ -287,7 +289,7 @@ mod tests {
                     elapsed: Some(Duration::from_millis(1500)),
                 },
                 Timing {
-                    step: CiStep::ALL[5],
+                    step: CiStep::ALL[6],
                     elapsed: None,
                 },
             ],

@@ -4,7 +4,7 @@
 //! A figure is quoted between markers that rendered markdown and rustdoc do not show,
 //! `<!--fig naive_vs_global::global_execute-->125<!--/fig-->` ([`figures`] has the syntax:
 //! per-call figures of a row of N calls, other metrics, `settings.floor`). This task rewrites
-//! every marked figure in README.md, `docs/*.md` and the doc comments under `src/` and
+//! every marked figure in README.md, CONTRIBUTING.md, `docs/*.md` and the doc comments under `src/` and
 //! `xtask/src/` from the baseline; `--check` only lists the stale ones. `cargo xtask bench
 //! --save` runs the rewrite after recording, and a test runs the check over the repository,
 //! so `cargo test --workspace` (and with it `cargo xtask ci`) fails on a stale figure.
@@ -101,9 +101,14 @@ impl Pass {
     }
 }
 
-/// README.md, `docs/*.md`, and the `.rs` files under `src/` and `xtask/src/`, sorted.
+/// README.md, CONTRIBUTING.md, `docs/*.md`, and the `.rs` files under `src/` and
+/// `xtask/src/`, sorted.
 fn sources(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = vec![root.join("README.md")];
+    let contributing = root.join("CONTRIBUTING.md");
+    if contributing.is_file() {
+        files.push(contributing);
+    }
     let docs = root.join("docs");
     if docs.is_dir() {
         files.extend(util::files_under(&docs, "md", 1)?);

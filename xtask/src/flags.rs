@@ -163,6 +163,14 @@ pub(crate) enum Command {
     ///   2  could not run: `--runs 0`, the build failed, or cargo could not be started.
     #[command(verbatim_doc_comment)]
     Flaky(Flaky),
+    /// Clippy over the library for Windows and macOS: `cargo clippy -p globalrt
+    /// --all-features --target T -- -D warnings` for x86_64-pc-windows-gnu and
+    /// aarch64-apple-darwin, after `rustup target add` of those the toolchain lacks.
+    ///
+    /// Exit codes: 0 both clean; 1 clippy failed for a target; 2 rustup or cargo could
+    /// not run.
+    #[command(verbatim_doc_comment)]
+    Platforms(Platforms),
     /// Rewrite every instruction or byte count quoted in README.md, docs/*.md and doc comments
     /// from `benches/baseline.json` (`cargo xtask bench --save` does this after recording).
     ///
@@ -193,6 +201,9 @@ pub(crate) struct Docs {
     #[arg(long)]
     pub(crate) check: bool,
 }
+
+#[derive(Debug, Args)]
+pub(crate) struct Platforms {}
 
 #[derive(Debug, Args)]
 pub(crate) struct Flaky {

@@ -17,6 +17,7 @@ mod lint_workflows;
 mod loom;
 mod memcheck;
 mod mutants;
+mod platforms;
 mod slo;
 #[cfg(test)]
 mod tidy;
@@ -49,6 +50,7 @@ fn main() -> ExitCode {
         flags::Command::Bench(cmd) => cmd.run(),
         flags::Command::Mutants(cmd) => cmd.run(),
         flags::Command::Flaky(cmd) => cmd.run(),
+        flags::Command::Platforms(cmd) => cmd.run(),
         flags::Command::Docs(cmd) => cmd.run(),
     };
     match result {

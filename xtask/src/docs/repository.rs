@@ -1,6 +1,6 @@
 //! The repository's prose against its sources of truth: quoted figures against
-//! `benches/baseline.json`, README's length, and its list of CI steps against the code's.
-//! (README's report excerpt is checked beside the gate's renderer, in `bench/report/`.)
+//! `benches/baseline.json`, README's length, and CONTRIBUTING.md's list of CI steps against
+//! the code's. (Its report excerpt is checked beside the gate's renderer, in `bench/report/`.)
 
 use std::path::Path;
 
@@ -11,11 +11,17 @@ use crate::flags::ci_steps::CiStep;
 use crate::project_root;
 use crate::util::thousands;
 
-/// A README a user reads in five minutes; history and technique detail live in `docs/`.
+/// A README a user reads in five minutes; contributor material lives in CONTRIBUTING.md,
+/// history and technique detail in `docs/`.
 const README_MAX_LINES: usize = 200;
 
 fn readme() -> String {
     std::fs::read_to_string(project_root().join("README.md")).unwrap()
+}
+
+/// CONTRIBUTING.md, the gate's recipes and the CI steps.
+fn contributing() -> String {
+    std::fs::read_to_string(project_root().join("CONTRIBUTING.md")).unwrap()
 }
 
 #[test]
@@ -62,7 +68,8 @@ fn readme_stays_short() {
     let lines = readme().lines().count();
     assert!(
         lines <= README_MAX_LINES,
-        "README.md has {lines} lines (at most {README_MAX_LINES}); move detail to docs/"
+        "README.md has {lines} lines (at most {README_MAX_LINES}); move contributor material \
+         to CONTRIBUTING.md, detail to docs/"
     );
 }
 
@@ -75,13 +82,13 @@ fn code_ci_steps() -> Vec<String> {
         .collect()
 }
 
-/// The steps README lists between `<!--ci-steps-->` and `<!--/ci-steps-->`: the first code
-/// span of each list item.
-fn readme_ci_steps(readme: &str) -> Vec<String> {
-    let block = readme
+/// The steps a document lists between `<!--ci-steps-->` and `<!--/ci-steps-->`: the first
+/// code span of each list item.
+fn listed_ci_steps(text: &str) -> Vec<String> {
+    let block = text
         .split_once("<!--ci-steps-->")
         .and_then(|(_, rest)| rest.split_once("<!--/ci-steps-->"))
-        .expect("README.md has a <!--ci-steps--> … <!--/ci-steps--> list")
+        .expect("CONTRIBUTING.md has a <!--ci-steps--> … <!--/ci-steps--> list")
         .0;
     block
         .lines()
@@ -92,9 +99,9 @@ fn readme_ci_steps(readme: &str) -> Vec<String> {
 }
 
 #[test]
-fn readme_lists_the_ci_steps_in_the_order_they_run() {
-    assert_eq!(readme_ci_steps(&readme()), code_ci_steps());
+fn contributing_lists_the_ci_steps_in_the_order_they_run() {
+    assert_eq!(listed_ci_steps(&contributing()), code_ci_steps());
     let sample =
         "x\n<!--ci-steps-->\n- `fmt` (`cargo fmt`)\n- `test`: tests\n<!--/ci-steps-->\n- `no`";
-    assert_eq!(readme_ci_steps(sample), ["fmt", "test"]);
+    assert_eq!(listed_ci_steps(sample), ["fmt", "test"]);
 }

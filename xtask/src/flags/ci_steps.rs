@@ -29,7 +29,7 @@ pub(crate) struct CiStep {
 impl CiStep {
     /// Every step, in the order `cargo xtask ci` runs them. The one list of them: the table
     /// `ci.rs` runs, `--skip`'s values and `cargo xtask ci --help` are all made from it.
-    pub(crate) const ALL: [CiStep; 8] = [
+    pub(crate) const ALL: [CiStep; 9] = [
         CiStep::cargo("fmt", &["fmt", "--all", "--", "--check"], ""),
         CiStep::cargo(
             "clippy",
@@ -44,6 +44,11 @@ impl CiStep {
             "",
         ),
         CiStep::xtask("workflows", &["lint-workflows"], ""),
+        CiStep::xtask(
+            "platforms",
+            &["platforms"],
+            ": clippy for Windows and macOS",
+        ),
         CiStep::cargo("test", &["test", "--workspace"], ""),
         CiStep::xtask("loom", &["loom"], ": the loom models"),
         CiStep::xtask("memcheck", &["memcheck"], ""),

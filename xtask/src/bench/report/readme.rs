@@ -1,4 +1,4 @@
-//! README's report excerpt against the renderer: the copy a reader sees is what the gate
+//! CONTRIBUTING.md's report excerpt against the renderer: the copy a reader sees is what the gate
 //! prints.
 
 use std::collections::BTreeMap;
@@ -55,7 +55,7 @@ fn regression_report() -> GateReport {
 }
 
 #[test]
-fn readme_report_excerpt_is_what_the_gate_prints() {
+fn contributing_report_excerpt_is_what_the_gate_prints() {
     let text = report::text(&regression_report());
     let indented: String = text
         .lines()
@@ -68,9 +68,9 @@ fn readme_report_excerpt_is_what_the_gate_prints() {
         })
         .collect();
     assert!(
-        std::fs::read_to_string(project_root().join("README.md"))
+        std::fs::read_to_string(project_root().join("CONTRIBUTING.md"))
             .unwrap()
             .contains(&indented),
-        "README.md's report excerpt differs from the renderer's output; paste this:\n{indented}"
+        "CONTRIBUTING.md's report excerpt differs from the renderer's output; paste this:\n{indented}"
     );
 }
