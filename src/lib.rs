@@ -180,11 +180,11 @@
 //! <!--fig global_execute-->125<!--/fig--> instructions through `execute`, against
 //! <!--fig handle_block_on-->291<!--/fig--> for `Handle::block_on` and
 //! <!--fig runtime_block_on-->410<!--/fig--> for `Runtime::block_on`; a future pending at
-//! its first poll costs <!--fig global_execute_yield_once-->498<!--/fig--> against
+//! its first poll costs <!--fig global_execute_yield_once-->490<!--/fig--> against
 //! <!--fig runtime_block_on_yield_once-->550<!--/fig--> for `Runtime::block_on`;
-//! a runtime per call costs <!--fig naive_execute-->52,320<!--/fig-->. Through a
+//! a runtime per call costs <!--fig naive_execute-->52,328<!--/fig-->. Through a
 //! [`scope`]'s token on a plain thread, the same futures cost
-//! <!--fig scope_execute-->10<!--/fig--> and <!--fig scope_execute_yield_once-->368<!--/fig-->.
+//! <!--fig scope_execute-->10<!--/fig--> and <!--fig scope_execute_yield_once-->369<!--/fig-->.
 //! Neither path allocates: a thread keeps its parker and waker between calls. The
 //! repository's `docs/measurements.md` has the wall-clock figures and the commands that
 //! reproduce them all; `cargo xtask docs` rewrites the figures above from
