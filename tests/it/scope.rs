@@ -110,6 +110,53 @@ fn on_a_plain_thread_the_closure_runs_inside_the_shared_runtime() {
     });
 }
 
+/// A scope made in a thread-local destructor that runs after tokio's own, where tokio's
+/// context is gone: it enters nothing (`Handle::enter` would panic there), and its calls
+/// are `execute`'s, which drive the future on a helper thread.
+struct ScopeAtThreadExit(std::sync::mpsc::Sender<(String, Result<u32, globalrt::Error>)>);
+
+impl Drop for ScopeAtThreadExit {
+    fn drop(&mut self) {
+        let sent = globalrt::scope(|rt| (format!("{rt:?}"), rt.try_execute(sleep_then(5))));
+        let _ = self.0.send(sent);
+    }
+}
+
+std::thread_local! {
+    static SCOPE_AT_THREAD_EXIT: RefCell<Option<ScopeAtThreadExit>> = const { RefCell::new(None) };
+}
+
+#[test]
+fn a_scope_where_tokios_context_is_gone_enters_nothing() {
+    let (debug, result) = with_watchdog("scope in a late thread-local destructor", || {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            // Registered before tokio's thread-locals, so destroyed after them.
+            SCOPE_AT_THREAD_EXIT.with(|slot| *slot.borrow_mut() = Some(ScopeAtThreadExit(tx)));
+            assert_eq!(globalrt::execute(sleep_then(2)), 2);
+        })
+        .join()
+        .unwrap();
+        rx.recv().unwrap()
+    });
+    assert_eq!(debug, "Scope { entered: false }");
+    assert_eq!(result.expect("the call through execute's helper thread"), 5);
+}
+
+#[test]
+fn the_token_says_whether_its_scope_entered() {
+    with_watchdog("scope Debug", || {
+        std::thread::spawn(|| {
+            globalrt::scope(|rt| assert_eq!(format!("{rt:?}"), "Scope { entered: true }"));
+            current_thread().block_on(async {
+                globalrt::scope(|rt| assert_eq!(format!("{rt:?}"), "Scope { entered: false }"));
+            });
+        })
+        .join()
+        .unwrap();
+    });
+}
+
 #[test]
 fn the_scope_returns_the_closures_value() {
     let value = with_watchdog("scope value", || {
