@@ -400,7 +400,20 @@ where
 /// [`execute`] once the future is in its slot.
 #[inline(always)]
 #[track_caller]
-fn execute_in_slot<F>(mut slot: Option<F>, caller: Caller) -> F::Output
+fn execute_in_slot<F>(slot: Option<F>, caller: Caller) -> F::Output
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    output_or_panic(poll_or_retry(slot, caller))
+}
+
+/// The fast path of `execute` and `try_execute`, and its one fallback: where
+/// `Handle::enter` panicked because this thread's tokio context is gone, the future, still
+/// in the slot, is driven on a helper thread (`retry_without_context`). A panic from
+/// either is caught, for the caller to report.
+#[inline(always)]
+fn poll_or_retry<F>(mut slot: Option<F>, caller: Caller) -> Caught<F::Output>
 where
     F: Future + Send,
     F::Output: Send,
@@ -411,23 +424,41 @@ where
     // taken, the compiler could no longer see that the fast path's `take` finds it full.
     #[cfg(panic = "abort")]
     if context::is_gone() {
-        return match retry_without_context(slot, caller) {
-            Some(Ok(output)) => output,
-            Some(Err(err)) => fail(err),
-            None => unreachable!("globalrt: the context is gone and the future unpolled"),
-        };
+        return Ok(retry_without_context(slot, caller)
+            .expect("globalrt: the context is gone and the future unpolled"));
     }
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        poll_first(&GLOBAL, &mut slot, caller, finish)
-    })) {
+    catch(|| poll_first(&GLOBAL, &mut slot, caller, finish)).or_else(|payload| {
+        // `None`: the future was polled, so the first panic was its own.
+        catch(|| retry_without_context(slot, caller)).and_then(|retried| retried.ok_or(payload))
+    })
+}
+
+/// A call's outcome: globalrt's result, or the panic caught from the future (`Err`).
+pub(crate) type Caught<T> = std::thread::Result<Result<T, Error>>;
+
+/// `catch_unwind` of a call's work: the future's panic is the caller's to report.
+#[inline(always)]
+pub(crate) fn catch<T>(work: impl FnOnce() -> T) -> std::thread::Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
+}
+
+/// What `execute` and `execute_local` make of a call's outcome: the output, else a panic
+/// with globalrt's error, else the future's own panic resumed.
+#[inline(always)]
+#[track_caller]
+pub(crate) fn output_or_panic<T>(caught: Caught<T>) -> T {
+    match caught {
         Ok(Ok(output)) => output,
         Ok(Err(err)) => fail(err),
-        Err(payload) => match retry_without_context(slot, caller) {
-            Some(Ok(output)) => output,
-            Some(Err(err)) => fail(err),
-            None => fail_or_resume(payload),
-        },
+        Err(payload) => fail_or_resume(payload),
     }
+}
+
+/// What `try_execute` and `try_execute_local` make of a call's outcome: the future's
+/// panic becomes an [`Error`] (see [`panic_error`]).
+#[inline(always)]
+pub(crate) fn output_or_error<T>(caught: Caught<T>) -> Result<T, Error> {
+    caught.unwrap_or_else(|payload| Err(panic_error(payload)))
 }
 
 /// Resumes a panic caught from the future, unless it is the runtime going away under it
@@ -435,7 +466,7 @@ where
 #[cold]
 #[inline(never)]
 #[track_caller]
-pub(crate) fn fail_or_resume(payload: Box<dyn std::any::Any + Send>) -> ! {
+fn fail_or_resume(payload: Box<dyn std::any::Any + Send>) -> ! {
     if let Some(err) = runtime_gone_error(panic_text(&*payload)) {
         panic!("{err}")
     }
@@ -445,7 +476,7 @@ pub(crate) fn fail_or_resume(payload: Box<dyn std::any::Any + Send>) -> ! {
 #[cold]
 #[inline(never)]
 #[track_caller]
-pub(crate) fn fail(err: Error) -> ! {
+fn fail(err: Error) -> ! {
     panic!("{err}")
 }
 
@@ -488,38 +519,19 @@ where
 
 /// [`try_execute`] once the future is in its slot.
 #[inline(always)]
-fn try_execute_in_slot<F>(mut slot: Option<F>, caller: Caller) -> Result<F::Output, Error>
+fn try_execute_in_slot<F>(slot: Option<F>, caller: Caller) -> Result<F::Output, Error>
 where
     F: Future + Send,
     F::Output: Send,
 {
-    #[cfg(panic = "abort")]
-    if context::is_gone() {
-        return retry_without_context(slot, caller)
-            .expect("globalrt: the context is gone and the future unpolled");
-    }
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        poll_first(&GLOBAL, &mut slot, caller, finish)
-    })) {
-        Ok(result) => result,
-        Err(payload) => {
-            let retried = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                retry_without_context(slot, caller)
-            }));
-            match retried {
-                Ok(Some(result)) => result,
-                Ok(None) => Err(panic_error(payload)),
-                Err(payload) => Err(panic_error(payload)),
-            }
-        }
-    }
+    output_or_error(poll_or_retry(slot, caller))
 }
 
 /// The error for a panic caught from the future: [`ErrorKind::Panicked`] with the
 /// payload's message, unless it is the runtime going away under the future.
 #[cold]
 #[inline(never)]
-pub(crate) fn panic_error(payload: Box<dyn std::any::Any + Send>) -> Error {
+fn panic_error(payload: Box<dyn std::any::Any + Send>) -> Error {
     if let Some(err) = runtime_gone_error(panic_text(&*payload)) {
         return err;
     }
@@ -599,15 +611,12 @@ fn runtime_gone_error(message: &str) -> Option<Error> {
 #[track_caller]
 pub fn execute_local<F: Future>(future: F) -> F::Output {
     let caller = trace::caller();
-    let result = if const { boxed::<F>() } {
+    let caught = if const { boxed::<F>() } {
         try_local_in_slot(Some(Box::pin(future)), caller)
     } else {
         try_local_in_slot(Some(future), caller)
     };
-    match result {
-        Ok(output) => output,
-        Err(failure) => failure.resume(),
-    }
+    output_or_panic(caught)
 }
 
 /// Like [`execute_local`], but returns an [`Error`] instead of panicking.
@@ -646,61 +655,31 @@ pub fn execute_local<F: Future>(future: F) -> F::Output {
 #[cfg_attr(feature = "tracing", track_caller)]
 pub fn try_execute_local<F: Future>(future: F) -> Result<F::Output, Error> {
     let caller = trace::caller();
-    let result = if const { boxed::<F>() } {
+    let caught = if const { boxed::<F>() } {
         try_local_in_slot(Some(Box::pin(future)), caller)
     } else {
         try_local_in_slot(Some(future), caller)
     };
-    result.map_err(LocalFailure::into_error)
-}
-
-/// How a call through `execute_local` failed: globalrt's error, or the future's panic.
-pub(crate) enum LocalFailure {
-    Error(Error),
-    Panic(Box<dyn std::any::Any + Send>),
-}
-
-impl LocalFailure {
-    /// What `execute_local` does with it: panics with the error, or resumes the panic.
-    #[cold]
-    #[track_caller]
-    pub(crate) fn resume(self) -> ! {
-        match self {
-            LocalFailure::Error(err) => fail(err),
-            LocalFailure::Panic(payload) => fail_or_resume(payload),
-        }
-    }
-
-    /// What `try_execute_local` returns for it.
-    #[cold]
-    pub(crate) fn into_error(self) -> Error {
-        match self {
-            LocalFailure::Error(err) => err,
-            LocalFailure::Panic(payload) => panic_error(payload),
-        }
-    }
+    output_or_error(caught)
 }
 
 /// [`execute_local`] and [`try_execute_local`] once the future is in its slot.
 #[inline(always)]
-fn try_local_in_slot<F: Future>(
-    mut slot: Option<F>,
-    caller: Caller,
-) -> Result<F::Output, LocalFailure> {
+fn try_local_in_slot<F: Future>(mut slot: Option<F>, caller: Caller) -> Caught<F::Output> {
     #[cfg(panic = "abort")]
     if context::is_gone() {
-        return Err(LocalFailure::Error(no_context_local_error()));
+        return Ok(Err(no_context_local_error()));
     }
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    let caught = catch(|| {
         // The thread's `LocalSet` (`LOCAL_TASKS`), entered for the first poll too.
         let _local = LOCAL_TASKS.try_with(LocalSet::enter);
         poll_first(&GLOBAL, &mut slot, caller, finish_local)
-    })) {
-        Ok(result) => result.map_err(LocalFailure::Error),
+    });
+    match caught {
         // The future was not even taken: `Handle::enter` panicked, which it does only where
         // this thread's tokio context is gone.
-        Err(_) if slot.is_some() => Err(LocalFailure::Error(no_context_local_error())),
-        Err(payload) => Err(LocalFailure::Panic(payload)),
+        Err(_) if slot.is_some() => Ok(Err(no_context_local_error())),
+        caught => caught,
     }
 }
 
