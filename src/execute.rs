@@ -400,20 +400,7 @@ where
 /// [`execute`] once the future is in its slot.
 #[inline(always)]
 #[track_caller]
-fn execute_in_slot<F>(slot: Option<F>, caller: Caller) -> F::Output
-where
-    F: Future + Send,
-    F::Output: Send,
-{
-    output_or_panic(poll_or_retry(slot, caller))
-}
-
-/// The fast path of `execute` and `try_execute`, and its one fallback: where
-/// `Handle::enter` panicked because this thread's tokio context is gone, the future, still
-/// in the slot, is driven on a helper thread (`retry_without_context`). A panic from
-/// either is caught, for the caller to report.
-#[inline(always)]
-fn poll_or_retry<F>(mut slot: Option<F>, caller: Caller) -> Caught<F::Output>
+fn execute_in_slot<F>(mut slot: Option<F>, caller: Caller) -> F::Output
 where
     F: Future + Send,
     F::Output: Send,
@@ -422,15 +409,28 @@ where
     // thread-locals are gone, so it looks first (one `Handle::try_current` a call).
     // The slot goes to `retry_without_context` by value, here and below: were its address
     // taken, the compiler could no longer see that the fast path's `take` finds it full.
+    // The match below is written out, not shared with `try_execute_in_slot` through
+    // `Result` combinators and one helper: that version made the ready path of `execute`
+    // longer in `cargo xtask bench`'s `global_execute`.
     #[cfg(panic = "abort")]
     if context::is_gone() {
-        return Ok(retry_without_context(slot, caller)
-            .expect("globalrt: the context is gone and the future unpolled"));
+        return match retry_without_context(slot, caller) {
+            Some(Ok(output)) => output,
+            Some(Err(err)) => fail(err),
+            None => unreachable!("globalrt: the context is gone and the future unpolled"),
+        };
     }
-    catch(|| poll_first(&GLOBAL, &mut slot, caller, finish)).or_else(|payload| {
-        // `None`: the future was polled, so the first panic was its own.
-        catch(|| retry_without_context(slot, caller)).and_then(|retried| retried.ok_or(payload))
-    })
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        poll_first(&GLOBAL, &mut slot, caller, finish)
+    })) {
+        Ok(Ok(output)) => output,
+        Ok(Err(err)) => fail(err),
+        Err(payload) => match retry_without_context(slot, caller) {
+            Some(Ok(output)) => output,
+            Some(Err(err)) => fail(err),
+            None => fail_or_resume(payload),
+        },
+    }
 }
 
 /// A call's outcome: globalrt's result, or the panic caught from the future (`Err`).
@@ -519,12 +519,31 @@ where
 
 /// [`try_execute`] once the future is in its slot.
 #[inline(always)]
-fn try_execute_in_slot<F>(slot: Option<F>, caller: Caller) -> Result<F::Output, Error>
+fn try_execute_in_slot<F>(mut slot: Option<F>, caller: Caller) -> Result<F::Output, Error>
 where
     F: Future + Send,
     F::Output: Send,
 {
-    output_or_error(poll_or_retry(slot, caller))
+    #[cfg(panic = "abort")]
+    if context::is_gone() {
+        return retry_without_context(slot, caller)
+            .expect("globalrt: the context is gone and the future unpolled");
+    }
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        poll_first(&GLOBAL, &mut slot, caller, finish)
+    })) {
+        Ok(result) => result,
+        Err(payload) => {
+            let retried = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                retry_without_context(slot, caller)
+            }));
+            match retried {
+                Ok(Some(result)) => result,
+                Ok(None) => Err(panic_error(payload)),
+                Err(payload) => Err(panic_error(payload)),
+            }
+        }
+    }
 }
 
 /// The error for a panic caught from the future: [`ErrorKind::Panicked`] with the
