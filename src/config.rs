@@ -18,11 +18,11 @@ pub const WORKER_THREADS_ENV: &str = "GLOBALRT_WORKER_THREADS";
 /// [`WORKER_THREADS_ENV`]: far more than any machine has cores, and far enough from
 /// `usize::MAX` that tokio's sizing of its thread pool, `worker_threads +
 /// max_blocking_threads` unchecked, cannot overflow.
-pub(crate) const MAX_WORKER_THREADS: usize = 32_768;
+const MAX_WORKER_THREADS: usize = 32_768;
 
 /// The most blocking-pool threads accepted from [`Config::max_blocking_threads`]; with
 /// [`MAX_WORKER_THREADS`], tokio's sum of the two stays below two million.
-pub(crate) const MAX_BLOCKING_THREADS: usize = 1_000_000;
+const MAX_BLOCKING_THREADS: usize = 1_000_000;
 
 const _: () = assert!(
     MAX_WORKER_THREADS
@@ -52,10 +52,10 @@ const THREAD_START_WAIT: Duration = Duration::from_secs(10);
 /// ```
 #[derive(Clone)]
 pub struct Config {
-    pub(crate) worker_threads: Option<usize>,
-    pub(crate) thread_name: String,
-    pub(crate) max_blocking_threads: Option<usize>,
-    pub(crate) on_thread_start: Option<Arc<dyn Fn() + Send + Sync>>,
+    worker_threads: Option<usize>,
+    thread_name: String,
+    max_blocking_threads: Option<usize>,
+    on_thread_start: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 impl fmt::Debug for Config {
@@ -195,10 +195,7 @@ impl Config {
     }
 
     /// The worker count after applying the environment override.
-    pub(crate) fn effective_worker_threads(
-        &self,
-        env_value: Option<&str>,
-    ) -> Result<Option<usize>, Error> {
+    fn effective_worker_threads(&self, env_value: Option<&str>) -> Result<Option<usize>, Error> {
         match env_value {
             None => Ok(self.worker_threads),
             Some(raw) => parse_worker_threads(raw).map(Some),
@@ -236,7 +233,7 @@ impl Config {
 
     /// Builds the runtime without ever relying on catching a panic of tokio's: every value
     /// tokio would panic on is refused first, and so is a thread the OS will not start.
-    pub(crate) fn build(&self, env_value: Option<&str>) -> Result<tokio::runtime::Runtime, Error> {
+    fn build(&self, env_value: Option<&str>) -> Result<tokio::runtime::Runtime, Error> {
         self.validate()?;
         let worker_threads = self.effective_worker_threads(env_value)?;
         probe_thread(&self.thread_name, None)?;
@@ -445,7 +442,7 @@ impl ThreadStarts {
 
 /// Parses a [`WORKER_THREADS_ENV`] value: a whole number in 1..=[`MAX_WORKER_THREADS`],
 /// surrounding blanks allowed.
-pub(crate) fn parse_worker_threads(raw: &str) -> Result<usize, Error> {
+fn parse_worker_threads(raw: &str) -> Result<usize, Error> {
     match raw.trim().parse::<usize>() {
         Ok(n) if (1..=MAX_WORKER_THREADS).contains(&n) => Ok(n),
         _ => Err(Error::new(

@@ -409,6 +409,9 @@ where
     // thread-locals are gone, so it looks first (one `Handle::try_current` a call).
     // The slot goes to `retry_without_context` by value, here and below: were its address
     // taken, the compiler could no longer see that the fast path's `take` finds it full.
+    // The match below is written out, not shared with `try_execute_in_slot` through
+    // `Result` combinators and one helper: that version made the ready path of `execute`
+    // longer in `cargo xtask bench`'s `global_execute`.
     #[cfg(panic = "abort")]
     if context::is_gone() {
         return match retry_without_context(slot, caller) {
@@ -430,12 +433,40 @@ where
     }
 }
 
+/// A call's outcome: globalrt's result, or the panic caught from the future (`Err`).
+pub(crate) type Caught<T> = std::thread::Result<Result<T, Error>>;
+
+/// `catch_unwind` of a call's work: the future's panic is the caller's to report.
+#[inline(always)]
+pub(crate) fn catch<T>(work: impl FnOnce() -> T) -> std::thread::Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
+}
+
+/// What `execute` and `execute_local` make of a call's outcome: the output, else a panic
+/// with globalrt's error, else the future's own panic resumed.
+#[inline(always)]
+#[track_caller]
+pub(crate) fn output_or_panic<T>(caught: Caught<T>) -> T {
+    match caught {
+        Ok(Ok(output)) => output,
+        Ok(Err(err)) => fail(err),
+        Err(payload) => fail_or_resume(payload),
+    }
+}
+
+/// What `try_execute` and `try_execute_local` make of a call's outcome: the future's
+/// panic becomes an [`Error`] (see [`panic_error`]).
+#[inline(always)]
+pub(crate) fn output_or_error<T>(caught: Caught<T>) -> Result<T, Error> {
+    caught.unwrap_or_else(|payload| Err(panic_error(payload)))
+}
+
 /// Resumes a panic caught from the future, unless it is the runtime going away under it
 /// (see [`runtime_gone_error`]), which is reported as globalrt's own error.
 #[cold]
 #[inline(never)]
 #[track_caller]
-pub(crate) fn fail_or_resume(payload: Box<dyn std::any::Any + Send>) -> ! {
+fn fail_or_resume(payload: Box<dyn std::any::Any + Send>) -> ! {
     if let Some(err) = runtime_gone_error(panic_text(&*payload)) {
         panic!("{err}")
     }
@@ -445,7 +476,7 @@ pub(crate) fn fail_or_resume(payload: Box<dyn std::any::Any + Send>) -> ! {
 #[cold]
 #[inline(never)]
 #[track_caller]
-pub(crate) fn fail(err: Error) -> ! {
+fn fail(err: Error) -> ! {
     panic!("{err}")
 }
 
@@ -519,7 +550,7 @@ where
 /// payload's message, unless it is the runtime going away under the future.
 #[cold]
 #[inline(never)]
-pub(crate) fn panic_error(payload: Box<dyn std::any::Any + Send>) -> Error {
+fn panic_error(payload: Box<dyn std::any::Any + Send>) -> Error {
     if let Some(err) = runtime_gone_error(panic_text(&*payload)) {
         return err;
     }
@@ -599,15 +630,12 @@ fn runtime_gone_error(message: &str) -> Option<Error> {
 #[track_caller]
 pub fn execute_local<F: Future>(future: F) -> F::Output {
     let caller = trace::caller();
-    let result = if const { boxed::<F>() } {
+    let caught = if const { boxed::<F>() } {
         try_local_in_slot(Some(Box::pin(future)), caller)
     } else {
         try_local_in_slot(Some(future), caller)
     };
-    match result {
-        Ok(output) => output,
-        Err(failure) => failure.resume(),
-    }
+    output_or_panic(caught)
 }
 
 /// Like [`execute_local`], but returns an [`Error`] instead of panicking.
@@ -646,61 +674,31 @@ pub fn execute_local<F: Future>(future: F) -> F::Output {
 #[cfg_attr(feature = "tracing", track_caller)]
 pub fn try_execute_local<F: Future>(future: F) -> Result<F::Output, Error> {
     let caller = trace::caller();
-    let result = if const { boxed::<F>() } {
+    let caught = if const { boxed::<F>() } {
         try_local_in_slot(Some(Box::pin(future)), caller)
     } else {
         try_local_in_slot(Some(future), caller)
     };
-    result.map_err(LocalFailure::into_error)
-}
-
-/// How a call through `execute_local` failed: globalrt's error, or the future's panic.
-pub(crate) enum LocalFailure {
-    Error(Error),
-    Panic(Box<dyn std::any::Any + Send>),
-}
-
-impl LocalFailure {
-    /// What `execute_local` does with it: panics with the error, or resumes the panic.
-    #[cold]
-    #[track_caller]
-    pub(crate) fn resume(self) -> ! {
-        match self {
-            LocalFailure::Error(err) => fail(err),
-            LocalFailure::Panic(payload) => fail_or_resume(payload),
-        }
-    }
-
-    /// What `try_execute_local` returns for it.
-    #[cold]
-    pub(crate) fn into_error(self) -> Error {
-        match self {
-            LocalFailure::Error(err) => err,
-            LocalFailure::Panic(payload) => panic_error(payload),
-        }
-    }
+    output_or_error(caught)
 }
 
 /// [`execute_local`] and [`try_execute_local`] once the future is in its slot.
 #[inline(always)]
-fn try_local_in_slot<F: Future>(
-    mut slot: Option<F>,
-    caller: Caller,
-) -> Result<F::Output, LocalFailure> {
+fn try_local_in_slot<F: Future>(mut slot: Option<F>, caller: Caller) -> Caught<F::Output> {
     #[cfg(panic = "abort")]
     if context::is_gone() {
-        return Err(LocalFailure::Error(no_context_local_error()));
+        return Ok(Err(no_context_local_error()));
     }
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    let caught = catch(|| {
         // The thread's `LocalSet` (`LOCAL_TASKS`), entered for the first poll too.
         let _local = LOCAL_TASKS.try_with(LocalSet::enter);
         poll_first(&GLOBAL, &mut slot, caller, finish_local)
-    })) {
-        Ok(result) => result.map_err(LocalFailure::Error),
+    });
+    match caught {
         // The future was not even taken: `Handle::enter` panicked, which it does only where
         // this thread's tokio context is gone.
-        Err(_) if slot.is_some() => Err(LocalFailure::Error(no_context_local_error())),
-        Err(payload) => Err(LocalFailure::Panic(payload)),
+        Err(_) if slot.is_some() => Ok(Err(no_context_local_error())),
+        caught => caught,
     }
 }
 

@@ -33,17 +33,17 @@ const SHUT_DOWN: u8 = 1;
 /// [`Global::state`] bit: this process is a `fork` of one that had started using globalrt,
 /// so `handle` belongs to a runtime whose threads do not exist here. Set by the child
 /// handler [`watch_forks`] registers; never cleared.
-pub(crate) const FORKED: u8 = 2;
+const FORKED: u8 = 2;
 
 pub(crate) struct Global {
     /// Set once, when the runtime is built or adopted; read without a lock on every call.
     handle: OnceLock<Handle>,
     /// [`RUNNING`], or the bits [`SHUT_DOWN`] and [`FORKED`]. The fast path loads it once
     /// and accepts only `RUNNING`, so neither a shutdown nor a fork costs it anything.
-    pub(crate) state: AtomicU8,
+    state: AtomicU8,
     /// How many times this process or its ancestors forked since globalrt was first used:
     /// a forked child's runtime belongs to the process that counted the same.
-    pub(crate) forks: AtomicUsize,
+    forks: AtomicUsize,
     /// The runtime itself, taken out by `shutdown`. Also serialises building. `None` for a
     /// runtime adopted by `init_with_handle`, which globalrt does not own.
     runtime: Mutex<Option<Runtime>>,
@@ -59,7 +59,7 @@ pub(crate) struct Global {
 }
 
 impl Global {
-    pub(crate) const fn new() -> Self {
+    const fn new() -> Self {
         Global {
             handle: OnceLock::new(),
             state: AtomicU8::new(RUNNING),
@@ -75,7 +75,7 @@ impl Global {
 
     /// The handle when the runtime is built and running in this process: one atomic load each.
     #[inline(always)]
-    pub(crate) fn running_handle(&self) -> Option<&Handle> {
+    fn running_handle(&self) -> Option<&Handle> {
         let handle = self.handle.get()?;
         if self.state.load(Ordering::Relaxed) != RUNNING {
             None
@@ -288,19 +288,27 @@ impl Global {
     }
 
     /// Waits until no more than `own` tracked tasks are left (the caller's own) or
-    /// `deadline` passes; returns how many are left.
-    fn wait_for_tasks(&self, deadline: Instant, own: usize) -> usize {
+    /// `deadline` passes (`None`: a timeout too long for an `Instant`, so no deadline);
+    /// returns how many are left.
+    fn wait_for_tasks(&self, deadline: Option<Instant>, own: usize) -> usize {
         let mut count = lock(&self.tasks);
         while *count > own {
-            let now = Instant::now();
-            if now >= deadline {
-                break;
-            }
-            count = self
-                .tasks_idle
-                .wait_timeout(count, deadline - now)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
+            count = match deadline {
+                None => self
+                    .tasks_idle
+                    .wait(count)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        break;
+                    }
+                    self.tasks_idle
+                        .wait_timeout(count, deadline - now)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
         }
         *count
     }
@@ -331,11 +339,11 @@ impl Global {
         own_task: usize,
         on_runtime_thread: bool,
     ) -> Result<(), Error> {
+        // `None` where `timeout` is too long for an `Instant` (`Duration::MAX`): no deadline.
         let deadline = Instant::now().checked_add(timeout);
         if self.in_use() && !self.is_shut_down() {
-            let far = Instant::now() + Duration::from_secs(60 * 60 * 24 * 365);
             let unfinished = self
-                .wait_for_tasks(deadline.unwrap_or(far), own_task)
+                .wait_for_tasks(deadline, own_task)
                 .saturating_sub(own_task);
             // An adopted runtime (`init_with_handle`) is not globalrt's to stop: only
             // globalrt's use of it ends here.
@@ -513,7 +521,7 @@ impl Drop for TaskGuard {
     }
 }
 
-pub(crate) fn shut_down_error() -> Error {
+fn shut_down_error() -> Error {
     Error::new(
         ErrorKind::ShutDown,
         "globalrt: the shared runtime has been shut down by globalrt::shutdown; \

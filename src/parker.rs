@@ -77,7 +77,7 @@ impl Parker {
     }
 
     /// Consumes a pending wake-up; whether there was one.
-    pub(crate) fn take_notification(&self) -> bool {
+    fn take_notification(&self) -> bool {
         self.notified.swap(false, Ordering::Acquire)
     }
 }

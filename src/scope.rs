@@ -18,8 +18,8 @@ use tokio::task::LocalSet;
 use crate::context::{self, Here};
 use crate::error::{Error, ErrorKind};
 use crate::execute::{
-    self, LOCAL_TASKS, LocalFailure, Slot, boxed, fail, fail_or_resume, finish_at, finish_local_at,
-    panic_error, shared,
+    self, Caught, LOCAL_TASKS, Slot, boxed, catch, finish_at, finish_local_at, output_or_error,
+    output_or_panic, shared,
 };
 use crate::global::{GLOBAL, Global};
 use crate::timeout::with_deadline;
@@ -168,12 +168,7 @@ impl Scope {
         let Some(handle) = self.direct() else {
             return execute::execute(future);
         };
-        let result = send(handle, future, trace::caller());
-        match result {
-            Ok(Ok(output)) => output,
-            Ok(Err(err)) => fail(err),
-            Err(payload) => fail_or_resume(payload),
-        }
+        output_or_panic(send(handle, future, trace::caller()))
     }
 
     /// [`try_execute`](crate::try_execute) through the scope: returns an [`Error`] instead
@@ -192,8 +187,7 @@ impl Scope {
         let Some(handle) = self.direct() else {
             return execute::try_execute(future);
         };
-        let result = send(handle, future, trace::caller());
-        result.unwrap_or_else(|payload| Err(panic_error(payload)))
+        output_or_error(send(handle, future, trace::caller()))
     }
 
     /// [`try_execute_timeout`](crate::try_execute_timeout) through the scope: gives up
@@ -224,10 +218,7 @@ impl Scope {
         let Some(handle) = self.direct() else {
             return execute::execute_local(future);
         };
-        match local(handle, future, trace::caller()) {
-            Ok(output) => output,
-            Err(failure) => failure.resume(),
-        }
+        output_or_panic(local(handle, future, trace::caller()))
     }
 
     /// [`try_execute_local`](crate::try_execute_local) through the scope: returns an
@@ -242,17 +233,13 @@ impl Scope {
         let Some(handle) = self.direct() else {
             return execute::try_execute_local(future);
         };
-        local(handle, future, trace::caller()).map_err(LocalFailure::into_error)
+        output_or_error(local(handle, future, trace::caller()))
     }
 }
 
 /// A scope's `execute` and `try_execute`: the future boxed first where `execute` boxes it.
 #[inline(always)]
-fn send<F>(
-    handle: &Handle,
-    future: F,
-    caller: Caller,
-) -> std::thread::Result<Result<F::Output, Error>>
+fn send<F>(handle: &Handle, future: F, caller: Caller) -> Caught<F::Output>
 where
     F: Future + Send,
     F::Output: Send,
@@ -272,16 +259,10 @@ where
     }
 }
 
-/// `catch_unwind` of a call's work: the future's panic is the caller's to report.
-#[inline(always)]
-fn catch<T>(work: impl FnOnce() -> T) -> std::thread::Result<T> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
-}
-
 /// A scope's `execute_local`: the thread's `LocalSet` entered, as `execute_local` enters it.
 #[inline(always)]
-fn local<F: Future>(handle: &Handle, future: F, caller: Caller) -> Result<F::Output, LocalFailure> {
-    let polled = if const { boxed::<F>() } {
+fn local<F: Future>(handle: &Handle, future: F, caller: Caller) -> Caught<F::Output> {
+    if const { boxed::<F>() } {
         catch(|| {
             let _local = LOCAL_TASKS.try_with(LocalSet::enter);
             poll_entered(
@@ -297,10 +278,6 @@ fn local<F: Future>(handle: &Handle, future: F, caller: Caller) -> Result<F::Out
             let _local = LOCAL_TASKS.try_with(LocalSet::enter);
             poll_entered(&GLOBAL, handle, future, caller, finish_local_at::<_, true>)
         })
-    };
-    match polled {
-        Ok(result) => result.map_err(LocalFailure::Error),
-        Err(payload) => Err(LocalFailure::Panic(payload)),
     }
 }
 
@@ -309,7 +286,7 @@ fn local<F: Future>(handle: &Handle, future: F, caller: Caller) -> Result<F::Out
 /// `Handle::enter`. A future still pending goes to `finish` only where the shared runtime
 /// is still the entered one ([`finish_in_scope`]).
 #[inline(always)]
-pub(crate) fn poll_entered<F: Future>(
+fn poll_entered<F: Future>(
     global: &Global,
     handle: &Handle,
     future: F,

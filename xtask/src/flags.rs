@@ -247,6 +247,16 @@ pub(crate) struct Slo {
     /// Do not run the suite: build the table from the figures the last run left in `target/`.
     #[arg(long)]
     pub(crate) no_run: bool,
+    /// Run nothing: copy a markdown report (default: the last run's `target/slo/report.md`)
+    /// between the `<!--slo-table-->` markers of docs/checks.md, naming its commit and
+    /// machine. Refuses a report of uncommitted changes.
+    #[arg(
+        long,
+        value_name = "REPORT",
+        num_args = 0..=1,
+        conflicts_with_all = ["quick", "no_run", "format"]
+    )]
+    pub(crate) write_docs: Option<Option<std::path::PathBuf>>,
 }
 
 /// Output format of `cargo xtask slo`.
@@ -411,5 +421,30 @@ mod tests {
         assert!(parse(&["--bisect", "HEAD~2..HEAD", "--filter", "naive"]).is_ok());
         assert!(parse(&["--bisect", "HEAD~2..HEAD", "--save"]).is_err());
         assert!(parse(&["--bisect", "HEAD~2..HEAD", "--base", "HEAD~1"]).is_err());
+    }
+
+    #[test]
+    fn write_docs_takes_an_optional_report_and_runs_nothing() {
+        let parse = |args: &[&str]| match Xtask::try_parse_from(
+            ["cargo xtask", "slo"].iter().chain(args),
+        ) {
+            Ok(Xtask {
+                command: Command::Slo(slo),
+            }) => Ok(slo.write_docs),
+            Ok(_) => unreachable!("slo parses as slo"),
+            Err(err) => Err(err.kind()),
+        };
+        assert_eq!(parse(&[]), Ok(None));
+        assert_eq!(parse(&["--write-docs"]), Ok(Some(None)));
+        assert_eq!(
+            parse(&["--write-docs", "r.md"]),
+            Ok(Some(Some("r.md".into())))
+        );
+        for other in ["--quick", "--no-run"] {
+            assert_eq!(
+                parse(&["--write-docs", other]),
+                Err(clap::error::ErrorKind::ArgumentConflict)
+            );
+        }
     }
 }

@@ -8,9 +8,11 @@
 //! counts, when the Valgrind suite committed one) and `target/memcheck/summary.json`
 //! (when `cargo xtask memcheck` wrote one). Results older than this run are never read
 //! as if they were from it. The report goes to stdout and to `target/slo/report.{txt,md}`,
-//! the charts to `target/slo/*.svg`.
+//! the charts to `target/slo/*.svg`. `--write-docs` copies such a report into the docs
+//! (`docs_table`).
 
 mod chart;
+mod docs_table;
 mod figures;
 mod table;
 
@@ -35,9 +37,20 @@ const QUICK_ARGS: [&str; 6] = [
     "20000",
 ];
 
+/// The report header's lines that `--write-docs` reads back, each `KEY value`.
+const MACHINE_LINE: &str = "machine: ";
+const LOAD_LINE: &str = "load average (1/5/15 min): ";
+const COMMIT_LINE: &str = "commit: ";
+
 impl Slo {
     pub(crate) fn run(self) -> anyhow::Result<Exit> {
         let root = project_root();
+        if let Some(report) = &self.write_docs {
+            // A path given is the caller's, from where they stand; the default is this
+            // checkout's last report.
+            let default = root.join(target_dir()).join("slo/report.md");
+            return docs_table::write(&root, report.as_deref().unwrap_or(&default));
+        }
         // Paths in the report are relative to the workspace root, so it reads the same on
         // every machine: work from there.
         std::env::set_current_dir(&root)
@@ -85,9 +98,9 @@ impl Slo {
         };
         let mut header = vec![
             format!("mode: {mode}"),
-            format!("machine: {}", machine()),
+            format!("{MACHINE_LINE}{}", machine()),
             format!(
-                "load average (1/5/15 min): {} before, {} after",
+                "{LOAD_LINE}{} before, {} after",
                 load_before,
                 host::load_average()
             ),
@@ -95,7 +108,7 @@ impl Slo {
                 "toolchain: {}",
                 host::rustc_version().unwrap_or_else(|| "unknown rustc".to_owned())
             ),
-            format!("commit: {}", util::describe_commit(root)),
+            format!("{COMMIT_LINE}{}", util::describe_commit(root)),
             format!("regenerate: {}", regenerate_command(self)),
         ];
         if let Some(failure) = suite_failure {

@@ -1,6 +1,7 @@
 //! Table, verdict and parsing logic on fixtures (`xtask/tests/fixtures/slo/`); no benchmark runs.
 
 mod boundaries;
+mod docs_table;
 mod figures;
 mod render;
 mod verdicts;
