@@ -630,12 +630,15 @@ fn runtime_gone_error(message: &str) -> Option<Error> {
 #[track_caller]
 pub fn execute_local<F: Future>(future: F) -> F::Output {
     let caller = trace::caller();
-    let caught = if const { boxed::<F>() } {
+    let result = if const { boxed::<F>() } {
         try_local_in_slot(Some(Box::pin(future)), caller)
     } else {
         try_local_in_slot(Some(future), caller)
     };
-    output_or_panic(caught)
+    match result {
+        Ok(output) => output,
+        Err(failure) => failure.resume(),
+    }
 }
 
 /// Like [`execute_local`], but returns an [`Error`] instead of panicking.
@@ -674,31 +677,61 @@ pub fn execute_local<F: Future>(future: F) -> F::Output {
 #[cfg_attr(feature = "tracing", track_caller)]
 pub fn try_execute_local<F: Future>(future: F) -> Result<F::Output, Error> {
     let caller = trace::caller();
-    let caught = if const { boxed::<F>() } {
+    let result = if const { boxed::<F>() } {
         try_local_in_slot(Some(Box::pin(future)), caller)
     } else {
         try_local_in_slot(Some(future), caller)
     };
-    output_or_error(caught)
+    result.map_err(LocalFailure::into_error)
+}
+
+/// How a call through `execute_local` failed: globalrt's error, or the future's panic.
+enum LocalFailure {
+    Error(Error),
+    Panic(Box<dyn std::any::Any + Send>),
+}
+
+impl LocalFailure {
+    /// What `execute_local` does with it: panics with the error, or resumes the panic.
+    #[cold]
+    #[track_caller]
+    fn resume(self) -> ! {
+        match self {
+            LocalFailure::Error(err) => fail(err),
+            LocalFailure::Panic(payload) => fail_or_resume(payload),
+        }
+    }
+
+    /// What `try_execute_local` returns for it.
+    #[cold]
+    fn into_error(self) -> Error {
+        match self {
+            LocalFailure::Error(err) => err,
+            LocalFailure::Panic(payload) => panic_error(payload),
+        }
+    }
 }
 
 /// [`execute_local`] and [`try_execute_local`] once the future is in its slot.
 #[inline(always)]
-fn try_local_in_slot<F: Future>(mut slot: Option<F>, caller: Caller) -> Caught<F::Output> {
+fn try_local_in_slot<F: Future>(
+    mut slot: Option<F>,
+    caller: Caller,
+) -> Result<F::Output, LocalFailure> {
     #[cfg(panic = "abort")]
     if context::is_gone() {
-        return Ok(Err(no_context_local_error()));
+        return Err(LocalFailure::Error(no_context_local_error()));
     }
-    let caught = catch(|| {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // The thread's `LocalSet` (`LOCAL_TASKS`), entered for the first poll too.
         let _local = LOCAL_TASKS.try_with(LocalSet::enter);
         poll_first(&GLOBAL, &mut slot, caller, finish_local)
-    });
-    match caught {
+    })) {
+        Ok(result) => result.map_err(LocalFailure::Error),
         // The future was not even taken: `Handle::enter` panicked, which it does only where
         // this thread's tokio context is gone.
-        Err(_) if slot.is_some() => Ok(Err(no_context_local_error())),
-        caught => caught,
+        Err(_) if slot.is_some() => Err(LocalFailure::Error(no_context_local_error())),
+        Err(payload) => Err(LocalFailure::Panic(payload)),
     }
 }
 
