@@ -2,7 +2,8 @@
 //! docs/checks.md holds.
 
 use super::fixture_figures;
-use crate::slo::docs_table::{CLOSE, OPEN, block, splice};
+use crate::project_root;
+use crate::slo::docs_table::{CLOSE, DOC, OPEN, block, splice};
 use crate::slo::table;
 use crate::slo::{COMMIT_LINE, LOAD_LINE, MACHINE_LINE};
 
@@ -97,4 +98,11 @@ fn only_the_text_between_the_markers_is_replaced() {
         let err = splice(&doc, "new").unwrap_err();
         assert!(err.to_string().contains(says), "{doc:?}: {err}");
     }
+}
+
+#[test]
+fn the_repositorys_doc_has_the_markers_once_so_write_docs_can_fill_them() {
+    let doc = std::fs::read_to_string(project_root().join(DOC)).unwrap();
+    let spliced = splice(&doc, "new").unwrap();
+    assert!(spliced.contains(&format!("{OPEN}\nnew\n{CLOSE}")), "{spliced}");
 }
