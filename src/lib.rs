@@ -186,9 +186,9 @@
 //! [`scope`]'s token on a plain thread, the same futures cost
 //! <!--fig scope_execute-->10<!--/fig--> and <!--fig scope_execute_yield_once-->369<!--/fig-->.
 //! Neither path allocates: a thread keeps its parker and waker between calls. The
-//! repository's `docs/measurements.md` has the wall-clock figures and the commands that
-//! reproduce them all; `cargo xtask docs` rewrites the figures above from
-//! `benches/baseline.json`.
+//! repository's `docs/measurements.md` has the commands that reproduce these figures,
+//! `docs/checks.md` the last wall-clock report; `cargo xtask docs` rewrites the figures
+//! above from `benches/baseline.json`.
 
 // The library's one lint of its own: `[workspace.lints]` sets the rest, and a package that
 // inherits that table cannot add to it in its manifest. Not a workspace lint, since

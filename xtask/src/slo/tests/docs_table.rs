@@ -104,5 +104,8 @@ fn only_the_text_between_the_markers_is_replaced() {
 fn the_repositorys_doc_has_the_markers_once_so_write_docs_can_fill_them() {
     let doc = std::fs::read_to_string(project_root().join(DOC)).unwrap();
     let spliced = splice(&doc, "new").unwrap();
-    assert!(spliced.contains(&format!("{OPEN}\nnew\n{CLOSE}")), "{spliced}");
+    assert!(
+        spliced.contains(&format!("{OPEN}\nnew\n{CLOSE}")),
+        "{spliced}"
+    );
 }
