@@ -138,7 +138,7 @@ pub(crate) enum Command {
     /// package it belongs to. Prints caught, missed, timed-out and unviable mutants per file,
     /// lists the missed ones, and scores caught / (caught + missed + timeout). Accepted
     /// survivors are excluded in `.cargo/mutants.toml`, each with its reason. A few seconds
-    /// a mutant, the full timeout for each one that hangs: `docs/mutation-testing.md` has
+    /// a mutant, the full timeout for each one that hangs: `docs/history.md` has the
     /// measured runs, with their commits. CI runs it weekly (`.github/workflows/mutants.yml`).
     ///
     /// Exit codes:
