@@ -4,7 +4,13 @@
 //! The objects are read into gungraun-runner's own model (`BenchmarkSummary`), from the
 //! same crate and version as the runner the gate installs (`tools.rs` pins it to the locked
 //! `gungraun`), so the schema has one definition. Only schema `7` (gungraun 0.20) is read;
-//! another version is an error that says so, rather than a missing field.
+//! another version is an error that says so, rather than a missing field, and a locked
+//! `gungraun` of another release is refused before anything is built ([`check_supported`]).
+//!
+//! gungraun 0.19 (schema `6`) is not read: its runner exposes the summary model only with
+//! its whole `runner` feature (clap, nix, inferno, regex and the rest), so reading it typed
+//! would build a second runner into the gate, and a copy of the schema here would give it
+//! two definitions. iai-callgrind (schema `6` and older) is refused the same way.
 
 use std::collections::BTreeMap;
 use std::hash::Hash;
