@@ -4,9 +4,9 @@ use clap::Args;
 
 #[derive(Debug, Args)]
 pub struct GateFlags {
-    /// Re-record the baseline file (`benches/gungraun-baseline.json` unless configured) on the working tree (atomically), running the suite
-    /// `--save-runs` times to measure each benchmark's noise. Keeps the file's settings and
-    /// overrides.
+    /// Re-record the baseline file (`benches/gungraun-baseline.json` unless configured) on
+    /// the working tree (atomically), running the suite `--save-runs` times to measure each
+    /// benchmark's noise. Keeps the file's settings and overrides.
     #[arg(long)]
     pub save: bool,
     /// How many runs `--save` records (each benchmark's noise is measured over these runs).
