@@ -22,7 +22,7 @@
 //! # Reproducibility
 //!
 //! - `cargo xtask bench` starts Valgrind under `chrt --fifo 1` on one CPU with ASLR off
-//!   (`xtask/src/bench/pinning.rs`). Valgrind runs one thread at a time but lets the host
+//!   (`gungraun-gate/src/pinning.rs`). Valgrind runs one thread at a time but lets the host
 //!   kernel pick which runs next after every futex wake or `epoll_wait`; under a real-time
 //!   FIFO policy on one CPU that pick is the same in every run, so work that crosses threads
 //!   (timers, I/O, the naive runtime's start and shutdown) counts the same instructions run

@@ -5,14 +5,12 @@
 //! argument list; no task ever passes a shell string. Commands are plain
 //! `std::process::Command`s: `xshell` would shorten them at the cost of a dependency.
 
-mod baseline;
-mod bench;
+#[cfg(test)]
+mod bisect_e2e;
 mod ci;
 mod docs;
-mod exit;
 mod flags;
 mod flaky;
-mod host;
 mod lint_workflows;
 mod loom;
 mod memcheck;
@@ -21,8 +19,6 @@ mod platforms;
 mod slo;
 #[cfg(test)]
 mod tidy;
-mod tools;
-mod util;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -32,13 +28,19 @@ use anyhow::Context as _;
 
 use clap::Parser;
 
+// The helpers every task shares live with the gate, which is built on them.
+use gungraun_gate::{baseline, exit, host, tools, util};
+
 use exit::Exit;
 
 fn main() -> ExitCode {
     let flags = flags::Xtask::parse();
-    if let Err(err) = find_project_root() {
-        eprintln!("xtask: error: {err:#}");
-        return Exit::NotRun.into();
+    match find_project_root() {
+        Ok(root) => gungraun_gate::set_invocation(&root, gate_invocation()),
+        Err(err) => {
+            eprintln!("xtask: error: {err:#}");
+            return Exit::NotRun.into();
+        }
     }
     let result = match flags.command {
         flags::Command::Demo(cmd) => cmd.run(),
@@ -47,7 +49,7 @@ fn main() -> ExitCode {
         flags::Command::Loom(cmd) => cmd.run(),
         flags::Command::Memcheck(cmd) => cmd.run(),
         flags::Command::Slo(cmd) => cmd.run(),
-        flags::Command::Bench(cmd) => cmd.run(),
+        flags::Command::Bench(cmd) => bench(cmd),
         flags::Command::Mutants(cmd) => cmd.run(),
         flags::Command::Flaky(cmd) => cmd.run(),
         flags::Command::Platforms(cmd) => cmd.run(),
@@ -104,7 +106,23 @@ fn workspace_root(start: &Path) -> Option<PathBuf> {
 
 /// The cargo binary to call: `$CARGO` when cargo started us, else `cargo`.
 pub(crate) fn cargo() -> std::ffi::OsString {
-    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+    gungraun_gate::cargo()
+}
+
+/// `cargo xtask bench`: the gate crate on this checkout, configured by
+/// `[workspace.metadata.gungraun-gate]` in the root Cargo.toml.
+fn bench(flags: gungraun_gate::flags::GateFlags) -> anyhow::Result<Exit> {
+    gungraun_gate::run(flags, &project_root(), gate_invocation())
+}
+
+/// How the gate names itself here, in its messages and those about the baseline file that
+/// `docs` and `slo` read: as it did when it lived in xtask (`target/xtask-bench` too).
+pub(crate) fn gate_invocation() -> gungraun_gate::Invocation {
+    gungraun_gate::Invocation {
+        command: "cargo xtask bench".to_owned(),
+        log: "xtask bench".to_owned(),
+        work_dir: "xtask-bench".to_owned(),
+    }
 }
 
 impl flags::Demo {

@@ -30,7 +30,7 @@ pub(crate) const CARGO_MUTANTS: PinnedTool<'static> = PinnedTool {
 /// The files whose mutants are generated, as cargo-mutants `--file` globs.
 const FILES: &[&str] = &[
     "src/**/*.rs",
-    "xtask/src/bench/compare.rs",
+    "gungraun-gate/src/compare.rs",
     "xtask/src/slo/table.rs",
     "xtask/src/slo/table/*.rs",
     "xtask/src/memcheck/verdict.rs",
@@ -42,7 +42,7 @@ const FILES: &[&str] = &[
 /// report; only the verdict is mutated there: `CheckedBinary::exit_code` and what it reads.
 const SCOPE: &[&str] = &[
     r"^src/",
-    r"^xtask/src/bench/compare\.rs:",
+    r"^gungraun-gate/src/compare\.rs:",
     r"^xtask/src/slo/table(\.rs|/\w+\.rs):",
     r"^xtask/src/memcheck/verdict\.rs:.*\bCheckedBinary::(exit_code|findings|errors|outputs)\b",
     r"^xtask/src/memcheck/xml\.rs:.*\bKind::(parse|fails)\b",
@@ -171,7 +171,7 @@ mod tests {
         let joined = args.join(" ");
         assert!(joined.contains("--timeout 120"), "{joined}");
         assert!(
-            joined.contains("--file xtask/src/bench/compare.rs"),
+            joined.contains("--file gungraun-gate/src/compare.rs"),
             "{joined}"
         );
         assert!(joined.contains("--file src/**/*.rs"), "{joined}");

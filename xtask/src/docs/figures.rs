@@ -202,7 +202,7 @@ mod tests {
     use std::path::Path;
 
     fn baseline() -> Baseline {
-        let text = include_str!("../../tests/fixtures/bench/baseline.json");
+        let text = include_str!("../../../gungraun-gate/tests/fixtures/bench/baseline.json");
         Baseline::parse(text, Path::new("baseline.json")).unwrap()
     }
 

@@ -4,8 +4,7 @@
 
 use std::path::Path;
 
-use super::{Pass, check_file};
-use crate::baseline::BASELINE;
+use super::{BASELINE, Pass, check_file};
 use crate::baseline::Baseline;
 use crate::flags::ci_steps::CiStep;
 use crate::project_root;
@@ -39,7 +38,7 @@ fn every_quoted_figure_matches_the_baseline_and_none_is_unmarked() {
 
 #[test]
 fn one_instruction_off_is_stale_and_rewritten() {
-    let text = include_str!("../../tests/fixtures/bench/baseline.json");
+    let text = include_str!("../../../gungraun-gate/tests/fixtures/bench/baseline.json");
     let baseline = Baseline::parse(text, Path::new("baseline.json")).unwrap();
     let ready = baseline.benchmarks["execute_baseline::ready::ready"].value;
     let (quoted, one_off) = (thousands(ready), thousands(ready + 1));
@@ -104,4 +103,15 @@ fn contributing_lists_the_ci_steps_in_the_order_they_run() {
     let sample =
         "x\n<!--ci-steps-->\n- `fmt` (`cargo fmt`)\n- `test`: tests\n<!--/ci-steps-->\n- `no`";
     assert_eq!(listed_ci_steps(sample), ["fmt", "test"]);
+}
+
+#[test]
+fn the_baseline_file_is_the_one_the_gate_is_configured_with() {
+    let config = gungraun_gate::GateConfig::load(&project_root()).unwrap();
+    assert_eq!(config.baseline, BASELINE);
+    assert_eq!(config.after_save, ["cargo", "xtask", "docs"]);
+    assert_eq!(
+        (config.package.as_str(), config.bench.as_str()),
+        ("globalrt", "instructions")
+    );
 }
