@@ -109,3 +109,27 @@ fn the_repositorys_doc_has_the_markers_once_so_write_docs_can_fill_them() {
         "{spliced}"
     );
 }
+
+#[test]
+fn the_docs_tables_note_is_made_from_the_report_it_holds() {
+    let doc = std::fs::read_to_string(project_root().join(DOC)).unwrap();
+    let start = doc
+        .find(OPEN)
+        .unwrap_or_else(|| panic!("{DOC} has no {OPEN}"))
+        + OPEN.len();
+    let end = doc
+        .find(CLOSE)
+        .unwrap_or_else(|| panic!("{DOC} has no {CLOSE}"));
+    let current = doc[start..end].trim_matches('\n');
+    // The report inside the history block, made into a block again, gives the block back:
+    // the note above it (commit, machine, load) was made from the report's own lines. The
+    // report's figures have no other copy to compare with; `cargo xtask slo --write-docs`
+    // is the one way they are written.
+    let report = current
+        .split_once("-->\n")
+        .and_then(|(_, rest)| rest.rsplit_once("\n<!--/history-->"))
+        .map(|(report, _)| report)
+        .unwrap_or_else(|| panic!("{DOC}: no history block between the markers"));
+    assert_eq!(block(report).unwrap(), current);
+    assert_eq!(splice(&doc, current).unwrap(), doc);
+}
