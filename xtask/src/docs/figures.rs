@@ -253,23 +253,23 @@ mod tests {
         let b = baseline();
         let id = |key: &str| benchmark_id(&b, key);
         assert_eq!(
-            id("execute_paths::ready::ready"),
-            Ok("execute_paths::ready::ready")
+            id("execute_baseline::ready::ready"),
+            Ok("execute_baseline::ready::ready")
         );
         assert_eq!(
-            id("execute_paths::ready"),
-            Ok("execute_paths::ready::ready")
+            id("execute_baseline::ready"),
+            Ok("execute_baseline::ready::ready")
         );
-        assert_eq!(id("ready"), Ok("execute_paths::ready::ready"));
+        assert_eq!(id("ready"), Ok("execute_baseline::ready::ready"));
         assert!(id("nothing").unwrap_err().contains("names no benchmark"));
-        assert!(id("execute_paths").unwrap_err().contains("no benchmark"));
+        assert!(id("execute_baseline").unwrap_err().contains("no benchmark"));
     }
 
     #[test]
     fn figures_come_from_the_value_a_metric_or_an_exact_division() {
         let b = baseline();
         let value = |s: &str| expected(&b, &spec(s)).map(|e| e.value.unwrap());
-        let ready = b.benchmarks["execute_paths::ready::ready"].value;
+        let ready = b.benchmarks["execute_baseline::ready::ready"].value;
         assert_eq!(value("ready"), Ok(ready));
         assert_eq!(value("settings.floor"), Ok(b.settings.floor));
         assert_eq!(value(&format!("ready /{ready}")), Ok(1));
@@ -285,7 +285,7 @@ mod tests {
         assert_eq!(commit.text.len(), 7);
         assert!(commit.matches(&commit.text.clone()));
         let e = expected(&b, &spec("ready")).unwrap();
-        assert_eq!(e.source, "benchmark execute_paths::ready::ready");
+        assert_eq!(e.source, "benchmark execute_baseline::ready::ready");
     }
 
     #[test]

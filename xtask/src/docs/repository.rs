@@ -40,7 +40,7 @@ fn every_quoted_figure_matches_the_baseline_and_none_is_unmarked() {
 fn one_instruction_off_is_stale_and_rewritten() {
     let text = include_str!("../../../gungraun-gate/tests/fixtures/bench/baseline.json");
     let baseline = Baseline::parse(text, Path::new("baseline.json")).unwrap();
-    let ready = baseline.benchmarks["execute_paths::ready::ready"].value;
+    let ready = baseline.benchmarks["execute_baseline::ready::ready"].value;
     let (quoted, one_off) = (thousands(ready), thousands(ready + 1));
     let good = format!("ready: <!--fig ready-->{quoted}<!--/fig--> instructions\n");
     let off = good.replace(&quoted, &one_off);
@@ -50,7 +50,7 @@ fn one_instruction_off_is_stale_and_rewritten() {
         found.stale[0].to_string(),
         format!(
             "README.md:1: quoted {}, benches/baseline.json says {} (benchmark \
-             execute_paths::ready::ready); run cargo xtask docs",
+             execute_baseline::ready::ready); run cargo xtask docs",
             one_off, quoted
         )
     );
