@@ -53,7 +53,7 @@ mod suite;
 
 #[cfg(target_os = "linux")]
 use suite::{
-    error_handling, execute_baseline, execute_concurrent, memory_pressure, naive_vs_global,
+    error_handling, execute_concurrent, execute_paths, memory_pressure, naive_vs_global,
     realistic_workloads, startup_time,
 };
 
@@ -63,7 +63,7 @@ gungraun::main!(
         .valgrind_args(["--fair-sched=yes"])
         .env("GLOBALRT_WORKER_THREADS", "2")
         .env("TOKIO_WORKER_THREADS", "2");
-    library_benchmark_groups = execute_baseline,
+    library_benchmark_groups = execute_paths,
         execute_concurrent,
         naive_vs_global,
         realistic_workloads,

@@ -4,7 +4,7 @@
 //! each measuring exactly what its name says; six are here, the memory group is its own
 //! target:
 //!
-//! - `execute_baseline`: `execute` of a ready future (also through `execute_local` and
+//! - `execute_paths`: `execute` of a ready future (also through `execute_local` and
 //!   `try_execute_timeout`), of a small computation, of a future that yields once, and of a
 //!   1 µs timer (which shows tokio's 1 ms timer granularity, not 1 µs).
 //! - `execute_concurrent`: per-call latency of `execute(ready)` while 1, 2, 4, 10 and 16
@@ -54,10 +54,9 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
 use globalrt_bench_support::contract::{
     BATCH_GLOBAL, BATCH_NAIVE, CONCURRENT_CPU, CONCURRENT_SCOPE_CPU, CONCURRENT_THREADS,
-    CONCURRENT_WALL, DEMO_MODES, EXECUTE_BASELINE, EXECUTE_CONCURRENT, EXECUTE_READY,
-    NAIVE_VS_GLOBAL, NVG_EXECUTE, NVG_FUTURES_BLOCK_ON, NVG_HANDLE_BLOCK_ON, NVG_NAIVE,
-    NVG_POLLSTER_BLOCK_ON, NVG_RUNTIME_BLOCK_ON, REALISTIC_WORKLOADS, STARTUP_FRESH,
-    STARTUP_PROCESS, STARTUP_TIME,
+    CONCURRENT_WALL, DEMO_MODES, EXECUTE_CONCURRENT, EXECUTE_PATHS, EXECUTE_READY, NAIVE_VS_GLOBAL,
+    NVG_EXECUTE, NVG_FUTURES_BLOCK_ON, NVG_HANDLE_BLOCK_ON, NVG_NAIVE, NVG_POLLSTER_BLOCK_ON,
+    NVG_RUNTIME_BLOCK_ON, REALISTIC_WORKLOADS, STARTUP_FRESH, STARTUP_PROCESS, STARTUP_TIME,
 };
 use globalrt_bench_support::demo::{batch, batch_binary, temp_dir};
 
@@ -100,12 +99,12 @@ fn run_demo(binary: &Path, mode: &str, commands: u32) {
 }
 
 // ---------------------------------------------------------------------------------------
-// 1. execute_baseline
+// 1. execute_paths
 
-fn execute_baseline(c: &mut Criterion) {
+fn execute_paths(c: &mut Criterion) {
     // Build the shared runtime before timing: the first call's build is `startup_time`'s.
     globalrt::execute(async {});
-    let mut group = c.benchmark_group(EXECUTE_BASELINE);
+    let mut group = c.benchmark_group(EXECUTE_PATHS);
     // Times: one `execute` of a future that is ready at its first poll.
     group.bench_function(EXECUTE_READY.name, |b| {
         b.iter(|| globalrt::execute(async { black_box(42_u64) }))
@@ -484,7 +483,7 @@ fn error_handling(c: &mut Criterion) {
 
 criterion_group!(
     timed,
-    execute_baseline,
+    execute_paths,
     execute_concurrent,
     naive_vs_global,
     realistic_workloads,

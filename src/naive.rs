@@ -1,12 +1,13 @@
-//! The per-call pattern globalrt replaces, kept as the benchmarks' baseline. **Do not use.**
+//! The per-call runtime: the pattern globalrt replaces, kept for the benchmarks to compare
+//! globalrt with. **Do not use.**
 
 use std::future::Future;
 
 /// Builds a multi-thread runtime, runs `future` on it and drops the runtime: every call.
 ///
-/// **Do not use this.** It is exactly the pattern globalrt exists to replace and is kept
-/// only as the comparison baseline of the benchmarks: each call spawns one worker thread
-/// per CPU and tears them down again.
+/// **Do not use this.** It is exactly the pattern globalrt exists to replace, the per-call
+/// runtime, kept only for the benchmarks to compare globalrt with: each call spawns one
+/// worker thread per CPU and tears them down again.
 ///
 /// # Panics
 ///

@@ -55,7 +55,7 @@ fn heap() -> LibraryBenchmarkConfig {
 }
 
 // ---------------------------------------------------------------------------------------
-// execute_baseline: the shared runtime's per-call cost, CALLS calls per benchmark.
+// execute_paths: the shared runtime's per-call cost, CALLS calls per benchmark.
 
 #[library_benchmark]
 #[bench::ready(setup = warm_global)]
@@ -155,7 +155,7 @@ fn timer(_: ()) {
 }
 
 library_benchmark_group!(
-    name = execute_baseline;
+    name = execute_paths;
     config = all_threads();
     benchmarks = ready, ready_timeout, small_computation, yield_once, ready_local,
         yield_once_local, timer

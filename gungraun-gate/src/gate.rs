@@ -109,6 +109,7 @@ impl<'a> Gate<'a> {
     pub(crate) fn into_report(self, rows: Vec<GateRow>) -> GateReport {
         GateReport {
             compared_against: self.compared_against,
+            measured_base: !self.base_runs.is_empty(),
             notes: self.notes,
             environment: self.suite.environment.clone(),
             rows,

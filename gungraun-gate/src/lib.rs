@@ -18,7 +18,7 @@
 //! ([`pinning`]), each side's figure the median of several runs ([`runs`]), and a suspected
 //! regression confirmed by measuring base and head again before it is reported ([`gate`]).
 //!
-//! Modules: [`suite`] (tools, build directories, one run of the suite), [`gate`] (one
+//! Modules: [`arguments`] (the command line, checked before anything starts), [`suite`] (tools, build directories, one run of the suite), [`gate`] (one
 //! comparison, from measuring to explaining), [`bisect`] (`--bisect`: the commit where a
 //! benchmark rose), [`reference`] (what head is compared with),
 //! [`worktree`] (the base's checkout), [`runs`] (medians and noise), [`save`] (`--save`),
@@ -31,6 +31,7 @@
 //!
 //! [gungraun]: https://docs.rs/gungraun
 
+pub(crate) mod arguments;
 pub mod baseline;
 pub(crate) mod bisect;
 pub(crate) mod build_dir;
@@ -97,6 +98,8 @@ pub fn cargo() -> std::ffi::OsString {
 
 impl GateFlags {
     fn run(self) -> anyhow::Result<Exit> {
+        // Before the suite starts a runner install or a build that a refusal would orphan.
+        arguments::check(&self, invocation::root())?;
         let suite = Suite::prepare(self.filter.clone())?;
         if self.save {
             return save::record(&self, &suite);

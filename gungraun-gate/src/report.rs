@@ -21,6 +21,10 @@ const TIGHT_PCT: f64 = 1.0;
 pub struct GateReport {
     /// What the run was compared with, in words.
     pub compared_against: String,
+    /// Whether that is a revision measured on this machine (`--base`, or the baseline's
+    /// commit measured again) rather than the baseline file's figures; the table then heads
+    /// its reference column "base", else "baseline".
+    pub measured_base: bool,
     /// Facts the reader must know (environment mismatch, re-measured base, …).
     pub notes: Vec<String>,
     pub environment: Environment,
@@ -153,15 +157,23 @@ fn cells(row: &GateRow) -> [String; 7] {
     ]
 }
 
-const HEADER: [&str; 7] = [
-    "benchmark",
-    "baseline",
-    "now",
-    "Δ",
-    "Δ%",
-    "threshold / floor / noise",
-    "verdict",
-];
+/// The table's header: the reference column is the baseline file's figures or the base, a
+/// revision measured here.
+fn header(report: &GateReport) -> [&'static str; 7] {
+    [
+        "benchmark",
+        if report.measured_base {
+            "base"
+        } else {
+            "baseline"
+        },
+        "now",
+        "Δ",
+        "Δ%",
+        "threshold / floor / noise",
+        "verdict",
+    ]
+}
 
 /// Plain text for a terminal.
 pub fn text(report: &GateReport) -> String {
@@ -176,7 +188,7 @@ pub fn text(report: &GateReport) -> String {
     }
     // The benchmark and the verdict read left to right; the figures line up on the right.
     let table = TextTable {
-        header: &HEADER,
+        header: &header(report),
         align: &[
             Align::Left,
             Align::Right,
@@ -248,7 +260,7 @@ pub fn markdown(report: &GateReport) -> String {
     if let Some(line) = report.unpinned_line() {
         let _ = writeln!(out, "**{}**\n", md_escape(&line));
     }
-    let _ = writeln!(out, "| {} |", HEADER.join(" | "));
+    let _ = writeln!(out, "| {} |", header(report).join(" | "));
     let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---|");
     for row in &report.rows {
         let mut c = cells(row).map(|c| md_escape(&c));
@@ -368,6 +380,7 @@ mod tests {
         heap.tool = "dhat".into();
         GateReport {
             compared_against: "benches/baseline.json".into(),
+            measured_base: false,
             notes: vec!["a note".into()],
             environment: Environment::default(),
             rows: vec![
@@ -394,6 +407,14 @@ mod tests {
             "| benchmark | baseline | now | Δ | Δ% | threshold / floor / noise | verdict |"
         );
         assert!(md.contains("|---|---:|---:|---:|---:|---:|---|"));
+        let measured = markdown(&GateReport {
+            measured_base: true,
+            ..sample()
+        });
+        assert!(
+            measured.contains("\n| benchmark | base | now | Δ |"),
+            "under --base the reference column is the base: {measured}"
+        );
         assert!(md.contains("| `g::slow::slow` (Ir) | 13,304 | 13,504 | +200 | +1.503% | ±0.50% / 16 / 0.000% | **regressed** |"), "{md}");
         assert!(
             md.contains(

@@ -30,11 +30,14 @@ pub struct PinnedTool<'a> {
 }
 
 /// A `cargo install` of a [`PinnedTool`] running in the background, its output in a log.
-/// Dropped unfinished (the task failed first), the install goes on by itself, so the next
-/// run finds the tool installed.
+/// Dropped unfinished (the task failed first), it stops the install and every compiler the
+/// install started, and reaps it: nothing a task started outlives the task. (An interrupt
+/// from the terminal reaches the task's process group, not the install's: the install then
+/// finishes by itself, and the next run finds the tool.)
 #[derive(Debug)]
 pub struct PendingInstall {
-    child: Child,
+    /// The install, in a process group of its own; `None` once waited for.
+    child: Option<Child>,
     log: PathBuf,
     /// The binary once installed, how to ask its version, and what it must print.
     exe: PathBuf,
@@ -97,7 +100,8 @@ impl PinnedTool<'_> {
             tools.display(),
             log.display()
         );
-        let child = Command::new(cargo())
+        let mut install = Command::new(cargo());
+        install
             .args(["install", "--locked", "--version", self.version])
             .args(self.install_args)
             .arg("--root")
@@ -105,11 +109,10 @@ impl PinnedTool<'_> {
             .arg(self.krate)
             .stdin(Stdio::null())
             .stdout(out.try_clone()?)
-            .stderr(out)
-            .spawn()
-            .context("cannot run cargo install")?;
+            .stderr(out);
+        let child = spawn_in_own_group(&mut install).context("cannot run cargo install")?;
         Ok(PendingInstall {
-            child,
+            child: Some(child),
             log,
             exe: tools.join("bin").join(self.bin),
             version_args: self.version_args.iter().map(|&a| a.to_owned()).collect(),
@@ -138,7 +141,8 @@ impl PinnedTool<'_> {
 impl PendingInstall {
     /// Waits for the install; the directory holding the binary, or an error naming the log.
     pub fn wait(mut self) -> anyhow::Result<PathBuf> {
-        let status = self.child.wait().context("cannot wait for cargo install")?;
+        let mut child = self.child.take().expect("waited for once, by value");
+        let status = child.wait().context("cannot wait for cargo install")?;
         let args: Vec<&str> = self.version_args.iter().map(String::as_str).collect();
         let installed = crate::host::first_line(&self.exe, &args);
         if !status.success() || installed.as_deref() != Some(self.expected.as_str()) {
@@ -153,6 +157,35 @@ impl PendingInstall {
         let dir = self.exe.parent().expect("the binary is in bin/");
         Ok(dir.to_owned())
     }
+}
+
+impl Drop for PendingInstall {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.take() {
+            stop(child);
+        }
+    }
+}
+
+/// Spawns `command` as the leader of a new process group, so that [`stop`] reaches the
+/// processes it starts too (cargo's compilers).
+fn spawn_in_own_group(command: &mut Command) -> std::io::Result<Child> {
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(command, 0);
+    command.spawn()
+}
+
+/// Kills a child started by [`spawn_in_own_group`] and every process in its group, and
+/// reaps it. The group's other processes, no longer its children, are reaped by whoever
+/// inherits them.
+fn stop(mut child: Child) {
+    #[cfg(unix)]
+    {
+        use rustix::process::{Pid, Signal, kill_process_group};
+        let _ = kill_process_group(Pid::from_child(&child), Signal::KILL);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 #[cfg(test)]
@@ -175,5 +208,72 @@ mod tests {
         assert_eq!(tool.expected_version(), "cargo-mutants 27.1.0");
         // No binary there: not the pinned tool.
         assert!(!tool.is_pinned(Path::new("/nonexistent")));
+    }
+
+    /// The processes of group `group` that are alive (not zombies): `(pid, name)`.
+    #[cfg(target_os = "linux")]
+    fn alive_in_group(group: u32) -> Vec<(u32, String)> {
+        let mut alive = Vec::new();
+        for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // `pid (name) state ppid pgrp …`; the name may hold spaces and parentheses.
+            let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+                continue;
+            };
+            let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+            if fields.get(2) == Some(&group.to_string().as_str()) && fields[0] != "Z" {
+                alive.push((pid, stat[open + 1..close].to_owned()));
+            }
+        }
+        alive
+    }
+
+    /// Waits for `done` to hold, or gives up after a minute, thousands of times what it
+    /// takes.
+    #[cfg(target_os = "linux")]
+    fn eventually(what: &str, done: impl Fn() -> bool) {
+        let start = std::time::Instant::now();
+        while !done() {
+            assert!(start.elapsed().as_secs() < 60, "{what}: not after a minute");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
+    /// A dropped install stops what it started, down to the processes its process starts
+    /// (here `find` running `sleep`, as cargo runs rustc), so a refused or failed task
+    /// leaves nothing running.
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn an_unfinished_install_dropped_leaves_nothing_running() {
+        let mut command = Command::new("find");
+        command.args(["/", "-maxdepth", "0", "-exec", "sleep", "600", ";"]);
+        let child = spawn_in_own_group(&mut command).expect("find runs");
+        let group = child.id();
+        eventually("find started sleep", || {
+            alive_in_group(group)
+                .iter()
+                .any(|(_, name)| name == "sleep")
+        });
+        let install = PendingInstall {
+            child: Some(child),
+            log: PathBuf::new(),
+            exe: PathBuf::new(),
+            version_args: Vec::new(),
+            expected: String::new(),
+            by_hand: String::new(),
+        };
+        drop(install);
+        assert!(
+            !Path::new("/proc").join(group.to_string()).exists(),
+            "the install itself is stopped and reaped"
+        );
+        eventually("every process it started is gone", || {
+            alive_in_group(group).is_empty()
+        });
     }
 }

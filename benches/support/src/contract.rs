@@ -44,7 +44,7 @@ macro_rules! group {
 
 group! {
     /// The per-call cost of `execute`.
-    EXECUTE_BASELINE = "execute_baseline" {
+    EXECUTE_PATHS = "execute_paths" {
         /// One `execute` of a ready future.
         EXECUTE_READY = "ready",
     }

@@ -45,6 +45,7 @@ fn regression_report() -> GateReport {
     }];
     GateReport {
         compared_against: "22353bfc79 measured on this machine".to_owned(),
+        measured_base: true,
         notes: vec![],
         environment: Environment {
             scheduling: PINNED.to_owned(),

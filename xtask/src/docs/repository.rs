@@ -72,18 +72,17 @@ fn readme_stays_short() {
     );
 }
 
-/// The steps of `cargo xtask ci` as the code names them, in order: `CiStep::ALL`, the one
-/// list the step table, `--skip` and `ci --help` are made from.
-fn code_ci_steps() -> Vec<String> {
-    CiStep::ALL
-        .iter()
-        .map(|step| step.name().to_owned())
-        .collect()
+/// One item of a document's CI step list: the step's name, and the command or flags it
+/// names in parentheses ("`clippy` (`-D warnings`)"), if any.
+#[derive(Debug, PartialEq, Eq)]
+struct ListedStep {
+    name: String,
+    named: Option<String>,
 }
 
 /// The steps a document lists between `<!--ci-steps-->` and `<!--/ci-steps-->`: the first
-/// code span of each list item.
-fn listed_ci_steps(text: &str) -> Vec<String> {
+/// code span of each list item, and the code span after it in parentheses.
+fn listed_ci_steps(text: &str) -> Vec<ListedStep> {
     let block = text
         .split_once("<!--ci-steps-->")
         .and_then(|(_, rest)| rest.split_once("<!--/ci-steps-->"))
@@ -92,17 +91,74 @@ fn listed_ci_steps(text: &str) -> Vec<String> {
     block
         .lines()
         .filter_map(|l| l.trim_start().strip_prefix("- `"))
-        .filter_map(|l| l.split('`').next())
-        .map(str::to_owned)
+        .filter_map(|l| l.split_once('`'))
+        .map(|(name, rest)| ListedStep {
+            name: name.to_owned(),
+            named: rest
+                .strip_prefix(" (`")
+                .and_then(|code| code.split('`').next())
+                .map(str::to_owned),
+        })
         .collect()
 }
 
+/// Whether `named` (a command, `cargo fmt --check`, or flags, `-D warnings`) fits the
+/// arguments a step runs: the same subcommand, and every word present.
+fn names_the_step(named: &str, args: &[&str]) -> bool {
+    let mut words = named.split(' ').peekable();
+    if words.peek() == Some(&"cargo") {
+        words.next();
+        if words.next() != args.first().copied() {
+            return false;
+        }
+    }
+    words.all(|word| args.contains(&word))
+}
+
+/// CONTRIBUTING.md lists every step of `cargo xtask ci` in the order it runs them
+/// (`CiStep::ALL`), and a command or flags it names for a step are what the step runs.
 #[test]
-fn contributing_lists_the_ci_steps_in_the_order_they_run() {
-    assert_eq!(listed_ci_steps(&contributing()), code_ci_steps());
+fn contributing_lists_the_ci_steps_as_they_run() {
+    let listed = listed_ci_steps(&contributing());
+    let names: Vec<&str> = listed.iter().map(|step| step.name.as_str()).collect();
+    let steps: Vec<&str> = CiStep::ALL.iter().map(|step| step.name()).collect();
+    assert_eq!(names, steps, "CONTRIBUTING.md's CI steps");
+    let mut checked = 0;
+    for (item, step) in listed.iter().zip(CiStep::ALL) {
+        let Some(named) = &item.named else { continue };
+        // Prose in parentheses ("the loom models") names no command.
+        if !(named.starts_with("cargo ") || named.starts_with('-')) {
+            continue;
+        }
+        assert!(
+            names_the_step(named, step.args()),
+            "step {}: CONTRIBUTING.md says {named:?}, the step runs {:?}",
+            step.name(),
+            step.args()
+        );
+        checked += 1;
+    }
+    // fmt, clippy and test name their commands today.
+    assert!(checked >= 3, "only {checked} steps name a command");
+}
+
+#[test]
+fn a_listed_step_is_its_name_and_the_command_it_names() {
     let sample =
         "x\n<!--ci-steps-->\n- `fmt` (`cargo fmt`)\n- `test`: tests\n<!--/ci-steps-->\n- `no`";
-    assert_eq!(listed_ci_steps(sample), ["fmt", "test"]);
+    let step = |name: &str, named: Option<&str>| ListedStep {
+        name: name.to_owned(),
+        named: named.map(str::to_owned),
+    };
+    assert_eq!(
+        listed_ci_steps(sample),
+        [step("fmt", Some("cargo fmt")), step("test", None)]
+    );
+    let clippy = ["clippy", "--workspace", "--", "-D", "warnings"];
+    assert!(names_the_step("cargo clippy -D warnings", &clippy));
+    assert!(names_the_step("-D warnings", &clippy));
+    assert!(!names_the_step("cargo test", &clippy), "another subcommand");
+    assert!(!names_the_step("-W warnings", &clippy), "a flag it lacks");
 }
 
 #[test]

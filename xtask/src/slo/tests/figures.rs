@@ -60,7 +60,7 @@ fn criterion_results_are_found_by_full_id() {
 fn results_older_than_the_run_are_stale_not_measured() {
     let later = SystemTime::now() + Duration::from_secs(3600);
     let found = figures::read_criterion(&fixtures().join("criterion"), Some(later));
-    let ready = found.get("execute_baseline/ready").unwrap();
+    let ready = found.get("execute_paths/ready").unwrap();
     assert!(ready.as_ref().unwrap_err().contains("stale"), "{ready:?}");
     let memory = figures::read_memory(&fixtures().join("memory.json"), Some(later));
     assert!(memory.unwrap_err().contains("earlier run"));
