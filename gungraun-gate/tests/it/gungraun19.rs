@@ -1,0 +1,168 @@
+//! `cargo gungraun-gate` on a scratch crate whose one benchmark (two cases) uses gungraun
+//! 0.19.1, whose runner writes summary schema 6 and takes `--valgrind-runner`: a recorded
+//! baseline, a rerun with every row exact, a regression injected into the benchmarked
+//! function caught on both rows and named, and `--bisect` naming the injecting commit.
+//!
+//! Ignored: it builds the crate and runs gungraun under Valgrind some twenty times.
+//! `cargo test -p gungraun-gate --test it gungraun19 -- --ignored --nocapture` runs it. The
+//! crate lives in `$GATE_G19_DIR` (a `target/` there is kept between runs), by default a
+//! directory under the system's temporary directory. A gungraun-runner 0.19.1 on `PATH`
+//! saves its install (about five minutes).
+
+use std::path::Path;
+use std::time::Instant;
+
+use crate::{cargo, empty_but_target, gate, git, remove_unless_chosen, rows, run, scratch_dir};
+
+const MANIFEST: &str = r#"[package]
+name = "g19"
+version = "0.1.0"
+edition = "2024"
+publish = false
+
+[workspace]
+
+[lib]
+bench = false
+
+[dev-dependencies]
+gungraun = "=0.19.1"
+
+[[bench]]
+name = "g19"
+harness = false
+"#;
+
+const LIB: &str = "/// The n-th Fibonacci number, iteratively.
+pub fn fibonacci(n: u64) -> u64 {
+    let (mut a, mut b) = (0u64, 1u64);
+    for _ in 0..n {
+        (a, b) = (b, a.wrapping_add(b));
+    }
+    a
+}
+";
+
+const BENCH: &str = "use std::hint::black_box;
+
+use gungraun::{library_benchmark, library_benchmark_group, main};
+
+#[library_benchmark]
+#[bench::short(10)]
+#[bench::long(30)]
+fn fib(n: u64) -> u64 {
+    black_box(g19::fibonacci(n))
+}
+
+library_benchmark_group!(name = math, benchmarks = fib);
+
+main!(library_benchmark_groups = math);
+";
+
+/// What the injecting commit puts at the top of `fibonacci`.
+const INJECTED: &str = "    for i in 0..4 {\n        core::hint::black_box(i);\n    }\n";
+
+/// The crate at `dir`, committed, with a `target/` left there by an earlier run kept.
+fn create(dir: &Path) {
+    empty_but_target(dir);
+    for (file, text) in [
+        ("Cargo.toml", MANIFEST),
+        ("src/lib.rs", LIB),
+        ("benches/g19.rs", BENCH),
+        (".gitignore", "target\n"),
+    ] {
+        let path = dir.join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    run(dir, cargo(), &["generate-lockfile", "--quiet"]);
+    let lock = std::fs::read_to_string(dir.join("Cargo.lock")).unwrap();
+    assert!(lock.contains("name = \"gungraun\"\nversion = \"0.19.1\""));
+    git(dir, &["init", "--quiet"]);
+    git(dir, &["add", "--all"]);
+    git(
+        dir,
+        &[
+            "commit",
+            "--quiet",
+            "-m",
+            "g19: one gungraun 0.19.1 benchmark",
+        ],
+    );
+}
+
+fn commit(dir: &Path, file: &str, text: &str, subject: &str) -> String {
+    std::fs::write(dir.join(file), text).unwrap();
+    git(dir, &["add", "--all"]);
+    git(dir, &["commit", "--quiet", "-m", subject]);
+    git(dir, &["rev-parse", "HEAD"]).trim().to_owned()
+}
+
+#[test]
+#[ignore = "builds a gungraun 0.19 suite and runs it under Valgrind (a minute, more without the runner)"]
+fn gungraun_0_19_baseline_rerun_regression_and_bisect() {
+    let dir = scratch_dir("GATE_G19_DIR", "gate-g19");
+    let started = Instant::now();
+    create(&dir);
+    let json = ["--format", "json", "--output", "target/gate-report.json"];
+
+    let (code, _, took) = gate(&dir, &["--save"]);
+    assert_eq!(code, Some(0), "--save failed");
+    let baseline = std::fs::read_to_string(dir.join("benches/gungraun-baseline.json")).unwrap();
+    let recorded: serde_json::Value = serde_json::from_str(&baseline).unwrap();
+    assert_eq!(recorded["environment"]["gungraun"], "0.19.1");
+    let names: Vec<&String> = recorded["benchmarks"].as_object().unwrap().keys().collect();
+    assert_eq!(names, ["math::fib::long", "math::fib::short"]);
+    eprintln!("--save: 2 benchmarks recorded in {took:.1} s");
+    git(&dir, &["add", "--all"]);
+    git(
+        &dir,
+        &["commit", "--quiet", "-m", "Record the instruction baseline"],
+    );
+    let good = git(&dir, &["rev-parse", "HEAD"]).trim().to_owned();
+
+    let (code, report, took) = gate(&dir, &json);
+    assert_eq!(code, Some(0), "false alarm: {:#}", report["headline"]);
+    if report["unpinned"].is_null() {
+        assert!(
+            rows(&report).iter().all(|row| row["delta"] == 0),
+            "{report:#}"
+        );
+    }
+    eprintln!("rerun: exit 0 in {took:.1} s");
+
+    let injected = LIB.replacen("{\n", &format!("{{\n{INJECTED}"), 1);
+    commit(&dir, "README.md", "# g19\n", "a README");
+    let injecting = commit(
+        &dir,
+        "src/lib.rs",
+        &injected,
+        "fibonacci: four black_box calls",
+    );
+    commit(
+        &dir,
+        "README.md",
+        "# g19\n\nA scratch crate.\n",
+        "a README line",
+    );
+    let (code, report, took) = gate(&dir, &json);
+    assert_eq!(code, Some(1), "not caught: {report:#}");
+    for row in rows(&report) {
+        assert_eq!(row["verdict"], "regressed", "{row:#}");
+        let grew = row["grew"].to_string();
+        assert!(grew.contains("src/lib.rs fibonacci"), "not named: {grew}");
+    }
+    eprintln!("regression: exit 1 in {took:.1} s, both rows, fibonacci named");
+
+    let range = format!("{good}..HEAD");
+    let (code, report, took) = gate(&dir, &[&["--bisect", &range][..], &json[..]].concat());
+    assert_eq!(code, Some(1), "bisect: {report:#}");
+    let culprits = report["culprits"].as_array().expect("a culprits array");
+    assert_eq!(culprits.len(), 2, "{report:#}");
+    for culprit in culprits {
+        assert_eq!(culprit["commit"]["hash"], injecting.as_str(), "{report:#}");
+    }
+    eprintln!("bisect: exit 1 in {took:.1} s, culprit {injecting}");
+    eprintln!("total {:.1} s", started.elapsed().as_secs_f64());
+    remove_unless_chosen("GATE_G19_DIR", &dir);
+}
