@@ -6,9 +6,10 @@
 //! missing field. Schema `7` (gungraun 0.20) is read into gungraun-runner's own model
 //! (`BenchmarkSummary`), from the same crate and version as the runner the gate installs,
 //! so that schema has one definition. Schema `6` (gungraun 0.19) is read into the gate's
-//! own model of the fields it needs ([`schema6`]): gungraun-runner 0.19 exposes its summary
-//! model only with its whole `runner` feature (clap, nix, inferno, regex and the rest), a
-//! second runner built into the gate.
+//! own model of the fields it needs ([`schema6`]): gungraun-runner 0.19.1 exposes its
+//! summary model only with its whole `runner` feature (clap, nix, inferno, regex and the
+//! rest), a second runner built into the gate. (0.19.4 has a `summary` feature like 0.20's,
+//! with the same fields; a dependency on it under another name could replace [`schema6`].)
 
 mod schema6;
 

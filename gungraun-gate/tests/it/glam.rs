@@ -7,96 +7,34 @@
 //! which must name the injecting commit.
 //!
 //! Ignored: it builds glam's suite and runs it under Valgrind about fifteen times.
-//! `cargo test -p gungraun-gate --test it -- --ignored --nocapture` runs it. glam's package
+//! `cargo test -p gungraun-gate --test it glam -- --ignored --nocapture` runs it. glam's package
 //! comes from cargo's registry cache (`cargo info glam@0.34.3` puts it there, and the test
 //! runs that when it is missing); the copy lives in `$GATE_GLAM_DIR`, by default a
 //! directory under the system's temporary directory, and is never part of this repository.
 //! A gungraun-runner 0.20.0 already on `PATH` saves its install.
 
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::{cargo, empty_but_target, gate, git, remove_unless_chosen, rows, run, scratch_dir};
+use crate::{
+    JSON, commit_injection, commit_readme_line, gate, git, remove_unless_chosen, rows, scratch_dir,
+    unpack,
+};
 
-const GLAM: &str = "glam-0.34.3";
-
-/// The line of `Mat4::inverse` (SSE2, the x86_64 build) the regression goes before.
-const INVERSE: &str = "        self.inverse_checked::<false>().0\n";
-/// Eight `black_box` calls before it: a few dozen instructions on a benchmark of hundreds.
-const INJECTED: &str = "        for i in 0..8 { core::hint::black_box(i); }\n";
-
-/// glam's published package in cargo's registry cache, fetched there if missing.
-fn glam_package() -> PathBuf {
-    let home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cargo"));
-    let find = || {
-        std::fs::read_dir(home.join("registry").join("src"))
-            .ok()?
-            .filter_map(Result::ok)
-            .map(|index| index.path().join(GLAM))
-            .find(|dir| dir.join("Cargo.toml").is_file())
-    };
-    if let Some(dir) = find() {
-        return dir;
-    }
-    run(&std::env::temp_dir(), cargo(), &["info", "glam@0.34.3"]);
-    find().expect("`cargo info glam@0.34.3` left no package in the registry cache")
-}
-
-/// A fresh copy of the package at `dir`, its own workspace, committed; a `target/` left
-/// there by an earlier run is kept, so its dependencies are not built again.
-fn unpack(dir: &Path) {
-    empty_but_target(dir);
-    let package = glam_package().join(".");
-    run(dir, "cp", &["-r", &package.to_string_lossy(), "."]);
-    let manifest = dir.join("Cargo.toml");
-    let mut toml = std::fs::read_to_string(&manifest).unwrap();
-    toml.push_str("\n[workspace]\n");
-    std::fs::write(&manifest, toml).unwrap();
-    git(dir, &["init", "--quiet"]);
-    git(dir, &["add", "--all"]);
-    git(
-        dir,
-        &["commit", "--quiet", "-m", "glam 0.34.3 as published"],
-    );
-}
-
-/// Commits a line appended to the README: a commit that changes no benchmark.
-fn commit_readme_line(dir: &Path, line: &str) {
-    let readme = dir.join("README.md");
-    let mut text = std::fs::read_to_string(&readme).unwrap();
-    text.push_str(&format!("\n{line}\n"));
-    std::fs::write(&readme, text).unwrap();
-    git(dir, &["commit", "--quiet", "--all", "-m", line]);
-}
-
-/// Commits `INJECTED` before the body of `Mat4::inverse`; the commit's hash.
-fn commit_injection(dir: &Path) -> String {
-    let source = dir.join("src/f32/sse2/mat4.rs");
-    let text = std::fs::read_to_string(&source).unwrap();
-    let at = text
-        .find(&format!("    pub fn inverse(&self) -> Self {{\n{INVERSE}"))
-        .expect("Mat4::inverse as published");
-    let line = at + text[at..].find(INVERSE).unwrap();
-    std::fs::write(
-        &source,
-        format!("{}{INJECTED}{}", &text[..line], &text[line..]),
-    )
-    .unwrap();
-    let subject = "Mat4::inverse: eight black_box calls";
-    git(dir, &["commit", "--quiet", "--all", "-m", subject]);
-    git(dir, &["rev-parse", "HEAD"]).trim().to_owned()
-}
+/// `Mat4::inverse` (SSE2, the x86_64 build) as published: its first line and the line the
+/// regression goes before.
+const INVERSE: [&str; 2] = [
+    "    pub fn inverse(&self) -> Self {\n",
+    "        self.inverse_checked::<false>().0\n",
+];
 
 #[test]
 #[ignore = "builds glam's gungraun suite and runs it under Valgrind (minutes)"]
 fn glam_baseline_rerun_an_injected_regression_and_bisect() {
     let dir = scratch_dir("GATE_GLAM_DIR", "gate-glam");
     let started = Instant::now();
-    unpack(&dir);
+    unpack(&dir, "glam", "0.34.3", "\n[workspace]\n");
     eprintln!("unpacked glam in {:.1} s", started.elapsed().as_secs_f64());
-    let json = ["--format", "json", "--output", "target/gate-report.json"];
+    let json = JSON;
 
     // 1. Record the baseline (ten runs), with no configuration at all.
     let (code, _, took) = gate(&dir, &["--save"]);
@@ -134,7 +72,9 @@ fn glam_baseline_rerun_an_injected_regression_and_bisect() {
     // mat4_inverse, and named.
     let good = git(&dir, &["rev-parse", "HEAD"]).trim().to_owned();
     commit_readme_line(&dir, "a README line");
-    let injecting = commit_injection(&dir);
+    let [head, tail] = INVERSE;
+    let subject = "Mat4::inverse: eight black_box calls";
+    let injecting = commit_injection(&dir, "src/f32/sse2/mat4.rs", head, tail, subject);
     commit_readme_line(&dir, "another README line");
     commit_readme_line(&dir, "a third README line");
     let (code, report, took) = gate(&dir, &json);
@@ -155,7 +95,7 @@ fn glam_baseline_rerun_an_injected_regression_and_bisect() {
     );
     eprintln!(
         "regression: exit 1 in {took:.1} s, {names:?} {:+} Ir, grew: {grew}",
-        regressed[0]["delta"]
+        regressed[0]["delta"].as_i64().unwrap_or(0)
     );
 
     // 4. `--bisect GOOD..HEAD` over those four commits names the injecting one.
@@ -185,7 +125,7 @@ fn glam_baseline_rerun_an_injected_regression_and_bisect() {
         "bisect: exit 1 in {took:.1} s, {} commits, {} measured, culprit {injecting} ({:+} Ir)",
         report["commits"],
         report["measured"].as_array().map_or(0, Vec::len),
-        culprits[0]["delta"]
+        culprits[0]["delta"].as_i64().unwrap_or(0)
     );
     eprintln!("total {:.1} s", started.elapsed().as_secs_f64());
     remove_unless_chosen("GATE_GLAM_DIR", &dir);

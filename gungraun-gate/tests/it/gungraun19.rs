@@ -12,7 +12,10 @@
 use std::path::Path;
 use std::time::Instant;
 
-use crate::{cargo, empty_but_target, gate, git, remove_unless_chosen, rows, run, scratch_dir};
+use crate::{
+    bisect_names, cargo, empty_but_target, every_row_regressed, git, remove_unless_chosen,
+    rerun_is_exact, run, save_and_commit, scratch_dir,
+};
 
 const MANIFEST: &str = r#"[package]
 name = "g19"
@@ -104,65 +107,20 @@ fn gungraun_0_19_baseline_rerun_regression_and_bisect() {
     let dir = scratch_dir("GATE_G19_DIR", "gate-g19");
     let started = Instant::now();
     create(&dir);
-    let json = ["--format", "json", "--output", "target/gate-report.json"];
-
-    let (code, _, took) = gate(&dir, &["--save"]);
-    assert_eq!(code, Some(0), "--save failed");
-    let baseline = std::fs::read_to_string(dir.join("benches/gungraun-baseline.json")).unwrap();
-    let recorded: serde_json::Value = serde_json::from_str(&baseline).unwrap();
-    assert_eq!(recorded["environment"]["gungraun"], "0.19.1");
-    let names: Vec<&String> = recorded["benchmarks"].as_object().unwrap().keys().collect();
-    assert_eq!(names, ["math::fib::long", "math::fib::short"]);
-    eprintln!("--save: 2 benchmarks recorded in {took:.1} s");
-    git(&dir, &["add", "--all"]);
-    git(
-        &dir,
-        &["commit", "--quiet", "-m", "Record the instruction baseline"],
-    );
-    let good = git(&dir, &["rev-parse", "HEAD"]).trim().to_owned();
-
-    let (code, report, took) = gate(&dir, &json);
-    assert_eq!(code, Some(0), "false alarm: {:#}", report["headline"]);
-    if report["unpinned"].is_null() {
-        assert!(
-            rows(&report).iter().all(|row| row["delta"] == 0),
-            "{report:#}"
-        );
-    }
-    eprintln!("rerun: exit 0 in {took:.1} s");
-
+    let good = save_and_commit(&dir, "0.19.1", &["math::fib::long", "math::fib::short"]);
+    rerun_is_exact(&dir);
     let injected = LIB.replacen("{\n", &format!("{{\n{INJECTED}"), 1);
     commit(&dir, "README.md", "# g19\n", "a README");
-    let injecting = commit(
-        &dir,
-        "src/lib.rs",
-        &injected,
-        "fibonacci: four black_box calls",
-    );
+    let subject = "fibonacci: four black_box calls";
+    let injecting = commit(&dir, "src/lib.rs", &injected, subject);
     commit(
         &dir,
         "README.md",
         "# g19\n\nA scratch crate.\n",
         "a README line",
     );
-    let (code, report, took) = gate(&dir, &json);
-    assert_eq!(code, Some(1), "not caught: {report:#}");
-    for row in rows(&report) {
-        assert_eq!(row["verdict"], "regressed", "{row:#}");
-        let grew = row["grew"].to_string();
-        assert!(grew.contains("src/lib.rs fibonacci"), "not named: {grew}");
-    }
-    eprintln!("regression: exit 1 in {took:.1} s, both rows, fibonacci named");
-
-    let range = format!("{good}..HEAD");
-    let (code, report, took) = gate(&dir, &[&["--bisect", &range][..], &json[..]].concat());
-    assert_eq!(code, Some(1), "bisect: {report:#}");
-    let culprits = report["culprits"].as_array().expect("a culprits array");
-    assert_eq!(culprits.len(), 2, "{report:#}");
-    for culprit in culprits {
-        assert_eq!(culprit["commit"]["hash"], injecting.as_str(), "{report:#}");
-    }
-    eprintln!("bisect: exit 1 in {took:.1} s, culprit {injecting}");
+    every_row_regressed(&dir, "src/lib.rs fibonacci");
+    bisect_names(&dir, &good, &injecting, 2);
     eprintln!("total {:.1} s", started.elapsed().as_secs_f64());
     remove_unless_chosen("GATE_G19_DIR", &dir);
 }

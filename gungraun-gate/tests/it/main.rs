@@ -1,6 +1,7 @@
-//! The gate's integration tests: end to end on crates nobody here wrote (glam, gungraun
-//! 0.20) and on a scratch crate of gungraun 0.19.
+//! The gate's integration tests: end to end on crates nobody here wrote (glam with gungraun
+//! 0.20, bytesbuf with gungraun 0.19.4) and on a scratch crate of gungraun 0.19.1.
 
+mod bytesbuf;
 mod glam;
 mod gungraun19;
 
@@ -86,4 +87,145 @@ pub(crate) fn empty_but_target(dir: &Path) {
             false => std::fs::remove_file(&path).unwrap(),
         }
     }
+}
+
+/// `name-version`'s published package in cargo's registry cache, fetched there if missing.
+pub(crate) fn registry_package(name: &str, version: &str) -> PathBuf {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cargo"));
+    let package = format!("{name}-{version}");
+    let find = || {
+        std::fs::read_dir(home.join("registry").join("src"))
+            .ok()?
+            .filter_map(Result::ok)
+            .map(|index| index.path().join(&package))
+            .find(|dir| dir.join("Cargo.toml").is_file())
+    };
+    if let Some(dir) = find() {
+        return dir;
+    }
+    let spec = format!("{name}@{version}");
+    run(&std::env::temp_dir(), cargo(), &["info", &spec]);
+    find().unwrap_or_else(|| panic!("`cargo info {spec}` left no package in the registry cache"))
+}
+
+/// A fresh copy of `name-version`'s published package at `dir` with `manifest` appended to
+/// its `Cargo.toml` (at least an empty `[workspace]`, so it builds on its own), committed;
+/// a `target/` left there by an earlier run is kept, so its dependencies are not built again.
+pub(crate) fn unpack(dir: &Path, name: &str, version: &str, manifest: &str) {
+    empty_but_target(dir);
+    let package = registry_package(name, version).join(".");
+    run(dir, "cp", &["-r", &package.to_string_lossy(), "."]);
+    let path = dir.join("Cargo.toml");
+    let mut toml = std::fs::read_to_string(&path).unwrap();
+    toml.push_str(manifest);
+    std::fs::write(&path, toml).unwrap();
+    git(dir, &["init", "--quiet"]);
+    git(dir, &["add", "--all"]);
+    let subject = format!("{name} {version} as published");
+    git(dir, &["commit", "--quiet", "-m", &subject]);
+}
+
+/// Commits a line appended to the README: a commit that changes no benchmark.
+pub(crate) fn commit_readme_line(dir: &Path, line: &str) {
+    let readme = dir.join("README.md");
+    let mut text = std::fs::read_to_string(&readme).unwrap();
+    text.push_str(&format!("\n{line}\n"));
+    std::fs::write(&readme, text).unwrap();
+    git(dir, &["commit", "--quiet", "--all", "-m", line]);
+}
+
+/// The gate's JSON report, written under the scratch crate's `target/`.
+pub(crate) const JSON: [&str; 4] = ["--format", "json", "--output", "target/gate-report.json"];
+
+/// `--save` in `dir`, which must record exactly `names` (sorted) with `gungraun` in the
+/// environment, then commits the baseline file; that commit's hash (GOOD).
+pub(crate) fn save_and_commit(dir: &Path, gungraun: &str, names: &[&str]) -> String {
+    let (code, _, took) = gate(dir, &["--save"]);
+    assert_eq!(code, Some(0), "--save failed");
+    let baseline = std::fs::read_to_string(dir.join("benches/gungraun-baseline.json")).unwrap();
+    let recorded: serde_json::Value = serde_json::from_str(&baseline).unwrap();
+    assert_eq!(recorded["environment"]["gungraun"], gungraun);
+    let recorded: Vec<&String> = recorded["benchmarks"].as_object().unwrap().keys().collect();
+    assert_eq!(recorded, names);
+    eprintln!("--save: {} benchmarks recorded in {took:.1} s", names.len());
+    git(dir, &["add", "--all"]);
+    git(
+        dir,
+        &["commit", "--quiet", "-m", "Record the instruction baseline"],
+    );
+    git(dir, &["rev-parse", "HEAD"]).trim().to_owned()
+}
+
+/// A rerun with nothing changed: exit 0 and, pinned, every row exactly the recorded figure.
+pub(crate) fn rerun_is_exact(dir: &Path) {
+    let (code, report, took) = gate(dir, &JSON);
+    assert_eq!(code, Some(0), "false alarm: {:#}", report["headline"]);
+    let pinned = report["unpinned"].is_null();
+    if pinned {
+        let moved = rows(&report).iter().filter(|row| row["delta"] != 0).count();
+        assert_eq!(moved, 0, "pinned rows moved: {report:#}");
+    }
+    eprintln!("rerun: exit 0 in {took:.1} s, pinned: {pinned}");
+}
+
+/// A run after an injected regression: exit 1, every row regressed, each breakdown naming
+/// `named`.
+pub(crate) fn every_row_regressed(dir: &Path, named: &str) {
+    let (code, report, took) = gate(dir, &JSON);
+    assert_eq!(code, Some(1), "not caught: {report:#}");
+    for row in rows(&report) {
+        assert_eq!(row["verdict"], "regressed", "{row:#}");
+        let grew = row["grew"].to_string();
+        assert!(grew.contains(named), "{named} not named: {grew}");
+    }
+    let first = &rows(&report)[0];
+    eprintln!(
+        "regression: exit 1 in {took:.1} s, {} rows, the first {:+} Ir, grew: {}",
+        rows(&report).len(),
+        first["delta"].as_i64().unwrap_or(0),
+        first["grew"]
+    );
+}
+
+/// `--bisect GOOD..HEAD`: exit 1, `culprits` culprits, each the `injecting` commit.
+pub(crate) fn bisect_names(dir: &Path, good: &str, injecting: &str, culprits: usize) {
+    let range = format!("{good}..HEAD");
+    let (code, report, took) = gate(dir, &[&["--bisect", &range][..], &JSON[..]].concat());
+    assert_eq!(code, Some(1), "bisect: {report:#}");
+    let found = report["culprits"].as_array().expect("a culprits array");
+    assert_eq!(found.len(), culprits, "{report:#}");
+    for culprit in found {
+        assert_eq!(culprit["commit"]["hash"], injecting, "{report:#}");
+    }
+    eprintln!(
+        "bisect: exit 1 in {took:.1} s, {} commits, {} measured, culprit {injecting}",
+        report["commits"],
+        report["measured"].as_array().map_or(0, Vec::len)
+    );
+}
+
+/// Eight `black_box` calls, the regression the end-to-end tests inject: a few dozen
+/// instructions.
+pub(crate) const INJECTED: &str = "        for i in 0..8 { core::hint::black_box(i); }\n";
+
+/// Commits `INJECTED` between `head` and `tail`, two adjacent pieces of `file` as published
+/// (the function's first line and the body line it goes before); the commit's hash.
+pub(crate) fn commit_injection(
+    dir: &Path,
+    file: &str,
+    head: &str,
+    tail: &str,
+    subject: &str,
+) -> String {
+    let source = dir.join(file);
+    let text = std::fs::read_to_string(&source).unwrap();
+    let at = text
+        .find(&format!("{head}{tail}"))
+        .unwrap_or_else(|| panic!("{file} as published has no {head:?}"))
+        + head.len();
+    std::fs::write(&source, format!("{}{INJECTED}{}", &text[..at], &text[at..])).unwrap();
+    git(dir, &["commit", "--quiet", "--all", "-m", subject]);
+    git(dir, &["rev-parse", "HEAD"]).trim().to_owned()
 }
