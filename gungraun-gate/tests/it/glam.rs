@@ -16,8 +16,8 @@
 use std::time::Instant;
 
 use crate::{
-    JSON, commit_injection, commit_readme_line, gate, git, remove_unless_chosen, rows, scratch_dir,
-    unpack,
+    JSON, bisect_names, commit_injection, commit_readme_line, gate, git, regressed,
+    remove_unless_chosen, rows, scratch_dir, unpack,
 };
 
 /// `Mat4::inverse` (SSE2, the x86_64 build) as published: its first line and the line the
@@ -77,55 +77,17 @@ fn glam_baseline_rerun_an_injected_regression_and_bisect() {
     let injecting = commit_injection(&dir, "src/f32/sse2/mat4.rs", head, tail, subject);
     commit_readme_line(&dir, "another README line");
     commit_readme_line(&dir, "a third README line");
-    let (code, report, took) = gate(&dir, &json);
-    assert_eq!(code, Some(1), "not caught: {:#}", report["headline"]);
-    let regressed: Vec<&serde_json::Value> = rows(&report)
-        .iter()
-        .filter(|row| row["verdict"] == "regressed")
-        .collect();
-    let names: Vec<&str> = regressed
-        .iter()
-        .map(|row| row["benchmark"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["bench_mat4::mat4_inverse::args"], "{regressed:#?}");
-    let grew = serde_json::to_string(&regressed[0]["grew"]).unwrap();
-    assert!(
-        grew.contains("inverse"),
-        "the breakdown does not name inverse: {grew}"
-    );
-    eprintln!(
-        "regression: exit 1 in {took:.1} s, {names:?} {:+} Ir, grew: {grew}",
-        regressed[0]["delta"].as_i64().unwrap_or(0)
-    );
+    let mat4_inverse = ["bench_mat4::mat4_inverse::args"];
+    regressed(&dir, &mat4_inverse, "Mat4::inverse");
 
     // 4. `--bisect GOOD..HEAD` over those four commits names the injecting one.
-    let range = format!("{good}..HEAD");
-    let bisect = ["--bisect", &range, "--filter", "mat4_inverse"];
-    let (code, report, took) = gate(&dir, &[&bisect[..], &json[..]].concat());
-    assert_eq!(code, Some(1), "bisect: {report:#}");
-    let culprits = report["culprits"].as_array().expect("a culprits array");
-    let found: Vec<(&str, &str)> = culprits
-        .iter()
-        .map(|c| {
-            let benchmark = c["benchmark"].as_str().unwrap();
-            (benchmark, c["commit"]["hash"].as_str().unwrap())
-        })
-        .collect();
-    assert_eq!(
-        found,
-        [("bench_mat4::mat4_inverse::args", injecting.as_str())],
-        "{report:#}"
-    );
-    let grew = culprits[0]["grew"].to_string();
-    assert!(
-        grew.contains("inverse"),
-        "the breakdown does not name inverse: {grew}"
-    );
-    eprintln!(
-        "bisect: exit 1 in {took:.1} s, {} commits, {} measured, culprit {injecting} ({:+} Ir)",
-        report["commits"],
-        report["measured"].as_array().map_or(0, Vec::len),
-        culprits[0]["delta"].as_i64().unwrap_or(0)
+    let filter = ["--filter", "mat4_inverse"];
+    bisect_names(
+        &dir,
+        [&good, &injecting],
+        &mat4_inverse,
+        "Mat4::inverse",
+        &filter,
     );
     eprintln!("total {:.1} s", started.elapsed().as_secs_f64());
     remove_unless_chosen("GATE_GLAM_DIR", &dir);

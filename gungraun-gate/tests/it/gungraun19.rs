@@ -13,8 +13,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::{
-    bisect_names, cargo, empty_but_target, every_row_regressed, git, remove_unless_chosen,
-    rerun_is_exact, run, save_and_commit, scratch_dir,
+    bisect_names, cargo, empty_but_target, git, regressed, remove_unless_chosen, rerun_is_exact,
+    run, save_and_commit, scratch_dir,
 };
 
 const MANIFEST: &str = r#"[package]
@@ -119,8 +119,13 @@ fn gungraun_0_19_baseline_rerun_regression_and_bisect() {
         "# g19\n\nA scratch crate.\n",
         "a README line",
     );
-    every_row_regressed(&dir, "src/lib.rs fibonacci");
-    bisect_names(&dir, &good, &injecting, 2);
+    regressed(
+        &dir,
+        &["math::fib::long", "math::fib::short"],
+        "src/lib.rs fibonacci",
+    );
+    let fib = ["math::fib::long", "math::fib::short"];
+    bisect_names(&dir, [&good, &injecting], &fib, "src/lib.rs fibonacci", &[]);
     eprintln!("total {:.1} s", started.elapsed().as_secs_f64());
     remove_unless_chosen("GATE_G19_DIR", &dir);
 }

@@ -170,39 +170,63 @@ pub(crate) fn rerun_is_exact(dir: &Path) {
     eprintln!("rerun: exit 0 in {took:.1} s, pinned: {pinned}");
 }
 
-/// A run after an injected regression: exit 1, every row regressed, each breakdown naming
-/// `named`.
-pub(crate) fn every_row_regressed(dir: &Path, named: &str) {
+/// A run after an injected regression: exit 1, exactly the rows `expected` regressed, each
+/// breakdown naming `named`.
+pub(crate) fn regressed(dir: &Path, expected: &[&str], named: &str) {
     let (code, report, took) = gate(dir, &JSON);
     assert_eq!(code, Some(1), "not caught: {report:#}");
-    for row in rows(&report) {
-        assert_eq!(row["verdict"], "regressed", "{row:#}");
+    let regressed: Vec<&serde_json::Value> = rows(&report)
+        .iter()
+        .filter(|row| row["verdict"] == "regressed")
+        .collect();
+    let names: Vec<&str> = regressed
+        .iter()
+        .map(|row| row["benchmark"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, expected, "{report:#}");
+    for row in &regressed {
         let grew = row["grew"].to_string();
         assert!(grew.contains(named), "{named} not named: {grew}");
     }
-    let first = &rows(&report)[0];
     eprintln!(
-        "regression: exit 1 in {took:.1} s, {} rows, the first {:+} Ir, grew: {}",
-        rows(&report).len(),
-        first["delta"].as_i64().unwrap_or(0),
-        first["grew"]
+        "regression: exit 1 in {took:.1} s, {names:?} {:+} Ir, grew: {}",
+        regressed[0]["delta"].as_i64().unwrap_or(0),
+        regressed[0]["grew"]
     );
 }
 
-/// `--bisect GOOD..HEAD`: exit 1, `culprits` culprits, each the `injecting` commit.
-pub(crate) fn bisect_names(dir: &Path, good: &str, injecting: &str, culprits: usize) {
+/// `--bisect GOOD..HEAD` with `extra` arguments: exit 1, a culprit for exactly the
+/// benchmarks `expected`, each the `injecting` commit and its breakdown naming `named`.
+pub(crate) fn bisect_names(
+    dir: &Path,
+    [good, injecting]: [&str; 2],
+    expected: &[&str],
+    named: &str,
+    extra: &[&str],
+) {
     let range = format!("{good}..HEAD");
-    let (code, report, took) = gate(dir, &[&["--bisect", &range][..], &JSON[..]].concat());
+    let args = [&["--bisect", &range][..], extra, &JSON[..]].concat();
+    let (code, report, took) = gate(dir, &args);
     assert_eq!(code, Some(1), "bisect: {report:#}");
-    let found = report["culprits"].as_array().expect("a culprits array");
-    assert_eq!(found.len(), culprits, "{report:#}");
-    for culprit in found {
-        assert_eq!(culprit["commit"]["hash"], injecting, "{report:#}");
+    let culprits = report["culprits"].as_array().expect("a culprits array");
+    let found: Vec<(&str, &str)> = culprits
+        .iter()
+        .map(|c| {
+            let benchmark = c["benchmark"].as_str().unwrap();
+            (benchmark, c["commit"]["hash"].as_str().unwrap())
+        })
+        .collect();
+    let wanted: Vec<(&str, &str)> = expected.iter().map(|b| (*b, injecting)).collect();
+    assert_eq!(found, wanted, "{report:#}");
+    for culprit in culprits {
+        let grew = culprit["grew"].to_string();
+        assert!(grew.contains(named), "{named} not named: {grew}");
     }
     eprintln!(
-        "bisect: exit 1 in {took:.1} s, {} commits, {} measured, culprit {injecting}",
+        "bisect: exit 1 in {took:.1} s, {} commits, {} measured, culprit {injecting} ({:+} Ir)",
         report["commits"],
-        report["measured"].as_array().map_or(0, Vec::len)
+        report["measured"].as_array().map_or(0, Vec::len),
+        culprits[0]["delta"].as_i64().unwrap_or(0)
     );
 }
 
