@@ -4,18 +4,17 @@
 //!
 //! Supported: gungraun 0.20.x (summary schema `7`, read through gungraun-runner 0.20's own
 //! model) and 0.19.x (schema `6`, read through the gate's model of the fields it needs,
-//! [`crate::summary`]). Between the two, the summary's layout changed (`profiles[].data`
-//! with `metrics` and `tool_run` became of `summaries` with `metrics_summary` and
-//! `details`, values lost their `Int` tag, `output_dir` was added) and the runner's
-//! wrapper option was renamed (`--valgrind-runner` and `GUNGRAUN_VR_*` became
-//! `--tool-runner` and `GUNGRAUN_TR_*`).
+//! [`crate::summary`]). From 0.19 to 0.20 the summary's layout changed (`profiles[].summaries`
+//! with `total.summary` and parts of `details` and `metrics_summary`, each figure a
+//! `{"Left": {"Int": n}}`, became `profiles[].data` with `total.metrics` and parts of
+//! `tool_run` and `metrics`, each figure a `{"values": {"new": n}}`; 0.20 added
+//! `output_dir`), and the runner's wrapper option was renamed (`--valgrind-runner` and
+//! `GUNGRAUN_VR_*` became `--tool-runner` and `GUNGRAUN_TR_*`).
 //!
 //! iai-callgrind is not read: its last release, 0.16.1, writes schema `6` too, but its
 //! runner has no option to start Valgrind through a wrapper (so no pinning) and its
 //! crates, paths and variables have other names (`iai-callgrind-runner`, `target/iai`,
 //! `IAI_CALLGRIND_*`).
-
-use anyhow::bail;
 
 use crate::tools::PinnedTool;
 
@@ -48,15 +47,23 @@ impl Harness {
                 .strip_prefix(harness.release())
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
         };
-        if let Some(harness) = Harness::ALL.iter().find(matches) {
-            return Ok(*harness);
+        match Harness::ALL.iter().find(matches) {
+            Some(harness) => Ok(*harness),
+            None => Err(Harness::refuse(&format!(
+                "Cargo.lock pins gungraun {locked}"
+            ))),
         }
+    }
+
+    /// The one-line refusal of a harness the gate does not read: `what`, then the supported
+    /// release lines.
+    pub fn refuse(what: &str) -> anyhow::Error {
         let names: Vec<String> = Harness::ALL
             .iter()
             .map(|h| format!("gungraun {}.x (summary schema {})", h.release(), h.schema()))
             .collect();
-        bail!(
-            "Cargo.lock pins gungraun {locked}, which this gate does not read; supported: {}",
+        anyhow::anyhow!(
+            "{what}, which this gate does not read; supported: {}",
             names.join(", ")
         )
     }

@@ -122,6 +122,9 @@ pub(crate) fn unpack(dir: &Path, name: &str, version: &str, manifest: &str) {
     toml.push_str(manifest);
     std::fs::write(&path, toml).unwrap();
     git(dir, &["init", "--quiet"]);
+    // Not a `.gitignore`, which would be a file the package does not have: the kept
+    // `target/` (gigabytes, the gate's worktree among them) stays out of every commit.
+    std::fs::write(dir.join(".git/info/exclude"), "/target\n").unwrap();
     git(dir, &["add", "--all"]);
     let subject = format!("{name} {version} as published");
     git(dir, &["commit", "--quiet", "-m", &subject]);
