@@ -27,6 +27,8 @@ use std::path::Path;
 use anyhow::{Context as _, bail};
 use serde::Deserialize;
 
+use crate::harness::Harness;
+
 /// The baseline file of a workspace that configures none.
 pub const DEFAULT_BASELINE: &str = "benches/gungraun-baseline.json";
 
@@ -84,6 +86,8 @@ struct BenchTarget {
     source: String,
     /// Whether the package depends on gungraun and the target's source names it.
     gungraun: bool,
+    /// The same for iai-callgrind, gungraun's former name, which the gate does not read.
+    iai_callgrind: bool,
 }
 
 impl GateConfig {
@@ -114,22 +118,25 @@ impl GateConfig {
             .workspace_packages()
             .into_iter()
             .flat_map(|package| {
-                let depends = package.dependencies.iter().any(|d| d.name == "gungraun");
+                let depends = |name: &str| package.dependencies.iter().any(|d| d.name == name);
+                let (gungraun, iai_callgrind) = (depends("gungraun"), depends("iai-callgrind"));
                 package
                     .targets
                     .iter()
                     .filter(|t| t.is_bench())
-                    .map(move |t| BenchTarget {
-                        package: package.name.to_string(),
-                        name: t.name.clone(),
-                        source: t
-                            .src_path
-                            .strip_prefix(workspace_root)
-                            .unwrap_or(&t.src_path)
-                            .to_string(),
-                        gungraun: depends
-                            && std::fs::read_to_string(&t.src_path)
-                                .is_ok_and(|src| src.contains("gungraun")),
+                    .map(move |t| {
+                        let src = std::fs::read_to_string(&t.src_path).unwrap_or_default();
+                        BenchTarget {
+                            package: package.name.to_string(),
+                            name: t.name.clone(),
+                            source: t
+                                .src_path
+                                .strip_prefix(workspace_root)
+                                .unwrap_or(&t.src_path)
+                                .to_string(),
+                            gungraun: gungraun && src.contains("gungraun"),
+                            iai_callgrind: iai_callgrind && src.contains("iai_callgrind"),
+                        }
                     })
             })
             .collect::<Vec<_>>();
@@ -151,6 +158,12 @@ impl ConfigTable {
             .collect();
         let suite = match matching.as_slice() {
             [one] => one,
+            [] if let Some(t) = targets.iter().find(|t| t.iai_callgrind) => {
+                return Err(Harness::refuse(&format!(
+                    "the bench target {}/{} uses iai-callgrind",
+                    t.package, t.name
+                )));
+            }
             [] => bail!(
                 "no gungraun bench target found{}; name it with `bench = \"…\"` under \
                  [workspace.metadata.{TABLE}] in the root Cargo.toml",
@@ -191,7 +204,26 @@ mod tests {
             name: name.to_owned(),
             source: format!("benches/{name}.rs"),
             gungraun,
+            iai_callgrind: false,
         }
+    }
+
+    #[test]
+    fn an_iai_callgrind_suite_is_refused_naming_the_supported_harnesses() {
+        let old = BenchTarget {
+            iai_callgrind: true,
+            ..target("mycrate", "iai", false)
+        };
+        let err = table(serde_json::json!({}))
+            .resolve(&[old, target("mycrate", "criterion", false)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("the bench target mycrate/iai uses iai-callgrind, which this gate"),
+            "{err}"
+        );
+        assert!(err.contains("supported: gungraun 0.20.x"), "{err}");
+        assert!(!err.contains('\n'), "{err}");
     }
 
     fn table(toml_like: serde_json::Value) -> ConfigTable {

@@ -22,7 +22,8 @@
 //! comparison, from measuring to explaining), [`bisect`] (`--bisect`: the commit where a
 //! benchmark rose), [`reference`] (what head is compared with),
 //! [`worktree`] (the base's checkout), [`runs`] (medians and noise), [`save`] (`--save`),
-//! [`pinning`] (scheduling), [`summary`] (gungraun's output),
+//! [`pinning`] (scheduling), [`harness`] (the gungraun release Cargo.lock pins),
+//! [`summary`] (gungraun's output),
 //! [`compare`] (the verdict rules), [`callgrind`] and [`flamegraph`] (which functions
 //! grew), [`report`] (text, markdown, JSON, BMF), [`baseline`] (the file), [`config`] and
 //! [`invocation`] (the workspace and who runs the gate).
@@ -42,6 +43,7 @@ pub mod exit;
 pub mod flags;
 pub(crate) mod flamegraph;
 pub(crate) mod gate;
+pub mod harness;
 pub mod host;
 mod invocation;
 pub mod pinning;

@@ -23,6 +23,8 @@
 //! unpinned, the environment fingerprint says so, and the gate never compares a pinned
 //! figure with an unpinned one.
 
+use crate::harness::Harness;
+
 /// The fingerprint value of a pinned run.
 pub const PINNED: &str = "SCHED_FIFO 1 on one CPU, ASLR off";
 
@@ -103,7 +105,8 @@ impl Pinning {
     }
 
     /// gungraun runner arguments that start Valgrind through the wrappers, one token per
-    /// `--tool-runner-args` so that nothing is split on spaces.
+    /// `--tool-runner-args` (`--valgrind-runner-args` for gungraun 0.19) so that nothing is
+    /// split on spaces.
     ///
     /// The chain starts with `env --unset` of the variables gungraun gives a tool runner:
     /// they would reach the benchmark process, and their values (output paths, the
@@ -111,7 +114,7 @@ impl Pinning {
     /// runtime's count by up to 75 instructions between checkouts.
     ///
     /// `slot` 0 is the first CPU, 1 the second (the first where there is none).
-    pub fn runner_args(&self, slot: usize) -> Vec<String> {
+    pub fn runner_args(&self, slot: usize, harness: Harness) -> Vec<String> {
         let Ok(first) = &self.cpu else {
             return Vec::new();
         };
@@ -119,24 +122,31 @@ impl Pinning {
             (1, Some(second)) => second,
             _ => *first,
         };
+        let cpu = cpu.to_string();
+        let unset = harness
+            .wrapper_variables()
+            .into_iter()
+            .chain(["GUNGRAUN_ALLOW_ASLR"])
+            .map(|name| format!("--unset={name}"));
         let wrapper = [
-            "--unset=GUNGRAUN_TR_DEST_DIR",
-            "--unset=GUNGRAUN_TR_HOME",
-            "--unset=GUNGRAUN_TR_WORKSPACE_ROOT",
-            "--unset=GUNGRAUN_ALLOW_ASLR",
             "chrt",
             "--fifo",
             "1",
             "taskset",
             "--cpu-list",
-            &cpu.to_string(),
+            &cpu,
             "setarch",
             std::env::consts::ARCH,
             "--addr-no-randomize",
         ]
-        .map(|arg| format!("--tool-runner-args={arg}"));
-        std::iter::once("--tool-runner=env".to_owned())
-            .chain(wrapper)
+        .map(str::to_owned);
+        let option = harness.wrapper_option();
+        std::iter::once(format!("--{option}=env"))
+            .chain(
+                unset
+                    .chain(wrapper)
+                    .map(|arg| format!("--{option}-args={arg}")),
+            )
             .collect()
     }
 }
@@ -151,7 +161,7 @@ mod tests {
             cpu: Ok(1),
             second: Some(3),
         };
-        let args = pinned.runner_args(0);
+        let args = pinned.runner_args(0, Harness::Gungraun020);
         assert_eq!(args[0], "--tool-runner=env");
         let tokens: Vec<&str> = args[1..]
             .iter()
@@ -177,7 +187,7 @@ mod tests {
         );
         assert_eq!(pinned.fingerprint(), PINNED);
         // The second slot runs on the second CPU, and only there.
-        let second = pinned.runner_args(1);
+        let second = pinned.runner_args(1, Harness::Gungraun020);
         assert_eq!(second.len(), args.len());
         let differ: Vec<(&String, &String)> =
             args.iter().zip(&second).filter(|(a, b)| a != b).collect();
@@ -189,17 +199,33 @@ mod tests {
             )]
         );
         assert_eq!((pinned.width(), pinned.cpus()), (2, "1 and 3".to_owned()));
+        // gungraun 0.19 names the wrapper option and its variables differently.
+        let old = pinned.runner_args(0, Harness::Gungraun019);
+        assert_eq!(old[0], "--valgrind-runner=env");
+        assert_eq!(
+            old[1],
+            "--valgrind-runner-args=--unset=GUNGRAUN_VR_DEST_DIR"
+        );
+        assert_eq!(old.len(), args.len());
+        assert!(
+            old[1..]
+                .iter()
+                .all(|a| a.starts_with("--valgrind-runner-args="))
+        );
         let one = Pinning {
             cpu: Ok(1),
             second: None,
         };
-        assert_eq!(one.runner_args(1), one.runner_args(0));
+        assert_eq!(
+            one.runner_args(1, Harness::Gungraun020),
+            one.runner_args(0, Harness::Gungraun020)
+        );
         assert_eq!((one.width(), one.cpus()), (1, "1".to_owned()));
         let unpinned = Pinning {
             cpu: Err("no chrt".to_owned()),
             second: None,
         };
-        assert!(unpinned.runner_args(0).is_empty());
+        assert!(unpinned.runner_args(0, Harness::Gungraun020).is_empty());
         assert_eq!(unpinned.width(), 1);
         assert_ne!(unpinned.fingerprint(), PINNED);
     }

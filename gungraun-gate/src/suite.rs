@@ -10,22 +10,15 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, bail};
 
 use super::build_dir;
+use super::harness::Harness;
 use super::pinning::Pinning;
 use super::runs::{self, Run, Runs};
 use super::summary::{self, Measurement};
 use crate::baseline::Environment;
 use crate::config::GateConfig;
 use crate::invocation::{COMMAND, LOG};
-use crate::tools::{PendingInstall, PinnedTool};
+use crate::tools::PendingInstall;
 use crate::{cargo, host, util};
-
-/// How `cargo install` builds gungraun-runner: unoptimised (`--debug`) and without debug
-/// information. The runner only starts Valgrind and reads its output files, so Valgrind's
-/// time dwarfs its own: a suite run took 18.5–23.0 s with a `--debug` runner against
-/// 19.2–22.5 s with an `opt-level = 1` one, the same figures, while its install took 190
-/// CPU-seconds (user + system) against 350, and 153 without debug information, the largest
-/// phase of a fresh clone's first gate run (docs/history.md, "A fresh clone's first run").
-const RUNNER_INSTALL_ARGS: &[&str] = &["--debug", "--config", "profile.dev.debug=0"];
 
 /// How this machine runs the suite: the tools, the scheduling, the filter.
 pub(crate) struct Suite {
@@ -38,6 +31,8 @@ pub(crate) struct Suite {
     building: Arc<AtomicUsize>,
     filter: Option<String>,
     pub(crate) pinning: Pinning,
+    /// The gungraun release Cargo.lock pins: the summaries' schema, the runner's options.
+    harness: Harness,
     /// What decides instruction counts here besides the code (its fingerprint).
     pub(crate) environment: Environment,
 }
@@ -139,7 +134,7 @@ impl Suite {
         }
         let valgrind = host::valgrind_version()?;
         let gungraun = util::locked_version(&root, "gungraun")?;
-        summary::check_supported(&gungraun)?;
+        let harness = Harness::of_locked(&gungraun)?;
         let runner = runner(&root, &gungraun)?;
         let pinning = Pinning::detect();
         if let Err(why) = &pinning.cpu {
@@ -153,6 +148,7 @@ impl Suite {
             building: Arc::new(AtomicUsize::new(0)),
             filter,
             pinning,
+            harness,
             environment,
         })
     }
@@ -395,7 +391,8 @@ impl Suite {
             );
         }
         let stdout = String::from_utf8_lossy(&output.stdout);
-        let measurements = summary::parse_stream(&stdout)?;
+        let measurements =
+            summary::parse_stream(&stdout, self.harness, &home.join(&self.config.package))?;
         if measurements.is_empty() {
             bail!(
                 "the benchmark suite in {} reported no benchmark{}",
@@ -427,7 +424,7 @@ impl Suite {
             // Instruction addresses on cost lines, so the breakdown can read inline chains;
             // the counts themselves do not change.
             .arg("--callgrind-args=--dump-instr=yes")
-            .args(self.pinning.runner_args(slot))
+            .args(self.pinning.runner_args(slot, self.harness))
             .env("PATH", path)
             .stdout(Stdio::piped());
         if let Some(pattern) = pattern {
@@ -468,13 +465,7 @@ fn cargo_bench(config: &GateConfig, checkout: &Path, target_dir: &Path) -> Comma
 /// `target/tools/`, else installing there with `cargo install --locked` while the suite
 /// builds.
 fn runner(root: &Path, version: &str) -> anyhow::Result<Runner> {
-    let runner = PinnedTool {
-        krate: "gungraun-runner",
-        bin: "gungraun-runner",
-        version,
-        version_args: &["--version"],
-        install_args: RUNNER_INSTALL_ARGS,
-    };
+    let runner = Harness::runner(version);
     Ok(match runner.find(root) {
         Some(dir) => Runner::Ready(dir),
         None => Runner::Installing(runner.start_install(root, &LOG.to_string())?),

@@ -1,30 +1,30 @@
 //! gungraun's machine-readable output (`--output-format=json`: one JSON object per
 //! benchmark per line, the same schema as `summary.json`), reduced to what the gate needs.
 //!
-//! The objects are read into gungraun-runner's own model (`BenchmarkSummary`), from the
-//! same crate and version as the runner the gate installs (`tools.rs` pins it to the locked
-//! `gungraun`), so the schema has one definition. Only schema `7` (gungraun 0.20) is read;
-//! another version is an error that says so, rather than a missing field, and a locked
-//! `gungraun` of another release is refused before anything is built ([`check_supported`]).
-//!
-//! gungraun 0.19 (schema `6`) is not read: its runner exposes the summary model only with
-//! its whole `runner` feature (clap, nix, inferno, regex and the rest), so reading it typed
-//! would build a second runner into the gate, and a copy of the schema here would give it
-//! two definitions. iai-callgrind (schema `6` and older) is refused the same way.
+//! Which schema a line must have follows from the `gungraun` that `Cargo.lock` pins
+//! ([`Harness`]); a summary of another version is an error that says so, rather than a
+//! missing field. Schema `7` (gungraun 0.20) is read into gungraun-runner's own model
+//! (`BenchmarkSummary`), from the same crate and version as the runner the gate installs,
+//! so that schema has one definition. Schema `6` (gungraun 0.19) is read into the gate's
+//! own model of the fields it needs ([`schema6`]): gungraun-runner 0.19.1 exposes its
+//! summary model only with its whole `runner` feature (clap, nix, inferno, regex and the
+//! rest), a second runner built into the gate. (0.19.4 has a `summary` feature like 0.20's,
+//! with the same fields; a dependency on it under another name could replace [`schema6`].)
+
+mod schema6;
 
 use std::collections::BTreeMap;
 use std::hash::Hash;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use gungraun_runner::api::Tool;
 use gungraun_runner::metrics::model::{Metric, MetricResults};
-use gungraun_runner::summary::model::{
-    BenchmarkSummary, Profile, SCHEMA_VERSION, ToolMetricResults,
-};
+use gungraun_runner::summary::model::{BenchmarkSummary, Profile, ToolMetricResults};
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::Recorded;
+use crate::harness::Harness;
 
 /// One benchmark of one run.
 #[derive(Clone, Debug, PartialEq)]
@@ -58,42 +58,27 @@ impl Measurement {
     }
 }
 
-/// Reads every summary object in `stdout`; lines that are not JSON objects are skipped.
-pub(crate) fn parse_stream(stdout: &str) -> anyhow::Result<Vec<Measurement>> {
+/// Reads every summary object in `stdout`, each of the schema `harness` writes; lines that
+/// are not JSON objects are skipped. `package_home` is the runner's `--home` joined with
+/// the bench target's package name: where gungraun 0.19, whose summaries do not say, leaves
+/// each benchmark's files.
+pub(crate) fn parse_stream(
+    stdout: &str,
+    harness: Harness,
+    package_home: &Path,
+) -> anyhow::Result<Vec<Measurement>> {
     let mut out = Vec::new();
     for (n, line) in stdout.lines().enumerate() {
         let line = line.trim();
         if !line.starts_with("{") {
             continue;
         }
-        out.push(parse_summary(line).with_context(|| format!("gungraun output line {}", n + 1))?);
+        out.push(
+            parse_summary(line, harness, package_home)
+                .with_context(|| format!("gungraun output line {}", n + 1))?,
+        );
     }
     Ok(out)
-}
-
-/// The gungraun releases whose summaries this gate reads (a `major.minor` prefix of the
-/// locked version), each with the summary schema it writes.
-const SUPPORTED: &[(&str, &str)] = &[("0.20", SCHEMA_VERSION)];
-
-/// Refuses a locked `gungraun` version whose summaries the gate cannot read, in one line
-/// that names the versions it can.
-pub(crate) fn check_supported(locked: &str) -> anyhow::Result<()> {
-    let supported = |(release, _): &&(&str, &str)| {
-        locked
-            .strip_prefix(release)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
-    };
-    if SUPPORTED.iter().any(|entry| supported(&entry)) {
-        return Ok(());
-    }
-    let names: Vec<String> = SUPPORTED
-        .iter()
-        .map(|(release, schema)| format!("gungraun {release}.x (summary schema {schema})"))
-        .collect();
-    bail!(
-        "Cargo.lock pins gungraun {locked}, which this gate does not read; supported: {}",
-        names.join(", ")
-    )
 }
 
 /// A summary's version alone, read first: another schema is refused by name.
@@ -102,65 +87,112 @@ struct SchemaVersion {
     version: String,
 }
 
-/// Reads one benchmark summary.
-fn parse_summary(line: &str) -> anyhow::Result<Measurement> {
+/// Reads one benchmark summary of the schema `harness` writes.
+fn parse_summary(line: &str, harness: Harness, package_home: &Path) -> anyhow::Result<Measurement> {
     let SchemaVersion { version } =
         serde_json::from_str(line).context("not a gungraun summary (no `version`)")?;
-    if version != SCHEMA_VERSION {
+    let schema = harness.schema();
+    if version != schema {
         bail!(
-            "gungraun summary schema {version:?}, but this gate reads schema \
-             {SCHEMA_VERSION:?} (gungraun 0.20)"
+            "gungraun summary schema {version:?}, but Cargo.lock pins gungraun {}.x, whose \
+             schema {schema:?} this gate reads",
+            harness.release()
         );
     }
-    let summary: BenchmarkSummary =
-        serde_json::from_str(line).context("not a gungraun schema 7 summary")?;
-    let id = benchmark_id(&summary);
-    let (profile, tool, metric) = gated_profile(&summary, &id)?;
-    let metrics = integers(&profile.data.total.metrics);
-    let value = *metrics
+    match harness {
+        Harness::Gungraun020 => parse_schema7(line),
+        Harness::Gungraun019 => schema6::parse(line, package_home),
+    }
+}
+
+/// One profile's figures, whatever the schema: its integer totals and, for Callgrind, each
+/// part's thread and integers.
+struct ProfileFigures {
+    totals: BTreeMap<String, u64>,
+    threads: Vec<(usize, BTreeMap<String, u64>)>,
+}
+
+/// A benchmark's measurement from the figures of its Callgrind and DHAT profiles: the
+/// gate judges Callgrind's `Ir`, else DHAT's `TotalBytes`.
+fn measurement(
+    id: String,
+    callgrind: Option<ProfileFigures>,
+    dhat: Option<ProfileFigures>,
+    output_dir: PathBuf,
+) -> anyhow::Result<Measurement> {
+    let (figures, tool, metric) = match (callgrind, dhat) {
+        (Some(figures), _) => (figures, "callgrind", "Ir"),
+        (None, Some(figures)) => (figures, "dhat", "TotalBytes"),
+        (None, None) => bail!("benchmark {id}: no Callgrind or DHAT profile in the summary"),
+    };
+    let value = *figures
+        .totals
         .get(metric)
         .with_context(|| format!("benchmark {id}: the total has no integer {metric}"))?;
-    let threads = match profile.tool {
-        Tool::Callgrind => per_thread(profile, metric),
-        _ => Vec::new(),
-    };
+    let mut threads: Vec<(usize, u64)> = figures
+        .threads
+        .iter()
+        .filter_map(|(thread, part)| Some((*thread, *part.get(metric)?)))
+        .collect();
+    threads.sort_unstable();
     Ok(Measurement {
         id,
         tool: tool.to_owned(),
         metric: metric.to_owned(),
         value,
-        metrics,
-        threads,
-        // A path below the project root is relative to it; `join` keeps an absolute one.
-        output_dir: summary.project_root.join(&summary.output_dir),
+        metrics: figures.totals,
+        threads: threads.into_iter().map(|(_, count)| count).collect(),
+        output_dir,
     })
+}
+
+/// Reads one schema `7` summary (gungraun 0.20).
+fn parse_schema7(line: &str) -> anyhow::Result<Measurement> {
+    let summary: BenchmarkSummary =
+        serde_json::from_str(line).context("not a gungraun schema 7 summary")?;
+    let figures = |tool: Tool| {
+        let profile = summary.profiles.0.iter().find(|p| p.tool == tool)?;
+        Some(figures_of(profile))
+    };
+    measurement(
+        benchmark_id(&summary.module_path, summary.id.as_deref()),
+        figures(Tool::Callgrind),
+        figures(Tool::DHAT),
+        // A path below the project root is relative to it; `join` keeps an absolute one.
+        summary.project_root.join(&summary.output_dir),
+    )
+}
+
+/// A schema `7` profile's figures; threads only for Callgrind.
+fn figures_of(profile: &Profile) -> ProfileFigures {
+    let threads = match profile.tool {
+        Tool::Callgrind => profile
+            .data
+            .parts
+            .iter()
+            .filter_map(|part| {
+                let thread = part.tool_run.as_ref().left()?.thread.unwrap_or(0);
+                Some((thread, integers(&part.metrics)))
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    ProfileFigures {
+        totals: integers(&profile.data.total.metrics),
+        threads,
+    }
 }
 
 /// `group::function::id`: the module path without the bench target's name, and the
 /// benchmark's id when it has one.
-fn benchmark_id(summary: &BenchmarkSummary) -> String {
-    let path = &summary.module_path;
-    let id = path
+fn benchmark_id(module_path: &str, bench_id: Option<&str>) -> String {
+    let id = module_path
         .split_once("::")
-        .map_or(path.as_str(), |(_, rest)| rest);
-    match &summary.id {
+        .map_or(module_path, |(_, rest)| rest);
+    match bench_id {
         Some(bench_id) => format!("{id}::{bench_id}"),
         None => id.to_owned(),
     }
-}
-
-/// The profile whose metric the gate judges, with the tool and metric as the baseline names
-/// them: Callgrind's `Ir`, else DHAT's `TotalBytes`.
-fn gated_profile<'a>(
-    summary: &'a BenchmarkSummary,
-    id: &str,
-) -> anyhow::Result<(&'a Profile, &'static str, &'static str)> {
-    let pick = |tool: Tool| summary.profiles.0.iter().find(|p| p.tool == tool);
-    Ok(match (pick(Tool::Callgrind), pick(Tool::DHAT)) {
-        (Some(p), _) => (p, "callgrind", "Ir"),
-        (None, Some(p)) => (p, "dhat", "TotalBytes"),
-        (None, None) => bail!("benchmark {id}: no Callgrind or DHAT profile in the summary"),
-    })
 }
 
 /// Every integer figure of `results` (floats, such as rates, are not tracked), named as the
@@ -187,31 +219,20 @@ fn named_integers<K: Hash + Eq + Serialize>(results: &MetricResults<K>) -> BTree
         .collect()
 }
 
-/// `metric` per thread, in thread order, from the parts of a Callgrind profile.
-fn per_thread(profile: &Profile, metric: &str) -> Vec<u64> {
-    let mut parts: Vec<(usize, u64)> = profile
-        .data
-        .parts
-        .iter()
-        .filter_map(|part| {
-            let thread = part.tool_run.as_ref().left()?.thread.unwrap_or(0);
-            Some((thread, *integers(&part.metrics).get(metric)?))
-        })
-        .collect();
-    parts.sort_unstable();
-    parts.into_iter().map(|(_, count)| count).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const V7: &str = include_str!("../tests/fixtures/bench/gungraun-summary-v7.jsonl");
+    /// Three summaries by gungraun-runner 0.19.1 (`--output-format=json`, also saved as
+    /// `summary.json`) of a scratch crate's one benchmark with two cases, `fib(10)` and
+    /// `fib(30)`, then `fib(10)` run again, compared with the first run (`Both`).
+    const V6: &str = include_str!("../tests/fixtures/bench/gungraun-summary-v6.jsonl");
 
     #[test]
     fn reads_callgrind_totals_threads_and_dhat() {
         let noise = format!("   Compiling globalrt\n{V7}\nnot json\n");
-        let m = parse_stream(&noise).unwrap();
+        let m = parse_stream(&noise, Harness::Gungraun020, Path::new("/home")).unwrap();
         assert_eq!(m.len(), 3);
         let ready = &m[0];
         assert_eq!(ready.id, "execute_baseline::ready::ready");
@@ -243,22 +264,50 @@ mod tests {
             .next()
             .unwrap()
             .replace("\"version\":\"7\"", "\"version\":\"8\"");
-        let err = format!("{:#}", parse_stream(&line).unwrap_err());
+        let err = format!(
+            "{:#}",
+            parse_stream(&line, Harness::Gungraun020, Path::new("/home")).unwrap_err()
+        );
         assert!(err.contains("schema \"8\""), "{err}");
+        // A schema 7 summary where Cargo.lock says gungraun 0.19 is refused too.
+        let err = format!(
+            "{:#}",
+            parse_stream(V7, Harness::Gungraun019, Path::new("/home")).unwrap_err()
+        );
+        assert!(err.contains("pins gungraun 0.19.x"), "{err}");
     }
 
     #[test]
-    fn only_the_releases_whose_schema_is_read_are_supported() {
-        for ok in ["0.20.0", "0.20.1", "0.20"] {
-            assert!(super::check_supported(ok).is_ok(), "{ok}");
-        }
-        for refused in ["0.200.0", "0.21.0", "0.16.1", "1.0.0"] {
-            let err = super::check_supported(refused).unwrap_err().to_string();
-            assert!(
-                err.contains("supported: gungraun 0.20.x (summary schema 7)"),
-                "{err}"
-            );
-            assert!(!err.contains('\n'), "{err}");
-        }
+    fn reads_schema_6_of_gungraun_0_19() {
+        let home = Path::new("/work/scratch/g19/target/gungraun/g19");
+        let m = parse_stream(V6, Harness::Gungraun019, home).unwrap();
+        let figures: Vec<(&str, u64, &[u64])> = m
+            .iter()
+            .map(|m| (m.id.as_str(), m.value, m.threads.as_slice()))
+            .collect();
+        assert_eq!(
+            figures,
+            [
+                ("math::fib::short", 40, &[40][..]),
+                ("math::fib::long", 84, &[84][..]),
+                ("math::fib::short", 40, &[40][..]),
+            ]
+        );
+        let short = &m[0];
+        assert_eq!(
+            (short.tool.as_str(), short.metric.as_str()),
+            ("callgrind", "Ir")
+        );
+        // Integers only: `D1MissRate` and the other rates are floats.
+        assert!(short.metrics.contains_key("EstimatedCycles"));
+        assert!(!short.metrics.contains_key("D1MissRate"));
+        // Where the runner moved the files, not the temporary directory the summary names.
+        assert_eq!(short.output_dir, home.join("g19/math/fib.short"));
+        // A schema 6 summary where Cargo.lock says gungraun 0.20 is refused.
+        let err = format!(
+            "{:#}",
+            parse_stream(V6, Harness::Gungraun020, home).unwrap_err()
+        );
+        assert!(err.contains("schema \"6\""), "{err}");
     }
 }

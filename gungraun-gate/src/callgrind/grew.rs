@@ -11,6 +11,10 @@ const PLACES_PER_FUNCTION: usize = 2;
 
 /// The `n` functions whose inclusive count grew most from `base` to `head`, each with the
 /// places whose (possibly inlined) self cost grew most inside it.
+///
+/// Among functions that grew by the same count (a chain of callers grows with its callee),
+/// those with a place of their own that grew come first: otherwise a deep chain of harness
+/// frames can push the one frame that says where the instructions came from past `n`.
 pub(crate) fn grew_most(base: &Profile, head: &Profile, n: usize) -> Vec<FunctionDelta> {
     let mut deltas: Vec<FunctionDelta> = head
         .inclusive
@@ -26,7 +30,12 @@ pub(crate) fn grew_most(base: &Profile, head: &Profile, n: usize) -> Vec<Functio
             })
         })
         .collect();
-    deltas.sort_by(|a, b| b.delta.cmp(&a.delta).then(a.function.cmp(&b.function)));
+    deltas.sort_by(|a, b| {
+        b.delta
+            .cmp(&a.delta)
+            .then(a.files.is_empty().cmp(&b.files.is_empty()))
+            .then(a.function.cmp(&b.function))
+    });
     deltas.truncate(n);
     deltas
 }
@@ -69,11 +78,33 @@ mod tests {
         let base = profile(BASE, "/work/x");
         let head = profile(HEAD, "/work/x");
         let grew = grew_most(&base, &head, 5);
-        assert_eq!(grew[0].function, "main");
-        assert_eq!(grew[1].function, "work");
-        assert_eq!(grew[1].delta, 30);
-        assert_eq!(grew[1].files, vec!["src/inlined.rs (+30)".to_owned()]);
+        // `main` grew by as much as `work`, which it calls; `work` comes first, since the
+        // growth is its (inlined) code's.
+        assert_eq!(grew[0].function, "work");
+        assert_eq!(grew[0].delta, 30);
+        assert_eq!(grew[0].files, vec!["src/inlined.rs (+30)".to_owned()]);
+        assert_eq!((grew[1].function.as_str(), grew[1].delta), ("main", 30));
         assert!(grew.iter().all(|g| g.function != "helper"));
+    }
+
+    #[test]
+    fn among_equal_growth_the_function_whose_own_code_grew_comes_first() {
+        let file = |callee_cost: u32| {
+            format!(
+                "# callgrind format\nversion: 1\npositions: line\nevents: Ir\n\n\
+                 fl=/work/x/src/lib.rs\nfn=a_caller\n1 1\n\
+                 cfl=/work/x/src/lib.rs\ncfn=z_callee\ncalls=1 10\n2 {callee_cost}\n\n\
+                 fn=z_callee\n10 {callee_cost}\n"
+            )
+        };
+        let base = profile(&file(5), "/work/x");
+        let head = profile(&file(13), "/work/x");
+        let grew = grew_most(&base, &head, 1);
+        assert_eq!(grew.len(), 1);
+        assert_eq!((grew[0].function.as_str(), grew[0].delta), ("z_callee", 8));
+        assert!(!grew[0].files.is_empty(), "{grew:?}");
+        let both = grew_most(&base, &head, 2);
+        assert_eq!((both[1].function.as_str(), both[1].delta), ("a_caller", 8));
     }
 
     /// The checkout whose `src/execute.rs` the breakdown reads.
