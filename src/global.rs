@@ -77,15 +77,12 @@ impl Global {
     #[inline(always)]
     fn running_handle(&self) -> Option<&Handle> {
         let handle = self.handle.get()?;
-        if self.state.load(Ordering::Relaxed) != RUNNING {
-            None
-        } else {
-            Some(handle)
-        }
+        self.is_running().then_some(handle)
     }
 
-    /// Whether the handle, once set, may be used without entering it again: neither shut
-    /// down nor forked. One relaxed load; what a [`Scope`](crate::Scope)'s calls check.
+    /// Whether the runtime, once built, runs in this process: neither shut down nor
+    /// forked. One relaxed load: what [`Global::running_handle`] and every call through a
+    /// [`Scope`](crate::Scope) check.
     #[inline(always)]
     pub(crate) fn is_running(&self) -> bool {
         self.state.load(Ordering::Relaxed) == RUNNING
